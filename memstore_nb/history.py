@@ -28,7 +28,7 @@ from langchain_core.messages import (
 
 from .errors import ArgumentError, ClientKindError, CorruptMessageError, WrongTypeError
 
-__all__ = ["MemorystoreChatMessageHistory", "decode_message", "encode_message"]
+__all__ = ["MemorystoreChatMessageHistory", "decode_message", "encode_message", "message_role", "message_text"]
 
 SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
 AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
@@ -92,6 +92,30 @@ def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
     except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
         reason = f"not a valid {doc['type']!r} message: {str(exc).splitlines()[0]}"
         raise CorruptMessageError(key, index, _preview(raw), reason) from exc
+
+
+def message_role(message: BaseMessage) -> str:
+    """Who speaks: ``human``, ``ai``, ``system``, ``tool``, ``function``, a ChatMessage's own role, or ``unknown``."""
+    if isinstance(message, ChatMessage):
+        return str(message.role)
+    kind = str(getattr(message, "type", "") or "")
+    if kind.endswith("MessageChunk"):  # chunks store their class name as type
+        kind = kind.removesuffix("MessageChunk").lower()
+    return kind if kind in {"human", "ai", "system", "tool", "function"} else "unknown"
+
+
+def message_text(message: BaseMessage) -> str:
+    """The readable text of a message: ``content`` itself, or its text blocks joined by newlines."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+    return "\n".join(parts)
 
 
 def _preview(raw: Raw) -> str:

@@ -1,0 +1,1 @@
+"""The chat history viewer: safe HTML rendering and the ipywidgets browser."""
