@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import itertools
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,7 +22,7 @@ from types import TracebackType
 
 from .errors import RedisBinaryNotFound, RedisStartError
 
-__all__ = ["LocalRedis", "find_redis_binary", "shared_local_redis", "start_local_redis"]
+__all__ = ["LocalRedis", "LocalRedisCluster", "find_redis_binary", "shared_local_redis", "start_local_redis"]
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ class LocalRedis:
         """Start (or restart) the server on the same port and wait until it answers PING."""
         if self.running:
             return self
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as logfile:
             # A session of its own: a kernel interrupt (SIGINT to the process
             # group) must not take the embedded server down with the cell.
@@ -189,13 +192,23 @@ class LocalRedis:
                     f"redis-server exited with code {self._proc.returncode} before answering on port {self.port}",
                     self.log_tail(),
                 )
-            if self._answers_ping():
+            # Our own log line first: another server already on this port would
+            # answer PING too, while ours is dying of "Address already in use".
+            if self._logged_ready() and self._answers_ping():
                 return
             time.sleep(0.02)
         self.stop()
         raise RedisStartError(
             f"redis-server did not answer PING on port {self.port} within {timeout:.0f}s", self.log_tail()
         )
+
+    def _logged_ready(self) -> bool:
+        try:
+            with open(self.log_path, "rb") as logfile:
+                logfile.seek(getattr(self, "_log_offset", 0))
+                return b"Ready to accept connections" in logfile.read()
+        except OSError:
+            return False
 
     def _answers_ping(self) -> bool:
         try:
