@@ -252,6 +252,15 @@ class LocalRedis:
                 proc.wait()
         with _live_lock:
             _live.discard(self)
+        self._tmp.cleanup()
+
+    def __enter__(self) -> LocalRedis:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 _BUS_OFFSET = 10000  # a cluster node also listens on port + 10000 (Redis < 7 cannot move it)
