@@ -1,0 +1,314 @@
+"""The standalone viewer page: run the packaged Voilà app on loopback and hand back its URL."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import webbrowser
+from pathlib import Path
+from types import TracebackType
+
+from ..errors import MemstoreError
+from ..local import free_port
+
+__all__ = [
+    "APP_NOTEBOOK",
+    "ENDPOINT_ENV",
+    "SESSION_ENV",
+    "ViewerServeError",
+    "ViewerServer",
+    "VoilaNotInstalled",
+    "serve",
+]
+
+log = logging.getLogger(__name__)
+
+APP_NOTEBOOK = Path(__file__).with_name("app.ipynb")
+#: The app notebook reads its endpoint (and the session to open) from these variables.
+ENDPOINT_ENV = "MEMSTORE_NB_ENDPOINT"
+SESSION_ENV = "MEMSTORE_NB_SESSION"
+_READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
+_HOST = "127.0.0.1"
+
+
+class VoilaNotInstalled(MemstoreError, ModuleNotFoundError):
+    """Voilà, which serves the viewer page, is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            'the standalone viewer page needs Voilà: run `pip install "memstore-nb[demo]"` '
+            "(or `pip install voila`), then try again",
+            name="voila",
+        )
+
+
+class ViewerServeError(MemstoreError, RuntimeError):
+    """The Voilà server behind the viewer page did not start.
+
+    Attributes:
+        log_tail: the last lines Voilà wrote before it gave up.
+    """
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        self.log_tail = log_tail
+        super().__init__(message + (f"\n--- voila log (tail) ---\n{log_tail}" if log_tail else ""))
+
+
+def _process_tree(root: int) -> list[tuple[int, str]]:
+    """(pid, start time) of every descendant of ``root``, read from /proc; empty where there is no /proc."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields start after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        started[pid] = fields[19]
+    found: list[tuple[int, str]] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append((child, started[child]))
+            todo.append(child)
+    return found
+
+
+def _same_process(pid: int, start: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 :].split()[19] == start
+
+
+class ViewerServer:
+    """A running Voilà server that shows :class:`~memstore_nb.viewer.widget.ChatHistoryViewer` as a web page.
+
+    Made by :func:`serve`. Stop it with :meth:`stop`, at the end of a ``with``
+    block, or let :meth:`wait` block until Ctrl-C.
+
+    Attributes:
+        url: the page's address, with the one-time access token of this run.
+        port: the TCP port on 127.0.0.1.
+    """
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], port: int, token: str, workdir: tempfile.TemporaryDirectory[str]
+    ):
+        self.port = port
+        self._token = token
+        self._process: subprocess.Popen[bytes] | None = process
+        self._workdir = workdir
+        self.log_path = Path(workdir.name) / "voila.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://{_HOST}:{self.port}/?token={self._token}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def __repr__(self) -> str:
+        # The access token stays out of reprs and logs; .url has it for whoever opens the page.
+        state = "running" if self.running else "stopped"
+        return f"<ViewerServer http://{_HOST}:{self.port}/ {state}>"
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines Voilà wrote."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.replace(self._token, "<REDACTED>").splitlines()[-lines:])
+
+    def wait(self) -> int | None:
+        """Block until the server ends or the user presses Ctrl-C, then stop it.
+
+        Returns:
+            Voilà's exit code, or ``None`` when it was stopped by Ctrl-C.
+        """
+        try:
+            code = self._process.wait() if self._process else None
+        except KeyboardInterrupt:
+            code = None
+        self.stop()
+        return code
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop Voilà and every kernel it started; nothing is left running. Safe to call twice."""
+        proc, self._process = self._process, None
+        if proc is not None:
+            tree = _process_tree(proc.pid)
+            if proc.poll() is None:
+                # Voilà handles SIGTERM by shutting its kernels down; its process group is ours alone.
+                self._signal_group(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self._signal_group(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            # Kernels run in sessions of their own, outside Voilà's process group.
+            for pid, start in tree:
+                if _same_process(pid, start):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+            log.info("stopped the viewer page on port %s", self.port)
+        self._workdir.cleanup()
+
+    @staticmethod
+    def _signal_group(pid: int, sig: signal.Signals) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, sig)
+
+    def __enter__(self) -> ViewerServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float) -> ViewerServer:
+    workdir = tempfile.TemporaryDirectory(prefix="memstore-nb-viewer-")
+    token = secrets.token_urlsafe(24)
+    config_dir = Path(workdir.name) / "config"
+    config_dir.mkdir()
+    # Secrets travel through the environment and a private file, never argv, which `ps` shows to everyone.
+    (config_dir / "voila.json").write_text(json.dumps({"Voila": {"token": token}}))
+    os.chmod(config_dir / "voila.json", 0o600)
+    env = dict(os.environ)
+    env[ENDPOINT_ENV] = endpoint_url
+    env.pop(SESSION_ENV, None)
+    if session_id:
+        env[SESSION_ENV] = session_id
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH")) if p)
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(APP_NOTEBOOK),
+        "--no-browser",
+        "--port",
+        str(port),
+        f"--Voila.ip={_HOST}",
+        "--Voila.port_retries=0",
+    ]
+    log_path = Path(workdir.name) / "voila.log"
+    with open(log_path, "wb") as logfile:
+        process = subprocess.Popen(
+            cmd,
+            cwd=str(APP_NOTEBOOK.parent),
+            env=env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            # Its own process group: stop() ends Voilà and everything it spawned, and a Ctrl-C meant for
+            # the caller does not kill the page behind its back.
+            start_new_session=True,
+        )
+    server = ViewerServer(process, port, token, workdir)
+    deadline = time.monotonic() + timeout
+    ready = f"http://{_HOST}:{port}{_READY_PATH}"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = server.log_tail()
+            server.stop()
+            raise ViewerServeError(f"voila exited with code {process.returncode} before serving on port {port}", tail)
+        if _answers(ready):
+            log.info("viewer page ready on port %s (voila pid %s)", port, process.pid)
+            return server
+        time.sleep(0.1)
+    tail = server.log_tail()
+    server.stop()
+    raise ViewerServeError(f"voila did not answer on port {port} within {timeout:.0f}s", tail)
+
+
+def serve(
+    endpoint: str = "local",
+    *,
+    port: int | None = None,
+    open_browser: bool = True,
+    session_id: str | None = None,
+    timeout: float = 60.0,
+) -> ViewerServer:
+    """Serve the chat history viewer as a web page (Voilà) on 127.0.0.1.
+
+    The endpoint reaches the page's kernel through the environment, never the
+    command line. With ``endpoint="local"`` the embedded Redis is started in
+    this process and lives as long as it does.
+
+    Args:
+        endpoint: what :func:`memstore_nb.endpoint.connect` accepts (``"local"``,
+            ``redis://...``, ``rediss://...``, ``host:port``).
+        port: TCP port for the page; a free one when ``None``.
+        open_browser: open the page in the default web browser.
+        session_id: open this session at once.
+        timeout: seconds to wait for Voilà to answer.
+
+    Returns:
+        A running :class:`ViewerServer` (``.url``, ``.wait()``, ``.stop()``, context manager).
+
+    Raises:
+        VoilaNotInstalled: Voilà is missing; the message says what to install.
+        ViewerServeError: Voilà did not start; the message holds its log tail.
+
+    Example:
+        >>> with serve("local", open_browser=False) as page:  # doctest: +SKIP
+        ...     print(page.url)
+        ...     page.wait()
+    """
+    if importlib.util.find_spec("voila") is None:
+        raise VoilaNotInstalled()
+    if endpoint == "local":
+        from ..local import shared_local_redis
+
+        endpoint = shared_local_redis().url
+    attempts = 1 if port is not None else 3
+    for attempt in range(attempts):
+        try:
+            server = _start(endpoint, session_id, port if port is not None else free_port(), timeout)
+            break
+        except ViewerServeError as exc:
+            # Another process may have taken the port between our probe and Voilà's bind.
+            if attempt + 1 == attempts or "address already in use" not in exc.log_tail.lower():
+                raise
+    if open_browser:
+        try:
+            webbrowser.open(server.url)
+        except webbrowser.Error as exc:
+            log.warning("could not open a web browser (%s); open the page's URL yourself", exc)
+    return server
