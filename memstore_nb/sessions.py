@@ -1,0 +1,460 @@
+"""Finding chat sessions in Redis and describing them: SCAN, LLEN, TTL, MEMORY USAGE, standalone and cluster."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import orjson
+import redis
+import redis.cluster
+
+from .errors import CorruptMessageError, MemstoreError, WrongTypeError
+from .history import decode_message, message_role, message_text
+
+__all__ = [
+    "SessionInfo",
+    "SessionNotFound",
+    "SessionStats",
+    "SessionSummary",
+    "find_in_session",
+    "list_sessions",
+    "session_info",
+    "session_stats",
+    "summarize_sessions",
+]
+
+log = logging.getLogger(__name__)
+
+SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
+Raw = Union[bytes, str]
+
+_PREVIEW_CHARS = 80
+_SCAN_TYPE_SINCE = (6, 0)
+
+
+class SessionNotFound(MemstoreError, KeyError):
+    """The session's key does not exist (never written, deleted, or expired).
+
+    Attributes:
+        session_id: the key that was looked up.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(
+            f"no session {session_id!r}: the key does not exist (it may have expired or been deleted); "
+            "list the existing ones with list_sessions(client)"
+        )
+
+    def __str__(self) -> str:  # KeyError would show the repr of the whole message
+        return str(self.args[0])
+
+
+# -- listing ----------------------------------------------------------------
+
+
+def list_sessions(client: SyncClient, match: str = "*", *, count: int = 1000) -> Iterator[str]:
+    """Yield the keys that hold chat sessions, lazily, with SCAN (never KEYS).
+
+    A key counts as a session when it is a LIST whose first element is a
+    LangChain message in ``message_to_dict`` form, so other lists in the same
+    database do not show up. On Redis >= 6.0 SCAN filters by type on the
+    server; on 5.x each candidate's TYPE is asked in the same pipelined batch
+    as its first element. A ``redis.cluster.RedisCluster`` is scanned on
+    every primary. Keys are checked in pipelined batches of ``count``, so
+    100,000 keys cost about 100 SCAN calls and 100 round trips of checks.
+
+    SCAN may report a key twice while Redis resizes its table; callers that
+    must not show duplicates keep a set of what they have shown.
+
+    Args:
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``.
+        match: glob pattern (``"chat:*"`` for sessions stored with ``key_prefix="chat:"``).
+        count: SCAN's COUNT hint and the size of each checking batch.
+
+    Yields:
+        Session ids: the keys, as ``str``. Keys that are not valid UTF-8 are skipped.
+
+    Example:
+        >>> for sid in itertools.islice(list_sessions(client, "user-*"), 20):  # doctest: +SKIP
+        ...     print(sid)
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    typed = _scan_type_supported(client)
+    keys = client.scan_iter(match=match, count=count, **({"_type": "list"} if typed else {}))
+    for batch in _batches(keys, count):
+        yield from _sessions_in(client, batch, typed)
+
+
+def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
+    batch: list[Raw] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _sessions_in(client: SyncClient, keys: Sequence[Raw], typed: bool) -> Iterator[str]:
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        if not typed:
+            pipe.type(key)
+        pipe.lindex(key, 0)
+    replies = pipe.execute(raise_on_error=False)
+    step = 1 if typed else 2
+    for i, key in enumerate(keys):
+        if not typed and _text(replies[2 * i]) != "list":
+            continue
+        first = replies[i * step + step - 1]
+        if isinstance(first, Exception) or first is None or not _looks_like_message(first):
+            continue
+        try:
+            yield key.decode("utf-8") if isinstance(key, bytes) else key
+        except UnicodeDecodeError:
+            log.warning("skipping session key that is not valid UTF-8: %r", key[:80])
+
+
+def _looks_like_message(raw: Raw) -> bool:
+    # The shape check only; full validation happens when a message is shown.
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("type"), str)
+        and isinstance(doc.get("data"), dict)
+        and "content" in doc["data"]
+    )
+
+
+def _scan_type_supported(client: SyncClient) -> bool:
+    """True when every server behind ``client`` has SCAN ... TYPE (Redis >= 6.0)."""
+    try:
+        if isinstance(client, redis.cluster.RedisCluster):
+            replies = client.info("server", target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+            infos = list(replies.values()) if "redis_version" not in replies else [replies]
+        else:
+            infos = [client.info("server")]
+    except redis.ResponseError:  # INFO disabled (renamed): assume the old server
+        return False
+    versions = [_version(info.get("redis_version", "0")) for info in infos if isinstance(info, dict)]
+    return bool(versions) and min(versions) >= _SCAN_TYPE_SINCE
+
+
+def _version(text: Any) -> tuple[int, ...]:
+    parts = []
+    for piece in str(text).split(".")[:3]:
+        digits = piece[: len(piece) - len(piece.lstrip("0123456789"))]
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+# -- describing -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    """What the viewer's header shows: size, expiry, memory."""
+
+    session_id: str
+    length: int
+    ttl: int | None
+    memory: int | None
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row of a session list: size, expiry and the latest message."""
+
+    session_id: str
+    length: int
+    ttl: int | None
+    last_role: str
+    last_preview: str
+
+    def label(self) -> str:
+        """A one-line plain-text description (for a list row; plain text, so escape it before using it in HTML)."""
+        ttl = "no TTL" if self.ttl is None else f"TTL {_duration(self.ttl)}"
+        if self.length == 0:
+            return f"{self.session_id} · gone"
+        msgs = "message" if self.length == 1 else "messages"
+        return f"{self.session_id} · {self.length:,} {msgs} · {ttl} · {self.last_role}: {self.last_preview}"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session at a glance, as :func:`session_info` returns it.
+
+    Attributes:
+        session_id: the key.
+        length: number of messages (LLEN).
+        ttl: seconds until the key expires, or ``None`` when it has no expiry.
+        memory: bytes the key uses (MEMORY USAGE), or ``None`` when the server refuses the command.
+        first_role, first_preview: who spoke first, and the start of what they said.
+        last_role, last_preview: the same for the latest message.
+        roles: how many messages of each role the loaded page holds.
+        page_size: how many of the latest messages ``roles`` counts.
+    """
+
+    session_id: str
+    length: int
+    ttl: int | None
+    memory: int | None
+    first_role: str
+    first_preview: str
+    last_role: str
+    last_preview: str
+    roles: dict[str, int] = field(default_factory=dict)
+    page_size: int = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"SessionInfo(session_id={self.session_id!r}, length={self.length}, ttl={self.ttl}, "
+            f"memory={self.memory}, roles={self.roles})"
+        )
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        ttl = "no expiry" if self.ttl is None else _duration(self.ttl)
+        memory = "unknown (MEMORY USAGE refused)" if self.memory is None else f"{self.memory:,} bytes"
+        roles = ", ".join(f"{esc(role)}: {n}" for role, n in sorted(self.roles.items())) or "none"
+        rows = [
+            ("session", f"<code>{esc(self.session_id)}</code>"),
+            ("messages", f"{self.length:,}"),
+            ("TTL", esc(ttl)),
+            ("memory", esc(memory)),
+            ("first", f"<b>{esc(self.first_role)}</b>: {esc(self.first_preview)}"),
+            ("last", f"<b>{esc(self.last_role)}</b>: {esc(self.last_preview)}"),
+            (f"roles (last {self.page_size})", roles),
+        ]
+        cell = 'style="text-align:left;padding-right:1em"'
+        body = "".join(f"<tr><th {cell}>{name}</th><td {cell}>{value}</td></tr>" for name, value in rows)
+        return f'<table class="msnb-session-info">{body}</table>'
+
+
+def session_info(client: SyncClient, session_id: str, *, page_size: int = 50) -> SessionInfo:
+    """Describe one session in one round trip (plus a TYPE when it is not a list).
+
+    Args:
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``.
+        session_id: the key (include any ``key_prefix``).
+        page_size: how many of the latest messages to load for the roles count.
+
+    Returns:
+        A :class:`SessionInfo`; it shows as a small table in a notebook.
+
+    Raises:
+        SessionNotFound: the key does not exist.
+        WrongTypeError: the key holds something other than a list.
+
+    Example:
+        >>> session_info(client, "session1")  # doctest: +SKIP
+        SessionInfo(session_id='session1', length=4, ttl=3581, memory=1200, roles={'ai': 2, 'human': 2})
+    """
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(session_id)
+    pipe.ttl(session_id)
+    pipe.memory_usage(session_id)
+    pipe.lindex(session_id, 0)
+    pipe.lrange(session_id, -max(page_size, 1), -1)
+    length, ttl, memory, first, page = pipe.execute(raise_on_error=False)
+    length = _checked_length(client, session_id, length)
+    items = [_decode(raw, session_id, length - len(page) + i) for i, raw in enumerate(page)]
+    first_role, first_preview = _preview(_decode(first, session_id, 0) if first is not None else None)
+    last_role, last_preview = _preview(items[-1] if items else None)
+    roles = Counter(_role(item) for item in items)
+    return SessionInfo(
+        session_id=session_id,
+        length=length,
+        ttl=_ttl(ttl),
+        memory=None if isinstance(memory, Exception) or memory is None else int(memory),
+        first_role=first_role,
+        first_preview=first_preview,
+        last_role=last_role,
+        last_preview=last_preview,
+        roles=dict(roles),
+        page_size=len(items),
+    )
+
+
+def session_stats(client: SyncClient, session_id: str) -> SessionStats:
+    """Length, TTL and memory of one session in one round trip (LLEN, TTL, MEMORY USAGE).
+
+    Raises:
+        SessionNotFound: the key does not exist.
+        WrongTypeError: the key holds something other than a list.
+    """
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(session_id)
+    pipe.ttl(session_id)
+    pipe.memory_usage(session_id)
+    length, ttl, memory = pipe.execute(raise_on_error=False)
+    return SessionStats(
+        session_id=session_id,
+        length=_checked_length(client, session_id, length),
+        ttl=_ttl(ttl),
+        memory=None if isinstance(memory, Exception) or memory is None else int(memory),
+    )
+
+
+def summarize_sessions(client: SyncClient, session_ids: Sequence[str]) -> list[SessionSummary]:
+    """One :class:`SessionSummary` per id, in one pipelined round trip (LLEN, TTL, LINDEX -1 each).
+
+    A key that vanished (or changed type) since it was listed gets ``length=0``.
+    """
+    if not session_ids:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for sid in session_ids:
+        pipe.llen(sid)
+        pipe.ttl(sid)
+        pipe.lindex(sid, -1)
+    replies = pipe.execute(raise_on_error=False)
+    out = []
+    for i, sid in enumerate(session_ids):
+        length, ttl, last = replies[3 * i : 3 * i + 3]
+        if isinstance(length, Exception) or not length:
+            out.append(SessionSummary(sid, 0, None, "", ""))
+            continue
+        role, preview = _preview(_decode(last, sid, int(length) - 1) if isinstance(last, (bytes, str)) else None)
+        out.append(SessionSummary(sid, int(length), _ttl(ttl), role, preview))
+    return out
+
+
+def find_in_session(
+    client: SyncClient,
+    session_id: str,
+    text: str,
+    *,
+    chunk_size: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[int]:
+    """Indices of the messages whose text contains ``text``, ignoring case.
+
+    Reads the list in LRANGE windows of ``chunk_size``, so memory stays flat
+    for any session size; ``progress(done, total)`` is called after each window.
+    An unreadable element is searched as its raw text.
+
+    Raises:
+        SessionNotFound: the key does not exist.
+        WrongTypeError: the key holds something other than a list.
+    """
+    needle = text.casefold()
+    total = session_stats(client, session_id).length
+    hits: list[int] = []
+    if not needle:
+        return hits
+    start = 0
+    while start < total:
+        try:
+            raws = client.lrange(session_id, start, start + chunk_size - 1)
+        except redis.ResponseError as exc:
+            raise _wrong_type(client, session_id, exc) from exc
+        if not raws:  # the list shrank meanwhile
+            break
+        hits.extend(start + i for i, raw in enumerate(raws) if needle in _searchable(raw).casefold())  # type: ignore[union-attr]
+        start += len(raws)
+        if progress is not None:
+            progress(min(start, total), total)
+    return hits
+
+
+def _searchable(raw: Raw) -> str:
+    # orjson and a dict walk instead of building pydantic models: 100,000
+    # messages search in well under a second this way.
+    try:
+        doc = orjson.loads(raw)
+        content = doc["data"]["content"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return _text(raw)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(_block_text(block) for block in content)
+    return ""
+
+
+def _block_text(block: Any) -> str:
+    if isinstance(block, str):
+        return block
+    text = block.get("text") if isinstance(block, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+# -- helpers ----------------------------------------------------------------
+
+
+def _checked_length(client: SyncClient, key: str, reply: Any) -> int:
+    if isinstance(reply, redis.ResponseError):
+        raise _wrong_type(client, key, reply) from reply
+    if isinstance(reply, Exception):
+        raise reply
+    if not reply:  # Redis never keeps an empty list: 0 means no key
+        raise SessionNotFound(key)
+    return int(reply)
+
+
+def _wrong_type(client: SyncClient, key: str, exc: redis.ResponseError) -> Exception:
+    if "WRONGTYPE" not in str(exc):
+        return exc
+    try:
+        actual = _text(client.type(key))  # type: ignore[arg-type]
+    except redis.RedisError:
+        actual = "non-list value"
+    return WrongTypeError(key, actual)
+
+
+def _decode(raw: Any, key: str, index: int) -> Any:
+    if isinstance(raw, Exception) or raw is None:
+        return None
+    try:
+        return decode_message(raw, key=key, index=index)
+    except CorruptMessageError as exc:
+        return exc
+
+
+def _role(item: Any) -> str:
+    return "unreadable" if isinstance(item, CorruptMessageError) else message_role(item)
+
+
+def _preview(item: Any) -> tuple[str, str]:
+    if item is None:
+        return "", ""
+    if isinstance(item, CorruptMessageError):
+        return "unreadable", _shorten(item.preview)
+    return message_role(item), _shorten(message_text(item))
+
+
+def _shorten(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _PREVIEW_CHARS else flat[: _PREVIEW_CHARS - 1] + "…"
+
+
+def _ttl(reply: Any) -> int | None:
+    if isinstance(reply, Exception) or reply is None or int(reply) < 0:
+        return None
+    return int(reply)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
