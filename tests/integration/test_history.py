@@ -1,4 +1,8 @@
-"""MemorystoreChatMessageHistory against a real redis-server."""
+"""MemorystoreChatMessageHistory against a real redis-server and a real 3-shard Redis Cluster.
+
+Every test that takes ``client``, ``text_client`` or ``session_id`` runs twice: once on the
+suite's standalone server, once on its local cluster (see ``any_*`` in conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import Any, Union
 
 import pytest
 import redis
-import redis.asyncio
+import redis.cluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import (
@@ -26,6 +32,24 @@ from langchain_core.messages import (
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.errors import ArgumentError, ClientKindError, CorruptMessageError, MemstoreError, WrongTypeError
+
+Client = Union[redis.Redis, redis.cluster.RedisCluster]
+
+
+# The foundation's fixture names, rebound to their standalone-or-cluster twins for this module.
+@pytest.fixture()
+def client(any_client: Client) -> Client:
+    return any_client
+
+
+@pytest.fixture()
+def text_client(any_text_client: Client) -> Client:
+    return any_text_client
+
+
+@pytest.fixture()
+def session_id(any_session_id: str) -> Iterator[str]:
+    yield any_session_id
 
 
 def every_kind() -> list[BaseMessage]:
@@ -66,7 +90,7 @@ UNICODE = [
 ]
 
 
-def test_every_message_kind_round_trips(client: redis.Redis, session_id: str) -> None:
+def test_every_message_kind_round_trips(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
     sent = every_kind()
     history.add_messages(sent)
@@ -77,13 +101,13 @@ def test_every_message_kind_round_trips(client: redis.Redis, session_id: str) ->
 
 
 @pytest.mark.parametrize("text", UNICODE)
-def test_unicode_round_trips(client: redis.Redis, session_id: str, text: str) -> None:
+def test_unicode_round_trips(client: Client, session_id: str, text: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
     history.add_message(HumanMessage(text))
     assert history.messages[0].content == text
 
 
-def test_reads_what_upstream_wrote(client: redis.Redis, session_id: str) -> None:
+def test_reads_what_upstream_wrote(client: Client, session_id: str) -> None:
     # The upstream class stores json.dumps(message_to_dict(m)), one RPUSH per message.
     sent = every_kind()
     for message in sent:
@@ -91,7 +115,7 @@ def test_reads_what_upstream_wrote(client: redis.Redis, session_id: str) -> None
     assert MemorystoreChatMessageHistory(client, session_id).messages == sent
 
 
-def test_upstream_reads_what_we_wrote(client: redis.Redis, session_id: str) -> None:
+def test_upstream_reads_what_we_wrote(client: Client, session_id: str) -> None:
     sent = every_kind()
     MemorystoreChatMessageHistory(client, session_id).add_messages(sent)
     # The upstream read path: LRANGE 0 -1, utf-8 decode, json.loads, messages_from_dict.
@@ -100,7 +124,7 @@ def test_upstream_reads_what_we_wrote(client: redis.Redis, session_id: str) -> N
     assert raw[0].decode() == json.dumps(message_to_dict(sent[0]))
 
 
-def test_decode_responses_client(text_client: redis.Redis, session_id: str) -> None:
+def test_decode_responses_client(text_client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(text_client, session_id, ttl=60)
     sent = every_kind()
     history.add_messages(sent)
@@ -110,7 +134,7 @@ def test_decode_responses_client(text_client: redis.Redis, session_id: str) -> N
     assert len(history) == len(sent)
 
 
-def test_key_prefix(client: redis.Redis, session_id: str) -> None:
+def test_key_prefix(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, "chat1", key_prefix=f"{session_id}:")
     history.add_message(HumanMessage("hi"))
     assert history.key == f"{session_id}:chat1"
@@ -118,17 +142,21 @@ def test_key_prefix(client: redis.Redis, session_id: str) -> None:
     assert client.exists("chat1") == 0
 
 
-def command_calls(client: redis.Redis) -> dict[str, int]:
-    stats = client.info("commandstats")
+def command_calls(client: Client, key: str) -> dict[str, int]:
+    """Commands run so far by the server (on a cluster: the primary) that holds ``key``."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        stats = client.info("commandstats", target_nodes=client.get_node_from_key(key))
+    else:
+        stats = client.info("commandstats")
     return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
 
 
-def test_batch_of_500_with_ttl_costs_a_handful_of_commands(client: redis.Redis, session_id: str) -> None:
+def test_batch_of_500_with_ttl_costs_a_handful_of_commands(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id, ttl=300)
     batch = [HumanMessage(f"message {i}") if i % 2 else AIMessage(f"reply {i}") for i in range(500)]
-    before = command_calls(client)
+    before = command_calls(client, session_id)
     history.add_messages(batch)
-    after = command_calls(client)
+    after = command_calls(client, session_id)
     spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
     # INFO itself is counted once between the two snapshots.
     spent.pop("info", None)
@@ -137,17 +165,17 @@ def test_batch_of_500_with_ttl_costs_a_handful_of_commands(client: redis.Redis, 
     assert history.messages == batch
 
 
-def test_batch_without_ttl_is_one_rpush(client: redis.Redis, session_id: str) -> None:
+def test_batch_without_ttl_is_one_rpush(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
-    before = command_calls(client)
+    before = command_calls(client, session_id)
     history.add_messages([HumanMessage(str(i)) for i in range(100)])
-    after = command_calls(client)
+    after = command_calls(client, session_id)
     assert after["rpush"] - before.get("rpush", 0) == 1
     assert after.get("expire", 0) == before.get("expire", 0)
     assert client.ttl(session_id) == -1
 
 
-def test_sliding_ttl(client: redis.Redis, session_id: str) -> None:
+def test_sliding_ttl(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id, ttl=100)
     history.add_message(HumanMessage("first"))
     assert 95 <= client.ttl(session_id) <= 100
@@ -159,7 +187,7 @@ def test_sliding_ttl(client: redis.Redis, session_id: str) -> None:
     assert 95 <= client.ttl(session_id) <= 100
 
 
-def test_ttl_expires_for_real(client: redis.Redis, session_id: str) -> None:
+def test_ttl_expires_for_real(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id, ttl=1)
     history.add_message(HumanMessage("soon gone"))
     deadline = time.monotonic() + 5
@@ -168,7 +196,7 @@ def test_ttl_expires_for_real(client: redis.Redis, session_id: str) -> None:
     assert history.messages == []
 
 
-def test_clear(client: redis.Redis, session_id: str) -> None:
+def test_clear(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
     history.add_messages([HumanMessage("a"), AIMessage("b")])
     other = MemorystoreChatMessageHistory(client, session_id + "-other")
@@ -180,7 +208,7 @@ def test_clear(client: redis.Redis, session_id: str) -> None:
 
 
 @pytest.fixture()
-def numbered(client: redis.Redis, session_id: str) -> tuple[MemorystoreChatMessageHistory, list[BaseMessage]]:
+def numbered(client: Client, session_id: str) -> tuple[MemorystoreChatMessageHistory, list[BaseMessage]]:
     sent: list[BaseMessage] = [HumanMessage(f"m{i}") for i in range(7)]
     history = MemorystoreChatMessageHistory(client, session_id)
     history.add_messages(sent)
@@ -211,7 +239,7 @@ def test_index_out_of_range(numbered, index: int) -> None:  # type: ignore[no-un
         history[index]
 
 
-def test_len_and_truthiness(client: redis.Redis, session_id: str) -> None:
+def test_len_and_truthiness(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
     assert len(history) == 0
     assert bool(history) is True
@@ -228,7 +256,7 @@ def test_zero_step_and_bad_index_type(numbered) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.parametrize("bad", ["", None, 42, b"bytes"])
-def test_session_id_is_validated(client: redis.Redis, bad: object) -> None:
+def test_session_id_is_validated(client: Client, bad: object) -> None:
     with pytest.raises(ArgumentError) as info:
         MemorystoreChatMessageHistory(client, bad)  # type: ignore[arg-type]
     assert isinstance(info.value, ValueError)
@@ -236,7 +264,7 @@ def test_session_id_is_validated(client: redis.Redis, bad: object) -> None:
 
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, "60", True])
-def test_ttl_is_validated(client: redis.Redis, bad: object) -> None:
+def test_ttl_is_validated(client: Client, bad: object) -> None:
     with pytest.raises(ArgumentError):
         MemorystoreChatMessageHistory(client, "s", ttl=bad)  # type: ignore[arg-type]
 
@@ -249,7 +277,7 @@ def test_ttl_is_validated(client: redis.Redis, bad: object) -> None:
         (lambda c, k: c.sadd(k, "m"), "set"),
     ],
 )
-def test_wrong_type_key(client: redis.Redis, session_id: str, setup, actual: str) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_type_key(client: Client, session_id: str, setup, actual: str) -> None:  # type: ignore[no-untyped-def]
     setup(client, session_id)
     before = client.dump(session_id)
     history = MemorystoreChatMessageHistory(client, session_id, ttl=60)
@@ -274,7 +302,7 @@ def test_wrong_type_key(client: redis.Redis, session_id: str, setup, actual: str
     "garbage",
     [b"not json", b'{"type": "human"}', b"[1, 2]", b'{"type": "martian", "data": {"content": "x"}}', b"\xff\xfe"],
 )
-def test_corrupt_element(client: redis.Redis, session_id: str, garbage: bytes) -> None:
+def test_corrupt_element(client: Client, session_id: str, garbage: bytes) -> None:
     good = json.dumps(message_to_dict(HumanMessage("fine")))
     client.rpush(session_id, good, good, garbage, good)
     history = MemorystoreChatMessageHistory(client, session_id)
@@ -295,7 +323,7 @@ def test_corrupt_element(client: redis.Redis, session_id: str, garbage: bytes) -
     assert client.lindex(session_id, 2) == garbage
 
 
-def test_add_messages_rejects_non_messages(client: redis.Redis, session_id: str) -> None:
+def test_add_messages_rejects_non_messages(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
     with pytest.raises(TypeError):
         history.add_messages(["just a string"])  # type: ignore[list-item]
@@ -309,8 +337,8 @@ def test_errors_share_one_root() -> None:
         assert issubclass(cls, MemstoreError)
 
 
-def test_eight_threads_append_concurrently(redis_url: str, session_id: str) -> None:
-    pool_client = redis.Redis.from_url(redis_url, protocol=2)
+def test_eight_threads_append_concurrently(client_factory: Callable[..., Any], session_id: str) -> None:
+    pool_client = client_factory()
     history = MemorystoreChatMessageHistory(pool_client, session_id, ttl=600)
     writers, per_writer = 8, 200
     barrier = threading.Barrier(writers)
@@ -333,7 +361,6 @@ def test_eight_threads_append_concurrently(redis_url: str, session_id: str) -> N
         t.start()
     for t in threads:
         t.join()
-    pool_client.close()
     assert not failures
     seen: dict[int, list[int]] = {w: [] for w in range(writers)}
     for message in history.messages:
@@ -343,9 +370,9 @@ def test_eight_threads_append_concurrently(redis_url: str, session_id: str) -> N
         assert seen[writer] == list(range(per_writer)), f"writer {writer} lost or reordered messages"
 
 
-def test_async_methods(redis_url: str, session_id: str, client: redis.Redis) -> None:
+def test_async_methods(client_factory: Callable[..., Any], session_id: str, client: Client) -> None:
     async def scenario() -> list[BaseMessage]:
-        aclient = redis.asyncio.Redis.from_url(redis_url, protocol=2)
+        aclient = client_factory(asyncio=True)
         history = MemorystoreChatMessageHistory(aclient, session_id, ttl=120)
         try:
             await history.aadd_messages(every_kind())
@@ -365,11 +392,11 @@ def test_async_methods(redis_url: str, session_id: str, client: redis.Redis) -> 
     assert MemorystoreChatMessageHistory(client, session_id).messages == [HumanMessage("after clear")]
 
 
-def test_async_wrong_type(redis_url: str, session_id: str, client: redis.Redis) -> None:
+def test_async_wrong_type(client_factory: Callable[..., Any], session_id: str, client: Client) -> None:
     client.set(session_id, "x")
 
     async def scenario() -> None:
-        aclient = redis.asyncio.Redis.from_url(redis_url, protocol=2)
+        aclient = client_factory(asyncio=True)
         try:
             with pytest.raises(WrongTypeError, match="string"):
                 await MemorystoreChatMessageHistory(aclient, session_id).aget_messages()
@@ -382,7 +409,7 @@ def test_async_wrong_type(redis_url: str, session_id: str, client: redis.Redis) 
     assert client.get(session_id) == b"x"
 
 
-def test_async_methods_with_a_sync_client(client: redis.Redis, session_id: str) -> None:
+def test_async_methods_with_a_sync_client(client: Client, session_id: str) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
 
     async def scenario() -> list[BaseMessage]:
@@ -426,7 +453,7 @@ any_message = st.one_of(
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(batch=st.lists(any_message, min_size=1, max_size=5))
-def test_any_message_survives_the_round_trip(client: redis.Redis, session_id: str, batch: list[BaseMessage]) -> None:
+def test_any_message_survives_the_round_trip(client: Client, session_id: str, batch: list[BaseMessage]) -> None:
     history = MemorystoreChatMessageHistory(client, session_id)
     history.clear()
     history.add_messages(batch)
