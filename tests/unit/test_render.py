@@ -1,0 +1,687 @@
+"""viewer.render: every message shape renders readably, and no message data can inject markup."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any, Literal
+
+import html5lib
+import pytest
+import tinycss2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    HumanMessageChunk,
+    SystemMessage,
+    ToolMessage,
+    message_to_dict,
+)
+
+from memstore_nb.errors import CorruptMessageError
+from memstore_nb.viewer.render import (
+    VIEWER_CLASS,
+    render_markdown,
+    render_message,
+    render_page,
+    to_markdown,
+    viewer_css,
+)
+
+# -- what the renderer may emit ------------------------------------------------
+
+ALLOWED_TAGS = {
+    "div", "span", "a", "details", "summary", "pre", "code", "mark", "p", "br", "hr", "em", "strong", "s",
+    "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+FORBIDDEN_TAGS = {
+    "script", "style", "svg", "math", "iframe", "object", "embed", "img", "form", "input", "base",
+    "link", "meta", "frame", "frameset", "video", "audio", "source", "textarea", "button", "template",
+}  # fmt: skip
+ALLOWED_ATTRS = {"class", "href", "rel", "target", "id", "data-index", "open", "title", "start"}
+SAFE_HREF = re.compile(
+    r"#msnb-call-[0-9a-f]{16}|(?:https?://|mailto:)[^\x00-\x20\x7f]*|data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=]+",
+    re.IGNORECASE,
+)
+SAFE_CLASS = re.compile(r"(?:msnb-[a-z-]+|language-[A-Za-z0-9_+.#-]+)")
+
+
+def elements(fragment: str) -> list[tuple[str, dict[str, str]]]:
+    """(tag, attributes) of every element, as a browser's parser (WHATWG, html5lib) builds them."""
+    root = html5lib.parseFragment(fragment, namespaceHTMLElements=False)
+    out = []
+    for el in root.iter():
+        if el is root:
+            continue
+        out.append((str(el.tag), {str(k): str(v) for k, v in el.attrib.items()}))
+    return out
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+
+def stdlib_elements(fragment: str) -> list[tuple[str, dict[str, str]]]:
+    parser = _Collector()
+    parser.feed(fragment)
+    parser.close()
+    return parser.found
+
+
+def text(fragment: str, *, skip: frozenset[str] = frozenset({"msnb-raw"})) -> str:
+    """Text content, leaving out elements with a class in ``skip`` (the raw-JSON toggle by default)."""
+    root = html5lib.parseFragment(fragment, namespaceHTMLElements=False)
+
+    def walk(el: Any) -> str:
+        parts = [el.text or ""]
+        for child in el:
+            if not skip & set(child.attrib.get("class", "").split()):
+                parts.append(walk(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+    return walk(root)
+
+
+def assert_safe(fragment: str, *, css: bool = False) -> None:
+    """Nothing executable, no style, only allowlisted tags, attributes and links, per two parsers."""
+    if css:
+        style = viewer_css()
+        assert fragment.count("<style") == 1 and fragment.startswith(style)
+        fragment = fragment[len(style) :]
+    for parse in (elements, stdlib_elements):
+        for tag, attrs in parse(fragment):
+            assert tag not in FORBIDDEN_TAGS, (tag, fragment)
+            assert tag in ALLOWED_TAGS, (tag, fragment)  # also catches namespaced SVG/MathML "{ns}tag"
+            for name, value in attrs.items():
+                assert not name.startswith("on"), (name, fragment)
+                assert name in ALLOWED_ATTRS, (name, fragment)
+                if name == "href":
+                    assert tag == "a" and SAFE_HREF.fullmatch(value), (value, fragment)
+                elif name == "class":
+                    assert all(SAFE_CLASS.fullmatch(word) for word in value.split()), (value, fragment)
+                elif name == "id":
+                    assert re.fullmatch(r"msnb-call-[0-9a-f]{16}", value), (value, fragment)
+                elif name == "data-index":
+                    assert re.fullmatch(r"-?\d+", value), value
+                elif name == "rel":
+                    assert value == "noopener noreferrer nofollow"
+                elif name == "target":
+                    assert value == "_blank"
+                elif name == "open":
+                    assert value == ""
+                elif name == "start":  # ordered lists that do not begin at 1
+                    assert value.isdigit()
+                elif name == "title":  # Markdown link titles
+                    assert tag == "a"
+
+
+def outer(fragment: str) -> dict[str, str]:
+    return elements(fragment)[0][1]
+
+
+def by_class(fragment: str, klass: str) -> list[tuple[str, dict[str, str]]]:
+    return [(t, a) for t, a in elements(fragment) if klass in a.get("class", "").split()]
+
+
+# -- every message shape -------------------------------------------------------
+
+
+class OddMessage(BaseMessage):
+    """A message type the viewer does not know."""
+
+    type: Literal["odd"] = "odd"
+
+
+@pytest.mark.parametrize(
+    ("message", "role", "label"),
+    [
+        (HumanMessage("hello *there*", name="alice", id="h-1"), "human", "human"),
+        (AIMessage("hi back", name="bot", id="a-1"), "ai", "ai"),
+        (SystemMessage("be brief", id="s-1"), "system", "system"),
+        (ToolMessage("42", tool_call_id="call-1", name="calc"), "tool", "tool"),
+        (FunctionMessage(content="7", name="add"), "function", "function"),
+        (ChatMessage(content="a remark", role="critic"), "chat", "chat: critic"),
+        (OddMessage(content="strange"), "unknown", "unknown (odd)"),
+        (HumanMessageChunk(content="partial"), "human", "human"),
+        (AIMessageChunk(content="streamed"), "ai", "ai"),
+    ],
+)
+def test_every_message_type_has_its_role_style_and_fields(message: BaseMessage, role: str, label: str) -> None:
+    out = render_message(message, 7)
+    assert_safe(out)
+    attrs = outer(out)
+    assert attrs["class"].split() == ["msnb-msg", f"msnb-role-{role}"]
+    assert attrs["data-index"] == "7"
+    assert text(by_class_html(out, "msnb-badge")) == label
+    shown = text(out)
+    assert "#7" in shown
+    assert message_text_of(message) in shown
+    for field in (message.name, message.id):
+        if field:
+            assert field in shown
+
+
+def by_class_html(fragment: str, klass: str) -> str:
+    match = re.search(rf'<(\w+) class="{klass}"[^>]*>(.*?)</\1>', fragment, re.S)
+    assert match, f"no .{klass} in {fragment}"
+    return match.group(2)
+
+
+def message_text_of(message: BaseMessage) -> str:
+    return str(message.content).replace("*", "")
+
+
+def test_markdown_content_is_rendered() -> None:
+    out = render_message(AIMessage("# Title\n\n- **one**\n- `two`\n\n```python\nprint('x < y')\n```"), 0)
+    tags = [t for t, _ in elements(out)]
+    assert {"h1", "ul", "li", "strong", "code", "pre"} <= set(tags)
+    assert "print('x < y')" in text(out)
+    assert ("code", {"class": "language-python"}) in elements(out)
+
+
+def test_content_blocks() -> None:
+    message = HumanMessage(
+        [
+            {"type": "text", "text": "look at **this**"},
+            "a bare string block",
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+            {"type": "image_url", "image_url": "http://example.com/dog.jpg"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            {"type": "image_url", "image_url": {"url": "data:image/svg+xml;base64,PHN2Zz4="}},
+            {"type": "image", "url": "https://example.com/std.png"},
+            {"type": "reasoning", "reasoning": "thinking <hard>"},
+        ]
+    )
+    out = render_message(message, 1)
+    assert_safe(out)
+    hrefs = [a["href"] for t, a in elements(out) if t == "a"]
+    assert hrefs == [
+        "https://example.com/cat.png",
+        "http://example.com/dog.jpg",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "https://example.com/std.png",
+    ]
+    shown = text(out)
+    assert "look at this" in shown and "a bare string block" in shown
+    assert "image (link disabled): data:image/svg+xml;base64,PHN2Zz4=" in shown
+    assert "reasoning block" in shown
+    block = by_class_html(out, "msnb-json")
+    assert json.loads(html.unescape(block)) == {"type": "reasoning", "reasoning": "thinking <hard>"}
+
+
+def test_long_data_url_is_shortened_for_display_but_linked_whole() -> None:
+    url = "data:image/png;base64," + "A" * 5000
+    out = render_message(HumanMessage([{"type": "image_url", "image_url": {"url": url}}]), 0)
+    links = [a for t, a in elements(out) if t == "a"]
+    assert links[0]["href"] == url
+    assert "5,022 characters" in text(out) and len(text(out)) < 200
+
+
+def test_tool_calls_and_tool_message_link() -> None:
+    ai = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "search", "args": {"query": "redis", "limit": 3}, "id": "call_A", "type": "tool_call"},
+            {"name": "weather", "args": {}, "id": "call_B", "type": "tool_call"},
+        ],
+        invalid_tool_calls=[
+            {"name": "broken", "args": "{not json", "id": "call_C", "error": "bad JSON", "type": "invalid_tool_call"}
+        ],
+        usage_metadata={"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+        response_metadata={"model_name": "gemini"},
+    )
+    out = render_message(ai, 2)
+    assert_safe(out)
+    calls = by_class(out, "msnb-call")
+    assert [t for t, _ in calls] == ["details"] * 3
+    assert all("open" in a for _, a in calls)
+    ids = [a["id"] for _, a in calls]
+    assert len(set(ids)) == 3
+    shown = text(out)
+    assert "tool call search call_A" in shown and "invalid tool call broken call_C" in shown
+    assert '"query": "redis"' in shown and '"limit": 3' in shown
+    assert "bad JSON" in shown and "{not json" in shown
+    assert "(no content)" not in shown
+    meta = [text(m) for m in re.findall(r'<details class="msnb-meta">.*?</details>', out, re.S)]
+    assert [m.split("{")[0] for m in meta] == ["response_metadata", "usage_metadata"]
+    assert '"total_tokens": 15' in meta[1]
+
+    result = render_message(ToolMessage("sunny", tool_call_id="call_B", status="error"), 3)
+    assert_safe(result)
+    links = [a for t, a in elements(result) if t == "a"]
+    assert links == [{"class": "msnb-call-link", "href": "#" + ids[1]}]
+    assert "result of tool call call_B error" in text(result)
+
+    invalid_result = render_message(ToolMessage("oops", tool_call_id="call_C"), 4)
+    assert [a["href"] for t, a in elements(invalid_result) if t == "a"] == ["#" + ids[2]]
+
+
+def test_metadata_sections_only_when_not_empty() -> None:
+    plain = render_message(HumanMessage("x"), 0)
+    assert "msnb-meta" not in plain
+    rich = render_message(HumanMessage("x", additional_kwargs={"k": [1, 2]}), 0)
+    assert len(by_class(rich, "msnb-meta")) == 1
+    assert "additional_kwargs" in text(rich)
+    artifact = render_message(ToolMessage("x", tool_call_id="c", artifact={"rows": 3}), 0)
+    assert "artifact" in text(artifact) and '"rows": 3' in text(artifact)
+
+
+def test_empty_message_says_so() -> None:
+    assert "(no content)" in text(render_message(AIMessage(""), 0))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        HumanMessage("hi <b>", name="n", id="i", additional_kwargs={"x": 1}),
+        AIMessage("", tool_calls=[{"name": "f", "args": {"a": "</pre>"}, "id": "c1", "type": "tool_call"}]),
+        ToolMessage([{"type": "text", "text": "t"}], tool_call_id="c1"),
+        ChatMessage(content="c", role="judge"),
+    ],
+)
+def test_raw_json_toggle_is_message_to_dict(message: BaseMessage) -> None:
+    out = render_message(message, 0)
+    raw = re.search(
+        r'<details class="msnb-raw"><summary>raw JSON</summary><pre class="msnb-json">(.*?)</pre>', out, re.S
+    )
+    assert raw
+    assert json.loads(html.unescape(raw.group(1))) == message_to_dict(message)
+
+
+def test_unreadable_entry() -> None:
+    exc = CorruptMessageError("chat:1", 12, '{"type": "human", <script>alert(1)</script>', "not valid JSON")
+    out = render_message(exc, 12)
+    assert_safe(out)
+    assert outer(out) == {"class": "msnb-msg msnb-unreadable", "data-index": "12"}
+    shown = text(out)
+    assert "unreadable entry #12" in shown
+    assert "not valid JSON" in shown and "LINDEX chat:1 12" in shown
+    assert text(by_class_html(out, "msnb-preview")) == exc.preview
+
+
+# -- pages ---------------------------------------------------------------------
+
+
+def test_render_page_wraps_messages_after_the_css() -> None:
+    page = render_page([(5, HumanMessage("a")), (6, AIMessage("b")), (7, CorruptMessageError("k", 7, "x", "r"))])
+    assert_safe(page, css=True)
+    body = page[len(viewer_css()) :]
+    assert outer(body) == {"class": VIEWER_CLASS}
+    indexes = [a["data-index"] for _, a in elements(body) if "data-index" in a]
+    assert indexes == ["5", "6", "7"]
+
+
+def test_empty_page_shows_escaped_empty_text() -> None:
+    page = render_page([], empty_text="No <b>match</b>")
+    assert_safe(page, css=True)
+    assert text(page[len(viewer_css()) :]) == "No <b>match</b>"
+    assert "No messages" in render_page([])
+
+
+# -- Markdown ------------------------------------------------------------------
+
+
+def test_markdown_links_get_rel_and_target() -> None:
+    out = render_markdown('[docs](https://example.com/a?b=1&c=2 "T") and <mailto:x@example.com>')
+    links = [a for t, a in elements(out) if t == "a"]
+    assert links[0] == {
+        "href": "https://example.com/a?b=1&c=2",
+        "title": "T",
+        "rel": "noopener noreferrer nofollow",
+        "target": "_blank",
+    }
+    assert links[1]["href"] == "mailto:x@example.com"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[x](javascript:alert(1))",
+        "[x](JaVaScRiPt:alert(1))",
+        "[x](jav&#x61;script:alert(1))",
+        "[x](&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1))",
+        "[x](javascript&colon;alert(1))",
+        "[x](java\\script:alert(1))",
+        "[x](<java\tscript:alert(1)>)",
+        "[x](<java\nscript:alert(1)>)",
+        "[x]( javascript:alert(1))",
+        "[x](%6Aavascript:alert(1))",
+        "[x](vbscript:msgbox(1))",
+        "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        "[x](data:image/svg+xml;base64,PHN2Zz4=)",
+        "[x](file:///etc/passwd)",
+        "[x](//evil.example/a)",
+        "[x](relative/path)",
+        "[x](#fragment)",
+        "<javascript:alert(1)>",
+        "[x][r]\n\n[r]: javascript:alert(1)",
+        "![x](javascript:alert(1))",
+    ],
+)
+def test_markdown_drops_unsafe_links(source: str) -> None:
+    out = render_markdown(source)
+    assert_safe(out)
+    assert not [a for t, a in elements(out) if t == "a" and "href" in a], out
+    assert "x" in text(out) or "javascript" in text(out)
+
+
+def test_markdown_images_become_links() -> None:
+    out = render_markdown('![a cat](https://example.com/cat.png "t")')
+    assert_safe(out)
+    assert [t for t, _ in elements(out)] == ["p", "a"]
+    assert elements(out)[1][1]["href"] == "https://example.com/cat.png"
+    assert text(out).strip() == "[image: a cat]"
+
+
+def test_markdown_raw_html_is_text() -> None:
+    out = render_markdown("<div onclick='x'>hi</div>\n\ninline <b>bold</b> <!-- c -->")
+    assert_safe(out)
+    assert "<div onclick='x'>hi</div>" in text(out) and "<b>bold</b>" in text(out)
+
+
+def test_fenced_code_language_is_sanitized() -> None:
+    out = render_markdown('```py"onmouseover="alert(1) x\ncode\n```')
+    assert_safe(out)
+    assert elements(out)[1] == ("code", {"class": "language-pyonmouseoveralert1"})
+    assert render_markdown("```\nplain\n```") == "<pre><code>plain\n</code></pre>\n"
+
+
+def test_tables_strikethrough_and_no_style_attribute() -> None:
+    out = render_markdown("| a | b |\n|:-|-:|\n| 1 | ~~2~~ |")
+    assert_safe(out)
+    assert ("td", {"class": "msnb-align-right"}) in elements(out)
+    assert "s" in [t for t, _ in elements(out)]
+
+
+def test_huge_text_is_shown_verbatim() -> None:
+    big = "**x** " * 20_000
+    out = render_markdown(big)
+    assert elements(out) == [("pre", {"class": "msnb-plain"})]
+    assert text(out) == big + "\n"
+
+
+# -- XSS corpus ----------------------------------------------------------------
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    '"><svg onload=alert(1)>',
+    "<svg><script>alert(1)</script></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<style>*{display:none}</style>",
+    '<p style="position:fixed;top:0">x</p>',
+    "</details></div><script>alert(1)</script>",
+    "</pre></details><img src=x onerror=alert(1)>",
+    "' onmouseover='alert(1)",
+    '" onmouseover="alert(1)',
+    "<iframe src=javascript:alert(1)>",
+    "<object data=javascript:alert(1)>",
+    "<embed src=javascript:alert(1)>",
+    "<form action=javascript:alert(1)><input type=submit>",
+    "<!--<img src=x onerror=alert(1)>-->",
+    "<![CDATA[<script>alert(1)</script>]]>",
+    "[click](javascript:alert(1))",
+    "[click](jav&#x09;ascript:alert(1))",
+    "[click](&#x6A;avascript:alert(1))",
+    '![x](x" onerror="alert(1))',
+    '```"><script>alert(1)</script>\n<script>alert(1)</script>\n```',
+    "<details open ontoggle=alert(1)>",
+    "javascript:alert(1)",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<base href=javascript:alert(1)//>",
+    "<meta http-equiv=refresh content=0;url=javascript:alert(1)>",
+]
+
+
+def _placements(payload: str) -> dict[str, BaseMessage | CorruptMessageError]:
+    call = {"name": payload, "args": {payload: payload}, "id": payload, "type": "tool_call"}
+    return {
+        "content": HumanMessage(payload),
+        "name": HumanMessage("x", name=payload),
+        "id": AIMessage("x", id=payload),
+        "chat role": ChatMessage(content="x", role=payload),
+        "system": SystemMessage(payload),
+        "text block": HumanMessage([{"type": "text", "text": payload}]),
+        "image url": HumanMessage([{"type": "image_url", "image_url": {"url": payload}}]),
+        "image url string": HumanMessage([{"type": "image_url", "image_url": payload}]),
+        "other block": HumanMessage([{"type": payload, payload: payload}]),
+        "tool call": AIMessage("", tool_calls=[call]),
+        "invalid tool call": AIMessage(
+            "",
+            invalid_tool_calls=[
+                {"name": payload, "args": payload, "id": payload, "error": payload, "type": "invalid_tool_call"}
+            ],
+        ),
+        "tool_call_id": ToolMessage(payload, tool_call_id=payload, name=payload),
+        "function": FunctionMessage(content=payload, name=payload),
+        "metadata": AIMessage(
+            "x", additional_kwargs={payload: payload}, response_metadata={"m": payload}, name=payload
+        ),
+        "corrupt": CorruptMessageError(payload, 3, payload, payload),
+    }
+
+
+PLACEMENTS = list(_placements("x"))
+# Parts of each payload that Markdown leaves alone, so they must show as text.
+_MARKER = re.compile(r"alert\(1\)|display:none|position:fixed")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.parametrize("where", PLACEMENTS)
+def test_xss_corpus_is_inert_and_visible(payload: str, where: str) -> None:
+    item = _placements(payload)[where]
+    out = render_message(item, 3, highlight="alert")
+    assert_safe(out)
+    page = render_page([(3, item)])
+    assert_safe(page, css=True)
+    shown = text(out)
+    marker = _MARKER.search(html.unescape(payload.replace("&#x09;", "")))
+    assert marker and marker.group() in shown.replace("\t", ""), (where, payload, shown)
+
+
+def test_javascript_link_in_every_url_position_stays_text() -> None:
+    url = "javascript:alert(document.cookie)"
+    for message in (
+        HumanMessage(f"[a]({url}) <{url}>"),
+        HumanMessage([{"type": "image_url", "image_url": {"url": url}}]),
+        HumanMessage([{"type": "image_url", "image_url": {"url": " " + url}}]),
+        HumanMessage([{"type": "image", "url": "java\tscript:alert(1)"}]),
+        HumanMessage([{"type": "image_url", "image_url": {"url": "https://ok\n.example"}}]),
+        AIMessage("", tool_calls=[{"name": url, "args": {"u": url}, "id": url, "type": "tool_call"}]),
+        ToolMessage("r", tool_call_id=url),
+    ):
+        out = render_message(message, 0)
+        assert_safe(out)
+        assert "javascript:" not in " ".join(a.get("href", "") for _, a in elements(out)).lower()
+
+
+def test_tool_call_anchor_cannot_carry_attribute_injection() -> None:
+    evil = 'x" onclick="alert(1)" id="y'
+    ai = render_message(AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": evil, "type": "tool_call"}]), 0)
+    tool = render_message(ToolMessage("r", tool_call_id=evil), 1)
+    anchor = by_class(ai, "msnb-call")[0][1]["id"]
+    assert re.fullmatch(r"msnb-call-[0-9a-f]{16}", anchor)
+    assert [a["href"] for t, a in elements(tool) if t == "a"] == ["#" + anchor]
+    assert evil in text(tool)
+
+
+# -- highlight -----------------------------------------------------------------
+
+
+def test_highlight_is_case_insensitive_and_text_only() -> None:
+    out = render_message(HumanMessage("Redis is **REDIS** and [redis](https://redis.io)"), 0, highlight="redis")
+    assert_safe(out)
+    marks = re.findall(r"<mark>(.*?)</mark>", by_class_html(out, "msnb-content"))
+    assert marks == ["Redis", "REDIS", "redis"]
+    assert [a["href"] for t, a in elements(out) if t == "a"] == ["https://redis.io"]
+
+
+@pytest.mark.parametrize(
+    ("content", "term", "marked"),
+    [
+        ("a <B> & b", "<b>", "&lt;B&gt;"),
+        ("fish & chips", "amp", None),
+        ("x &amp; y", "&", "&amp;"),
+        ("x &amp;amp; y", "&amp;", "&amp;amp;"),
+        ('say "hi"', '"hi"', "&quot;hi&quot;"),
+        ("the class of strong", "class", "class"),
+        ("a.b*c", ".b*", ".b*"),
+    ],
+)
+def test_highlight_keeps_escaping(content: str, term: str, marked: str | None) -> None:
+    out = render_message(HumanMessage(content), 0, highlight=term)
+    assert_safe(out)
+    body = by_class_html(out, "msnb-content")
+    assert re.findall(r"<mark>(.*?)</mark>", body) == ([marked] if marked else [])
+    assert text(out) == text(render_message(HumanMessage(content), 0))
+
+
+def test_highlight_reaches_tool_calls_but_not_raw_json() -> None:
+    ai = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "Paris"}, "id": "c", "type": "tool_call"}])
+    out = render_message(ai, 0, highlight="paris")
+    assert out.count("<mark>") == 1
+    assert "<mark>Paris</mark>" in by_class_html(out, "msnb-json")
+
+
+@pytest.mark.parametrize("term", [None, "", "   "])
+def test_blank_highlight_marks_nothing(term: str | None) -> None:
+    assert "<mark>" not in render_message(HumanMessage("a b"), 0, highlight=term)
+
+
+# -- CSS -----------------------------------------------------------------------
+
+
+def _selectors(rules: list[Any]) -> list[str]:
+    found = []
+    for rule in rules:
+        assert rule.type in {"qualified-rule", "at-rule"}, rule
+        if rule.type == "at-rule":
+            assert rule.lower_at_keyword == "media", rule.at_keyword  # no @import, @font-face, @keyframes
+            found += _selectors(tinycss2.parse_blocks_contents(rule.content, skip_comments=True, skip_whitespace=True))
+        else:
+            found += [s.strip() for s in tinycss2.serialize(rule.prelude).split(",")]
+    return found
+
+
+def test_css_every_selector_is_scoped() -> None:
+    css = viewer_css()
+    assert css.startswith("<style>") and css.endswith("</style>") and css.count("<") == 2
+    rules = tinycss2.parse_stylesheet(css[len("<style>") : -len("</style>")], skip_comments=True, skip_whitespace=True)
+    selectors = _selectors(rules)
+    assert len(selectors) > 20
+    for selector in selectors:
+        words = re.split(r"\s+", selector)
+        assert ".msnb-viewer" in words, selector  # the class itself, not e.g. .msnb-viewer-x
+        after = words[words.index(".msnb-viewer") + 1 :]
+        assert not {"~", "+"} & set(after), selector  # siblings would leave the viewer
+        for word in words:
+            assert not re.match(r"(?:body|html|\*|:root)\b", word.lstrip(">")), selector
+        assert "*" not in selector, selector
+
+
+def test_css_themes() -> None:
+    css = viewer_css()
+    assert "var(--jp-layout-color1, #ffffff)" in css and "var(--jp-layout-color1, #1e1e1e)" in css
+    assert "@media (prefers-color-scheme: dark)" in css
+    for hook in ('[data-jp-theme-light="false"] .msnb-viewer', ".theme-dark .msnb-viewer"):
+        assert hook in css
+    for role in ("human", "ai", "system", "tool", "function", "chat", "unknown"):
+        assert f".msnb-viewer .msnb-role-{role} {{ --msnb-accent:" in css
+
+
+# -- Markdown export -----------------------------------------------------------
+
+
+def test_to_markdown_transcript() -> None:
+    messages: list[Any] = [
+        SystemMessage("be nice"),
+        HumanMessage("what is ```this```?", name="alice"),
+        AIMessage("", tool_calls=[{"name": "search", "args": {"q": "```"}, "id": "call_1", "type": "tool_call"}]),
+        ToolMessage("found", tool_call_id="call_1"),
+        AIMessage([{"type": "text", "text": "see"}, {"type": "image_url", "image_url": "https://e.com/a (1).png"}]),
+        ChatMessage(content="hmm", role="critic"),
+        CorruptMessageError("k", 6, "{oops", "not valid JSON"),
+    ]
+    md = to_markdown(messages, title="Session\nabc")
+    assert md.startswith("# Session abc\n\n### #0 system\n\nbe nice\n\n### #1 human (alice)\n\nwhat is ```this```?")
+    assert '### #2 ai\n\n**tool call** `search` `call_1`\n\n````json\n{\n  "q": "```"\n}\n````' in md
+    assert "### #3 tool\n\n*result of tool call* `call_1`\n\nfound" in md
+    assert "### #4 ai\n\nsee\n\n[image](<https://e.com/a (1).png>)" in md
+    assert "### #5 chat: critic\n\nhmm" in md
+    assert "### #6 unreadable entry\n\n```\nelement #6 of key 'k'" in md
+    # The exported Markdown renders back into the same structure.
+    back = render_markdown(md)
+    assert_safe(back)
+    assert [t for t, _ in elements(back)].count("h3") == 7
+
+
+def test_to_markdown_empty() -> None:
+    assert to_markdown([]) == "\n"
+
+
+# -- properties ----------------------------------------------------------------
+
+_text = st.text(st.characters(codec="utf-8"), max_size=200)
+_markup = st.text(alphabet=st.sampled_from(list("<>&\"'`=/!-[]()*_#:; \n\tjavascript:onerror<svg>")), max_size=80)
+_any_text = st.one_of(_text, _markup)
+_MARKDOWN_TAGS = ALLOWED_TAGS - {"div", "span", "details", "summary", "mark"}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_any_text)
+def test_any_markdown_only_produces_renderer_tags(source: str) -> None:
+    out = render_markdown(source)
+    assert_safe(out)
+    assert {t for t, _ in elements(out)} <= _MARKDOWN_TAGS
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_any_text, _any_text)
+def test_any_content_and_highlight_is_safe_and_marks_do_not_change_text(content: str, term: str) -> None:
+    plain = render_message(HumanMessage(content), 0)
+    marked = render_message(HumanMessage(content), 0, highlight=term)
+    assert_safe(marked)
+    assert text(marked) == text(plain)
+
+
+def _shape(fragment: str) -> list[tuple[str, list[str]]]:
+    return [(t, sorted(a)) for t, a in elements(fragment)]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_any_text.filter(lambda s: s.strip() != ""))
+def test_any_value_in_plain_fields_keeps_the_exact_structure(value: str) -> None:
+    """Names, ids, roles, tool names and ids, args, metadata: only text changes, never the element tree."""
+
+    def build(v: str) -> list[BaseMessage]:
+        call = {"name": v, "args": {v: v}, "id": v, "type": "tool_call"}
+        return [
+            HumanMessage("x", name=v, id=v, additional_kwargs={v: v}),
+            ChatMessage(content="x", role=v),
+            AIMessage("", tool_calls=[call], response_metadata={"v": v}),
+            ToolMessage("x", tool_call_id=v, name=v),
+        ]
+
+    for benign, message in zip(build("benign"), build(value), strict=True):
+        out = render_message(message, 1)
+        assert_safe(out)
+        assert _shape(out) == _shape(render_message(benign, 1))
