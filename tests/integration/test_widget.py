@@ -1,0 +1,429 @@
+"""ChatHistoryViewer driven from Python (traits and .click()) against a real redis-server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import ipywidgets as widgets
+import pytest
+import redis
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, messages_to_dict
+
+from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb.history import encode_message
+from memstore_nb.local import start_local_redis
+from memstore_nb.viewer import ChatHistoryViewer
+from memstore_nb.viewer.render import to_markdown
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def conversation(n: int) -> list[BaseMessage]:
+    return [HumanMessage(f"question {i}") if i % 2 == 0 else AIMessage(f"answer {i}") for i in range(n)]
+
+
+def seed(client: redis.Redis, key: str, messages: list[BaseMessage]) -> MemorystoreChatMessageHistory:
+    history = MemorystoreChatMessageHistory(client, key)
+    history.add_messages(messages)
+    return history
+
+
+@pytest.fixture()
+def viewers() -> Iterator[list[ChatHistoryViewer]]:
+    """Viewers made by a test are closed after it, and no follow thread may outlive them."""
+    made: list[ChatHistoryViewer] = []
+    yield made
+    for viewer in made:
+        viewer.close()
+    assert not [t for t in threading.enumerate() if t.name == "msnb-viewer-follow"]
+
+
+@pytest.fixture()
+def make(client: redis.Redis, viewers: list[ChatHistoryViewer]):
+    def factory(**kwargs) -> ChatHistoryViewer:
+        viewer = ChatHistoryViewer(kwargs.pop("client", client), **kwargs)
+        viewers.append(viewer)
+        return viewer
+
+    return factory
+
+
+def shown(viewer: ChatHistoryViewer) -> list[int]:
+    return [i for i, _ in viewer.items]
+
+
+def status(viewer: ChatHistoryViewer) -> str:
+    return viewer._status.value
+
+
+def buttons(viewer: ChatHistoryViewer) -> list[widgets.Button]:
+    return [v for k, v in vars(viewer).items() if k.startswith("_") and isinstance(v, widgets.Button)]
+
+
+def html_values(viewer: ChatHistoryViewer) -> str:
+    return "\n".join(v.value for v in vars(viewer).values() if isinstance(v, widgets.HTML))
+
+
+def snapshot(client: redis.Redis, sid: str) -> tuple[int, dict[bytes, bytes | None]]:
+    return client.dbsize(), {k: client.dump(k) for k in sorted(client.scan_iter(match=f"*{sid}*"))}
+
+
+def download(viewer: ChatHistoryViewer) -> tuple[str, str, str]:
+    found = re.search(r'download="([^"]+)" href="data:([^;]+);charset=utf-8;base64,([^"]+)"', viewer._export_link.value)
+    assert found, viewer._export_link.value
+    return found.group(1), found.group(2), base64.b64decode(found.group(3)).decode("utf-8")
+
+
+def commandstats(client: redis.Redis) -> dict[str, int]:
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in client.info("commandstats").items()}
+
+
+# -- session list ---------------------------------------------------------------
+
+
+def test_session_list(client: redis.Redis, session_id: str, make):
+    seed(client, f"{session_id}:a", conversation(3))
+    seed(client, f"{session_id}:b", [SystemMessage("only one")])
+    client.expire(f"{session_id}:b", 500)
+    client.rpush(f"{session_id}:plain", "not", "messages")
+    client.set(f"{session_id}:string", "x")
+    viewer = make(match=f"{session_id}*")
+    rows = dict((value, label) for label, value in viewer._session_select.options)
+    assert set(rows) == {f"{session_id}:a", f"{session_id}:b"}
+    assert rows[f"{session_id}:a"] == f"{session_id}:a · 3 messages · no TTL · human: question 2"
+    assert "1 message · TTL 8m · system: only one" in rows[f"{session_id}:b"]
+    assert viewer.session_id is None and viewer._session_select.index is None
+    assert "2 sessions" in viewer._scan_status.value and viewer._more_button.disabled
+    viewer._session_select.value = f"{session_id}:b"
+    assert viewer.session_id == f"{session_id}:b" and shown(viewer) == [0]
+
+
+def test_scan_more_and_pattern(client: redis.Redis, session_id: str, make):
+    for i in range(5):
+        seed(client, f"{session_id}:s{i}", conversation(1))
+    seed(client, f"{session_id}-other", conversation(1))
+    viewer = make(match=f"{session_id}:*")
+    viewer.rows_per_scan = 2
+    viewer._scan_button.click()
+    assert len(viewer._session_select.options) == 2 and not viewer._more_button.disabled
+    viewer._more_button.click()
+    viewer._more_button.click()
+    values = [v for _, v in viewer._session_select.options]
+    assert sorted(values) == [f"{session_id}:s{i}" for i in range(5)] and len(set(values)) == 5
+    assert viewer._more_button.disabled
+    viewer._match_text.value = f"{session_id}-*"  # the text box drives the trait, which rescans
+    assert viewer.match == f"{session_id}-*"
+    assert [v for _, v in viewer._session_select.options] == [f"{session_id}-other"]
+
+
+def test_session_id_with_html_is_escaped(client: redis.Redis, session_id: str, make):
+    key = f"{session_id}{XSS}"
+    seed(client, key, [HumanMessage(XSS), AIMessage("<script>alert(2)</script>")])
+    viewer = make(match=f"{session_id}*")
+    label, value = viewer._session_select.options[0]
+    assert value == key and label.startswith(key)  # a Select shows labels as text, never as HTML
+    viewer.session_id = key
+    viewer._export_json_button.click()
+    everything = html_values(viewer) + viewer._confirm_html.value
+    assert "<img" not in everything and "<script" not in everything
+    assert html_values(viewer).count("&lt;img src=x onerror=alert(1)&gt;") >= 2  # header and message
+    assert 'download="test-' in viewer._export_link.value and "<img" not in viewer._export_link.value
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def test_paging_newest_first(client: redis.Redis, session_id: str, make):
+    seed(client, session_id, conversation(120))
+    viewer = make(session_id=session_id, page_size=50)
+    assert (viewer.page, viewer.pages, shown(viewer)) == (0, 3, list(range(70, 120)))
+    assert "120 messages" in viewer._header.value and "page 1 of 3, newest first" in viewer._header.value
+    assert viewer._first_button.disabled and viewer._prev_button.disabled
+    viewer._next_button.click()
+    assert shown(viewer) == list(range(20, 70))
+    viewer._next_button.click()
+    assert shown(viewer) == list(range(20)) and viewer._next_button.disabled
+    viewer._next_button.click()
+    assert viewer.page == 2
+    viewer._first_button.click()
+    assert shown(viewer)[0] == 70
+    viewer._last_button.click()
+    assert shown(viewer) == list(range(20))
+    viewer._prev_button.click()
+    assert viewer.page == 1
+    viewer.page = 99  # clamped
+    assert viewer.page == 2
+    assert "question 0" in viewer._transcript.value and "answer 119" not in viewer._transcript.value
+
+
+def test_paging_oldest_first_and_jump(client: redis.Redis, session_id: str, make):
+    seed(client, session_id, conversation(120))
+    viewer = make(session_id=session_id, page_size=50)
+    viewer._order_checkbox.value = True
+    assert viewer.oldest_first and viewer.page == 0 and shown(viewer) == list(range(50))
+    viewer._last_button.click()
+    assert shown(viewer) == list(range(100, 120))
+    viewer._jump_input.value = 75
+    viewer._jump_button.click()
+    assert shown(viewer) == list(range(50, 100))
+    viewer.jump_to(-1)
+    assert shown(viewer)[-1] == 119
+    viewer._jump_input.value = 120
+    viewer._jump_button.click()
+    assert "out of range" in status(viewer) and shown(viewer)[-1] == 119
+    viewer.page_size = 10  # keeps the oldest message shown in view
+    assert shown(viewer) == list(range(100, 110))
+    viewer.page_size = 0
+    assert viewer.page_size == 1
+
+
+def test_refresh_sees_new_messages(client: redis.Redis, session_id: str, make):
+    history = seed(client, session_id, conversation(3))
+    viewer = make(session_id=session_id)
+    history.add_message(AIMessage("late answer"))
+    assert "late answer" not in viewer._transcript.value
+    viewer._refresh_button.click()
+    assert "late answer" in viewer._transcript.value and viewer.length == 4
+
+
+def test_role_filter(client: redis.Redis, session_id: str, make):
+    seed(client, session_id, [SystemMessage("rules"), *conversation(6)])
+    viewer = make(session_id=session_id)
+    viewer._role_dropdown.value = "ai"
+    assert viewer.role_filter == "ai"
+    page = viewer._transcript.value
+    assert "answer 1" in page and "answer 5" in page and "question" not in page and "rules" not in page
+    viewer.role_filter = "critic"  # a custom ChatMessage role joins the choices
+    assert viewer._role_dropdown.value == "critic"
+    assert "No critic messages on this page (7 messages hidden" in viewer._transcript.value
+    viewer.role_filter = ""
+    assert "rules" in viewer._transcript.value and "question 0" in viewer._transcript.value
+
+
+def test_search_jumps_to_hits(client: redis.Redis, session_id: str, make):
+    messages = conversation(300)
+    messages[5] = HumanMessage("Where is the NEEDLE?")
+    messages[250] = AIMessage("found the needle")
+    messages[260] = AIMessage("nothing here")
+    seed(client, session_id, messages)
+    viewer = make(session_id=session_id, page_size=20)
+    viewer.chunk_size = 64
+    viewer._search_text.value = "nEEdle"
+    viewer._find_button.click()
+    assert viewer._hits == [250, 5]  # newest first, like the pages
+    assert viewer.hit == 250 and 250 in shown(viewer)
+    assert "hit 1 of 2" in viewer._search_status.value
+    assert viewer._search_progress.value == viewer._search_progress.max == 300
+    assert "<mark" in viewer._transcript.value
+    viewer._next_hit_button.click()
+    assert viewer.hit == 5 and 5 in shown(viewer) and viewer.page == (299 - 5) // 20
+    viewer._next_hit_button.click()
+    assert viewer.hit == 250
+    viewer._prev_hit_button.click()
+    assert viewer.hit == 5
+    viewer.search = "<b>absent</b>"
+    viewer._find_button.click()
+    assert viewer.hit is None and "no message contains" in viewer._search_status.value
+    assert "<b>absent" not in viewer._search_status.value
+
+
+def test_corrupt_entries_show_as_unreadable(client: redis.Redis, session_id: str, make):
+    client.rpush(session_id, encode_message(HumanMessage("fine")), "{broken <script>", json.dumps({"type": "ai"}))
+    viewer = make(session_id=session_id)
+    page = viewer._transcript.value
+    assert "unreadable entry #1" in page and "unreadable entry #2" in page and "fine" in page
+    assert "<script" not in page and "{broken &lt;script&gt;" in page
+    assert status(viewer) == ""
+    viewer.role_filter = "unreadable"
+    assert shown(viewer) == [0, 1, 2] and "fine" not in viewer._transcript.value
+
+
+# -- export ---------------------------------------------------------------------
+
+
+def test_export_json_and_markdown(client: redis.Redis, session_id: str, make):
+    messages = [SystemMessage("be nice"), *conversation(45), AIMessage("ünïcödé ✓")]
+    history = seed(client, session_id, messages)
+    viewer = make(session_id=session_id)
+    viewer.chunk_size = 10
+    viewer._export_json_button.click()
+    name, mime, text = download(viewer)
+    assert (name, mime) == (f"{session_id}.json", "application/json")
+    assert json.loads(text) == messages_to_dict(history.messages)
+    assert viewer._export_progress.value == viewer._export_progress.max == 47
+    viewer._export_md_button.click()
+    name, mime, text = download(viewer)
+    assert (name, mime) == (f"{session_id}.md", "text/markdown")
+    assert text == to_markdown(history.messages, title=session_id)
+    assert "ünïcödé ✓" in text
+
+
+def test_export_notes_unreadable_entries(client: redis.Redis, session_id: str, make):
+    client.rpush(session_id, encode_message(HumanMessage("fine")), "garbage")
+    viewer = make(session_id=session_id)
+    viewer._export_json_button.click()
+    assert json.loads(download(viewer)[2]) == messages_to_dict([HumanMessage("fine")])
+    assert "1 unreadable entries left out" in viewer._export_link.value
+
+
+# -- safety ---------------------------------------------------------------------
+
+
+def test_read_only_by_default(client: redis.Redis, session_id: str, make):
+    seed(client, f"{session_id}:a", conversation(30))
+    seed(client, f"{session_id}:b", conversation(3))
+    before = snapshot(client, session_id)
+    viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", page_size=7)
+    assert viewer._edit_box not in viewer.children
+    viewer._append_text.value = "should never be written"
+    viewer.search = "answer"
+    clicked = buttons(viewer)
+    assert {viewer._delete_button, viewer._confirm_delete_button, viewer._append_button} <= set(clicked)
+    for _ in range(2):
+        for button in clicked:
+            button.click()
+    assert snapshot(client, session_id) == before
+    assert "read-only" in status(viewer)
+    viewer._next_button.click()  # still usable
+    assert viewer.session_id == f"{session_id}:a" and len(shown(viewer)) == 7
+
+
+def test_editable_delete_needs_confirmation(client: redis.Redis, session_id: str, make):
+    seed(client, f"{session_id}:keep", conversation(2))
+    history = seed(client, f"{session_id}:del", conversation(12))
+    viewer = make(match=f"{session_id}*", session_id=f"{session_id}:del", editable=True)
+    assert viewer._edit_box in viewer.children
+    viewer._confirm_delete_button.click()  # no question asked yet: nothing happens
+    assert len(history) == 12 and "first" in status(viewer)
+    viewer._delete_button.click()
+    assert len(history) == 12
+    assert viewer._confirm_box.layout.display is None
+    assert "12 messages" in viewer._confirm_html.value and viewer._confirm_delete_button.description == (
+        "Yes, delete 12 messages"
+    )
+    viewer._cancel_delete_button.click()
+    viewer._confirm_delete_button.click()
+    assert len(history) == 12
+    viewer._delete_button.click()
+    history.add_message(AIMessage("written meanwhile"))
+    viewer._confirm_delete_button.click()  # the count changed: ask again
+    assert len(history) == 13 and "13 messages" in viewer._confirm_delete_button.description
+    viewer._confirm_delete_button.click()
+    assert not client.exists(f"{session_id}:del") and client.exists(f"{session_id}:keep")
+    assert viewer.session_id is None
+    assert [v for _, v in viewer._session_select.options] == [f"{session_id}:keep"]
+    assert "deleted session" in status(viewer)
+
+
+def test_editable_append(client: redis.Redis, session_id: str, make):
+    seed(client, session_id, conversation(60))
+    viewer = make(session_id=session_id, editable=True)
+    viewer._next_button.click()
+    viewer._append_role.value = "ai"
+    viewer._append_text.value = "<i>appended</i> by hand"
+    viewer._append_button.click()
+    assert MemorystoreChatMessageHistory(client, session_id)[-1] == AIMessage("<i>appended</i> by hand")
+    assert viewer.page == 0 and shown(viewer)[-1] == 60 and "&lt;i&gt;appended" in viewer._transcript.value
+    viewer._append_button.click()  # empty text: refused, nothing written
+    assert client.llen(session_id) == 61 and "type the message text" in status(viewer)
+
+
+def test_session_deleted_while_open(client: redis.Redis, session_id: str, make):
+    seed(client, f"{session_id}:a", conversation(120))
+    seed(client, f"{session_id}:b", conversation(2))
+    viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a")
+    client.delete(f"{session_id}:a")
+    viewer._next_button.click()
+    assert "does not exist any more" in status(viewer)
+    viewer._refresh_button.click()
+    assert "does not exist any more" in status(viewer)
+    viewer._export_json_button.click()
+    assert "does not exist any more" in status(viewer)
+    viewer._session_select.value = f"{session_id}:b"
+    assert status(viewer) == "" and shown(viewer) == [0, 1]
+
+
+def test_wrong_type_key(client: redis.Redis, session_id: str, make):
+    client.hset(session_id, "a", "b")
+    viewer = make(session_id=session_id)
+    assert "holds a Redis hash" in status(viewer) and shown(viewer) == []
+    seed(client, f"{session_id}:ok", conversation(1))
+    viewer.session_id = f"{session_id}:ok"
+    assert status(viewer) == "" and shown(viewer) == [0]
+
+
+def test_connection_lost_and_back(make, viewers):
+    with start_local_redis() as server:
+        conn = redis.Redis.from_url(server.url, protocol=2, retry=None, socket_timeout=2)
+        seed(conn, "s1", conversation(4))
+        viewer = make(client=conn, session_id="s1")
+        server.kill()  # as a crash would
+        viewer._refresh_button.click()
+        assert "Lost the connection to Redis" in status(viewer)
+        viewer._scan_button.click()
+        assert "Lost the connection to Redis" in status(viewer)
+        server.start()
+        seed(conn, "s1", conversation(2))
+        viewer._refresh_button.click()
+        assert status(viewer) == "" and shown(viewer) == [0, 1]
+        viewer.close()
+        conn.close()
+
+
+def test_no_secret_in_widget_state(client: redis.Redis, redis_url: str, session_id: str, make):
+    client.acl_setuser("msnb-viewer", enabled=True, passwords=["+s3cret-Pa55"], keys="*", commands=["+@all"])
+    try:
+        conn = redis.Redis.from_url(redis_url, protocol=2, username="msnb-viewer", password="s3cret-Pa55")
+        seed(conn, session_id, conversation(2))
+        viewer = make(client=conn, session_id=session_id, match=f"{session_id}*")
+        state = json.dumps([w.get_state() for w in [viewer, *vars(viewer).values()] if isinstance(w, widgets.Widget)])
+        assert session_id in state and "s3cret" not in state and "s3cret" not in repr(viewer)
+        assert viewer._redact("AUTH msnb-viewer s3cret-Pa55 failed") == "AUTH <REDACTED> <REDACTED> failed"
+        conn.close()
+    finally:
+        client.acl_deluser("msnb-viewer")
+
+
+# -- cost and live follow ---------------------------------------------------------
+
+
+def test_opening_100k_session_costs_one_llen_and_one_lrange(client: redis.Redis, session_id: str, make):
+    template = encode_message(HumanMessage("MSG"))
+    client.rpush(session_id, *[template.replace("MSG", f"message {i}") for i in range(100_000)])
+    viewer = make(match=f"{session_id}-none*", page_size=50)
+    before = commandstats(client)
+    started = time.perf_counter()
+    viewer.session_id = session_id
+    elapsed = time.perf_counter() - started
+    after = commandstats(client)
+    delta = {name: n - before.get(name, 0) for name, n in after.items() if n != before.get(name, 0)}
+    delta.pop("info", None)
+    assert delta.pop("llen") == 1 and delta.pop("lrange") == 1
+    assert set(delta) <= {"ttl", "memory", "memory|usage"} and all(n == 1 for n in delta.values())
+    assert shown(viewer) == list(range(99_950, 100_000)) and "100,000 messages" in viewer._header.value
+    assert elapsed < 1.0
+
+
+def test_follow_polls_and_stops(client: redis.Redis, session_id: str, make):
+    history = seed(client, session_id, conversation(3))
+    viewer = make(session_id=session_id)
+    assert not viewer.following
+    viewer.follow_interval = 0.05
+    viewer._follow_checkbox.value = True
+    assert viewer.follow and viewer.following
+    history.add_message(AIMessage("live update"))
+    deadline = time.monotonic() + 5
+    while "live update" not in viewer._transcript.value and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "live update" in viewer._transcript.value and viewer.length == 4
+    viewer.follow = False
+    assert not viewer.following
+    viewer.follow = True
+    assert viewer.following
+    viewer.close()
+    assert not viewer.following and not viewer.follow
