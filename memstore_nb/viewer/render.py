@@ -496,7 +496,7 @@ _RULES = f"""
 {_V} pre, {_V} code {{ font-family: var(--jp-code-font-family, monospace); font-size: 0.9em; }}
 {_V} pre {{ background: var(--msnb-bg2); color: var(--msnb-fg); padding: 6px 8px; border-radius: 4px;
   overflow: auto; max-height: 24em; white-space: pre-wrap; margin: 4px 0; }}
-{_V} table {{ border-collapse: collapse; }}
+{_V} table {{ border-collapse: collapse; color: var(--msnb-fg); font-size: inherit; }} /* quirks mode */
 {_V} th, {_V} td {{ border: 1px solid var(--msnb-border); padding: 2px 6px; }}
 {_V} .msnb-align-left {{ text-align: left; }}
 {_V} .msnb-align-right {{ text-align: right; }}
