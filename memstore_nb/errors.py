@@ -119,3 +119,59 @@ class ConnectError(MemstoreError, OSError):
 
 class AuthError(MemstoreError, PermissionError):
     """Google authentication is not set up; the message gives the command to fix it."""
+
+
+# --- Connection failures raised by memstore_nb.endpoint.connect() -------------------------------
+# Each names one cause and carries the next step in its message; catch ConnectError for all of them.
+
+
+class ConnectionRefused(ConnectError):
+    """Nothing accepted the connection (wrong port, server not running, missing socket file)."""
+
+
+class ConnectTimeout(ConnectError):
+    """The server did not answer within the timeout (firewall, wrong address, or unreachable network)."""
+
+
+class PrivateNetworkTimeout(ConnectTimeout):
+    """A private address (10/8, 172.16/12, 192.168/16) did not answer: usually outside the instance's VPC."""
+
+
+class AuthenticationFailed(ConnectError):
+    """The server rejected the AUTH string or IAM token, or needs one that was not given."""
+
+
+class TLSMismatch(ConnectError):
+    """One side speaks TLS and the other does not (``redis://`` to a TLS port, or the reverse)."""
+
+
+class CertificateRejected(ConnectError):
+    """The server's TLS certificate could not be verified with the given CA."""
+
+
+class ServerTooOld(ConnectError):
+    """The server runs a Redis version older than 5.0.
+
+    Attributes:
+        version: the version the server reported.
+    """
+
+    def __init__(self, message: str, endpoint: str = "", version: str = "") -> None:
+        self.version = version
+        super().__init__(message, endpoint)
+
+
+class UnknownHost(ConnectError):
+    """The host name does not resolve."""
+
+
+__all__ += [
+    "AuthenticationFailed",
+    "CertificateRejected",
+    "ConnectTimeout",
+    "ConnectionRefused",
+    "PrivateNetworkTimeout",
+    "ServerTooOld",
+    "TLSMismatch",
+    "UnknownHost",
+]
