@@ -1,0 +1,470 @@
+"""The ``memstore-nb`` command: demo, run, sessions, show, view, quickstart."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+import webbrowser
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import MemstoreError
+
+__all__ = ["main"]
+
+LOCAL = "local"
+LOCAL_CLUSTER = "local-cluster"
+_PASSWORD_ENV = "MEMSTORE_NB_PASSWORD"
+
+
+class CliError(MemstoreError, RuntimeError):
+    """A command could not do its job; the message says what to do instead."""
+
+
+# -- output helpers -----------------------------------------------------------------
+
+
+class ProgressBar:
+    """A one-line text progress bar on a stream (stderr by default)."""
+
+    def __init__(self, label: str, unit: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label = label
+        self.unit = unit
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self._last = -1.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        final = done >= total
+        if not final and now - self._last < 0.1:
+            return
+        self._last = now
+        filled = self.width if total <= 0 else int(self.width * done / total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done:,}/{total:,} {self.unit}")
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# -- connecting ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _redis(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
+    """A connected client for ``--endpoint`` and the URL other processes can use to reach the same server.
+
+    ``local`` / ``local-cluster`` start an embedded server owned by this
+    command, stopped when the block ends (also on Ctrl-C).
+    """
+    from .endpoint import connect
+    from .local import start_local_redis
+
+    endpoint = args.endpoint.strip()
+    options: dict[str, Any] = {"ca_certs": args.ca_certs, "iam": args.iam}
+    if os.environ.get(_PASSWORD_ENV):
+        options["password"] = os.environ[_PASSWORD_ENV]
+    with contextlib.ExitStack() as stack:
+        if endpoint in (LOCAL, LOCAL_CLUSTER):
+            server = start_local_redis(cluster=endpoint == LOCAL_CLUSTER)
+            stack.callback(server.stop)
+            endpoint = server.url
+            print(f"started an embedded Redis at {endpoint} (stopped when this command ends)", file=sys.stderr)
+        client = connect(endpoint, **options)
+        stack.callback(client.close)
+        yield client, endpoint
+
+
+# -- subcommands ------------------------------------------------------------------------
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    from .history import MemorystoreChatMessageHistory
+
+    with _redis(args) as (client, _url):
+        session_id = f"quickstart-{uuid.uuid4().hex[:8]}"
+        history = MemorystoreChatMessageHistory(client, session_id, ttl=600)
+        history.add_messages(
+            [
+                SystemMessage("You are a concise assistant."),
+                HumanMessage("What is Memorystore?"),
+                AIMessage("Google Cloud's managed Redis and Valkey service."),
+                HumanMessage("And where does this chat live?"),
+                AIMessage(f"In one Redis LIST, at key {session_id!r}."),
+            ]
+        )
+        _say(f"wrote {len(history)} messages to session {session_id!r}; read back:")
+        for i, message in enumerate(history.messages):
+            _say(f"  #{i} {_role(message):<6} {_one_line(_text(message))}")
+        if args.keep:
+            _say(f"kept (expires in 10 minutes): memstore-nb show {session_id} --endpoint ...")
+        else:
+            history.clear()
+            _say("deleted the quickstart session again (use --keep to keep it)")
+    return 0
+
+
+def _role(message: Any) -> str:
+    from .history import message_role
+
+    return message_role(message)
+
+
+def _text(message: Any) -> str:
+    from .history import message_text
+
+    text = message_text(message)
+    calls = getattr(message, "tool_calls", None) or []
+    if calls:
+        shown = [f"→ {call.get('name')}({json.dumps(call.get('args'), ensure_ascii=False)})" for call in calls]
+        text = " ".join([text, *shown]).strip()
+    tool_call_id = getattr(message, "tool_call_id", None)
+    if tool_call_id:
+        text = f"[{tool_call_id}] {text}"
+    return text
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from .sessions import list_sessions, summarize_sessions
+
+    with _redis(args) as (client, _url):
+        ids: list[str] = []
+        for session_id in list_sessions(client, match=args.match):
+            if args.limit and len(ids) >= args.limit:
+                print(f"(showing the first {args.limit}; use --limit 0 for all)", file=sys.stderr)
+                break
+            ids.append(session_id)
+        rows = []
+        for low in range(0, len(ids), 200):  # one pipelined round trip per 200 sessions
+            rows.extend(summarize_sessions(client, ids[low : low + 200]))
+        if args.json:
+            docs = [
+                {
+                    "session_id": r.session_id,
+                    "length": r.length,
+                    "ttl": r.ttl,
+                    "last_role": r.last_role,
+                    "last_preview": r.last_preview,
+                }
+                for r in rows
+            ]
+            _say(json.dumps(docs, ensure_ascii=False, indent=1))
+            return 0
+        if not rows:
+            _say(f"no sessions match {args.match!r}")
+            return 0
+        width = max(len("SESSION"), *(len(r.session_id) for r in rows))
+        _say(f"{'SESSION':<{width}}  {'MESSAGES':>8}  {'TTL':>7}  LAST MESSAGE")
+        for r in rows:
+            ttl = "-" if r.ttl is None else f"{r.ttl}s"
+            last = f"{r.last_role}: {_one_line(r.last_preview, 60)}" if r.length else "(gone)"
+            _say(f"{r.session_id:<{width}}  {r.length:>8,}  {ttl:>7}  {last}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from langchain_core.messages import message_to_dict
+
+    from .history import MemorystoreChatMessageHistory
+    from .sessions import SessionNotFound
+
+    with _redis(args) as (client, _url):
+        history = MemorystoreChatMessageHistory(client, args.session_id)
+        length = len(history)
+        if length == 0 and not client.exists(history.key):
+            raise SessionNotFound(args.session_id)
+        start = 0 if args.tail is None else max(length - args.tail, 0)
+        chunk = 500  # LRANGE windows: a 100,000-message session is never loaded at once
+        if args.json:
+            sys.stdout.write("[")
+        first = True
+        for low in range(start, length, chunk):
+            for offset, item in enumerate(history.read_range(low, min(low + chunk, length) - 1)):
+                index = low + offset
+                if args.json:
+                    doc = {"index": index, "error": str(item)} if isinstance(item, Exception) else message_to_dict(item)
+                    sys.stdout.write(("\n " if first else ",\n ") + json.dumps(doc, ensure_ascii=False))
+                elif isinstance(item, Exception):
+                    _say(f"#{index} !! unreadable entry: {item}")
+                else:
+                    _say(f"#{index} {_role(item)}: {_text(item)}")
+                first = False
+        if args.json:
+            sys.stdout.write("\n]\n")
+            sys.stdout.flush()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("papermill") is None:
+        raise CliError("`memstore-nb run` needs papermill: pip install papermill (or memstore-nb[test])")
+    import papermill
+
+    source = Path(args.notebook)
+    if not source.is_file():
+        raise CliError(f"no notebook at {args.notebook!r}")
+    output = Path(args.output) if args.output else Path.cwd() / f"{source.stem}.out.ipynb"
+    parameters = {name: _literal(value) for name, value in args.parameters}
+    if args.endpoint is not None:
+        parameters.setdefault("ENDPOINT", args.endpoint)
+    print(f"running {source} -> {output} with {sorted(parameters) or 'the notebook defaults'}", file=sys.stderr)
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            cwd=str(source.parent),
+            progress_bar=sys.stderr.isatty(),
+            kernel_name=args.kernel,
+        )
+    except papermill.PapermillExecutionError as exc:
+        print(
+            f"memstore-nb: the notebook failed in cell {exc.exec_count}: {exc.ename}: {_one_line(exc.evalue, 300)} "
+            f"(the executed notebook with the traceback: {output})",
+            file=sys.stderr,
+        )
+        return 1
+    _say(f"done: {output}")
+    return 0
+
+
+def _literal(value: str) -> Any:
+    """papermill's rule for -p values: True/False/None, int, float, else the string."""
+    if value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[value]
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise CliError(f"the server exited with code {proc.returncode} before answering at {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise CliError(f"nothing answered at {url} within {timeout:.0f}s")
+
+
+def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group it leads, wait, then SIGKILL what is left."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # kernels the server may have left behind
+    proc.wait()
+
+
+def _notebooks_dir() -> Path:
+    for candidate in (Path.cwd() / "notebooks", Path(__file__).resolve().parent.parent / "notebooks"):
+        if candidate.is_dir() and any(candidate.glob("*.ipynb")):
+            return candidate
+    raise CliError("no notebooks/ folder found: run `memstore-nb demo --lab` from a clone of memstore-nb")
+
+
+def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise CliError('`--lab` needs JupyterLab: pip install "memstore-nb[demo]" (or jupyterlab)')
+    from .local import free_port
+
+    folder = _notebooks_dir()
+    port = args.port or free_port()
+    token = secrets.token_hex(16)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={folder}",
+        f"--IdentityProvider.token={token}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", 60, proc)
+        url = f"http://127.0.0.1:{port}/lab?token={token}"
+        _say(f"JupyterLab: {url}")
+        _say(f'in a notebook, set ENDPOINT = "{url_of_redis}" to see the demo data; Ctrl-C stops everything')
+        if not args.no_browser:
+            webbrowser.open(url)
+        return proc.wait()
+    finally:
+        _stop_process(proc)
+
+
+def _view(url_of_redis: str, args: argparse.Namespace) -> int:
+    from .viewer.serve import serve
+
+    page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
+    try:
+        _say(f"viewer page: {page.url}")
+        _say("Ctrl-C stops the page (and the embedded Redis, if this command started one)")
+        code = page.wait()
+    finally:
+        page.stop()
+    if code is None:
+        print("\nmemstore-nb: interrupted, stopped everything it started", file=sys.stderr)
+        return 130
+    if code not in (None, 0):
+        raise CliError(f"the viewer page (Voilà) ended with exit code {code}; run again with --port to pick a port")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import seed
+
+    with _redis(args) as (client, url):
+        ids = seed(client, prefix=args.prefix, progress=ProgressBar("seeding", "messages"))
+        _say(f"{len(ids)} demo sessions at {url}: {', '.join(ids)}")
+        return _lab(url, args) if args.lab else _view(url, args)
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    with _redis(args) as (_client, url):
+        return _view(url, args)
+
+
+# -- argument parsing -------------------------------------------------------------------------
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LOCAL) -> None:
+    parser.add_argument(
+        "--endpoint",
+        default=default,
+        metavar="URL",
+        help="redis://[user@]host[:port][/db], rediss://… (TLS), host:port, or 'local' for an embedded Redis "
+        f"(the default); 'local-cluster' for an embedded Redis Cluster. The AUTH string may come from ${_PASSWORD_ENV}",
+    )
+    parser.add_argument("--ca-certs", metavar="PEM", help="CA certificate (file) for rediss:// endpoints")
+    parser.add_argument("--iam", action="store_true", help="authenticate with a Google IAM access token")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="memstore-nb",
+        description="LangChain chat message history in Redis / Google Cloud Memorystore: demo, notebooks, viewer.",
+    )
+    parser.add_argument("--version", action="version", version=f"memstore-nb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="seed demo conversations and open the viewer (or JupyterLab with --lab)")
+    _add_connection(p)
+    p.add_argument("--lab", action="store_true", help="open JupyterLab on notebooks/ instead of the viewer page")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
+    p.add_argument("--prefix", default="demo:", help="key prefix of the demo sessions (default: demo:)")
+    p.set_defaults(session=None)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="execute a notebook with papermill, endpoint defaulting to the embedded Redis")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        dest="parameters",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a parameter (repeatable); True/False/None and numbers are converted",
+    )
+    p.add_argument("-o", "--output", metavar="OUTPUT", help="executed notebook (default: ./NAME.out.ipynb)")
+    p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
+    _add_connection(p, default=None)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sessions", help="list the chat sessions at an endpoint")
+    _add_connection(p)
+    p.add_argument("--match", default="*", help="glob pattern on session ids (default: *)")
+    p.add_argument("--limit", type=_count, default=100, help="show at most this many (0: all; default 100)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("show", help="print one session's messages")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    _add_connection(p)
+    p.add_argument("--tail", type=_count, default=None, metavar="N", help="only the last N messages")
+    p.add_argument("--json", action="store_true", help="LangChain message dicts as a JSON array")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("view", help="serve the chat history viewer as a web page (Voilà)")
+    _add_connection(p)
+    p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
+    p.add_argument("--session", default=None, metavar="SESSION_ID", help="open this session at once")
+    p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser("quickstart", help="smoke test: write a short conversation, read it back, print it")
+    _add_connection(p)
+    p.add_argument("--keep", action="store_true", help="keep the session (10 minutes TTL) instead of deleting it")
+    p.set_defaults(func=cmd_quickstart)
+    return parser
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``memstore-nb``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return int(args.func(args))
+    except MemstoreError as exc:
+        print(f"memstore-nb: error: {_one_line(str(exc), 2000)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nmemstore-nb: interrupted, stopped everything it started", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
