@@ -1,0 +1,151 @@
+"""The standalone viewer page (Voilà) in a real Chromium: list, open, page, and no script from message text."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from memstore_nb.viewer.serve import ViewerServer, serve
+
+from .conftest import (
+    LONG,
+    LONG_LENGTH,
+    NOT_A_SESSION,
+    SEEDED,
+    SHOWCASE,
+    XSS,
+    XSS_PAYLOADS,
+    PageWatch,
+    seed_viewer_db,
+    viewer_db_url,
+)
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+# The README's picture. The session list comes in SCAN order, which varies from run to run, so the file is
+# only rewritten on request: MEMSTORE_NB_UPDATE_SCREENSHOT=1 python -m pytest tests/browser
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "viewer.png"
+KERNEL_WAIT_MS = 60_000  # each page load starts a kernel; on a busy 2-core machine that can take a while
+PAGE_SIZE = 50  # the viewer's default
+
+
+@pytest.fixture(scope="module")
+def viewer_page(redis_url: str) -> Iterator[ViewerServer]:
+    url = viewer_db_url(redis_url)
+    seed_viewer_db(url)
+    with serve(url, open_browser=False) as server:
+        yield server
+    client = redis.Redis.from_url(url, protocol=2)
+    client.flushdb()
+    client.close()
+
+
+def _open_page(viewer_page: ViewerServer, page: Any) -> Any:
+    page.goto(viewer_page.url)
+    sessions = page.locator("select[size] option")
+    expect(sessions.first).to_be_visible(timeout=KERNEL_WAIT_MS)
+    return sessions
+
+
+def _open_session(page: Any, session_id: str) -> None:
+    page.locator("select[size] option", has_text=session_id).click()
+    expect(page.locator(".msnb-viewer > .msnb-head")).to_contain_text(session_id)
+
+
+def _indices(page: Any) -> list[int]:
+    return [int(i) for i in page.locator(".msnb-msg").evaluate_all("els => els.map(e => e.dataset.index)")]
+
+
+def _assert_clean(watch: PageWatch) -> None:
+    assert watch.problems() == []
+
+
+def test_session_list_shows_the_seeded_sessions(viewer_page: ViewerServer, page: tuple[Any, PageWatch]) -> None:
+    pg, watch = page
+    sessions = _open_page(viewer_page, pg)
+    expect(sessions).to_have_count(len(SEEDED))
+    texts = [t.replace("\xa0", " ") for t in sessions.all_inner_texts()]  # ipywidgets pads with no-break spaces
+    for sid in SEEDED:
+        assert any(t.startswith(f"{sid} ·") for t in texts), (sid, texts)
+    assert not any(NOT_A_SESSION in t for t in texts)  # a LIST of non-messages is not a session
+    assert any("120 messages" in t for t in texts)
+    expect(pg.get_by_text(f"{len(SEEDED)} sessions matching")).to_be_visible()
+    _assert_clean(watch)
+
+
+def test_clicking_a_session_shows_its_messages(
+    viewer_page: ViewerServer, page: tuple[Any, PageWatch], tmp_path: Path
+) -> None:
+    pg, watch = page
+    _open_page(viewer_page, pg)
+    _open_session(pg, SHOWCASE)
+    expect(pg.locator(".msnb-msg")).to_have_count(9)
+    assert _indices(pg) == list(range(9))
+    expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("9 messages")
+    transcript = pg.locator(".msnb-viewer").filter(has=pg.locator(".msnb-msg"))
+    expect(transcript).to_contain_text("Leipzig hub")  # the tool result
+    expect(transcript.locator("strong", has_text="Wednesday, 25 November")).to_be_visible()  # Markdown rendered
+    expect(transcript.locator("code", has_text="https://www.dhl.com/redirect")).to_be_visible()  # fenced code kept
+    expect(transcript).to_contain_text("lookup_order")  # the AI tool call
+    # Tall enough for the whole conversation: Voilà scrolls inside its own panel, so full_page would not do.
+    pg.set_viewport_size({"width": 1280, "height": 1500})
+    shot = SCREENSHOT if os.environ.get("MEMSTORE_NB_UPDATE_SCREENSHOT") else tmp_path / "viewer.png"
+    pg.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000  # a real rendering, not a blank page
+    _assert_clean(watch)
+
+
+def test_paging_changes_the_indices_shown(viewer_page: ViewerServer, page: tuple[Any, PageWatch]) -> None:
+    pg, watch = page
+    _open_page(viewer_page, pg)
+    _open_session(pg, LONG)
+    first = pg.locator(".msnb-msg").first
+    newest = LONG_LENGTH - PAGE_SIZE
+    expect(first).to_have_attribute("data-index", str(newest))
+    assert _indices(pg) == list(range(newest, LONG_LENGTH))
+    expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("page 1 of 3")
+    expect(pg.get_by_role("button", name="‹ Prev")).to_be_disabled()
+
+    pg.get_by_role("button", name="Next ›").click()
+    expect(first).to_have_attribute("data-index", str(newest - PAGE_SIZE))
+    assert _indices(pg) == list(range(newest - PAGE_SIZE, newest))
+    expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("page 2 of 3")
+
+    pg.get_by_role("button", name="Next ›").click()
+    expect(first).to_have_attribute("data-index", "0")
+    assert _indices(pg) == list(range(newest - PAGE_SIZE))
+    expect(pg.get_by_role("button", name="Next ›")).to_be_disabled()
+
+    pg.get_by_role("button", name="‹ Prev").click()
+    expect(first).to_have_attribute("data-index", str(newest - PAGE_SIZE))
+    expect(pg.get_by_text("question number 20", exact=True)).to_be_visible()
+    _assert_clean(watch)
+
+
+def test_xss_message_shows_as_text_and_runs_nothing(viewer_page: ViewerServer, page: tuple[Any, PageWatch]) -> None:
+    pg, watch = page
+    _open_page(viewer_page, pg)
+    _open_session(pg, XSS)
+    messages = pg.locator(".msnb-msg")
+    expect(messages).to_have_count(len(XSS_PAYLOADS) + 1)
+    for i, payload in enumerate(XSS_PAYLOADS[:2]):
+        expect(messages.nth(i)).to_contain_text(payload)  # shown literally
+    expect(messages.nth(2)).to_contain_text("click me")
+    transcript = pg.locator(".msnb-viewer").filter(has=messages)
+    assert transcript.locator("img, script, iframe, object, embed, svg").count() == 0
+    hrefs = transcript.locator("a[href]").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert not [h for h in hrefs if h.strip().lower().startswith("javascript:")]
+    handlers = transcript.evaluate(
+        "root => [...root.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name))"
+        ".filter(n => n.startsWith('on'))"
+    )
+    assert handlers == []
+    messages.nth(2).locator("p", has_text="click me").click()  # whatever it is, clicking it must not run script
+    pg.wait_for_timeout(500)
+    assert watch.dialogs == []
+    _assert_clean(watch)
