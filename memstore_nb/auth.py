@@ -171,14 +171,12 @@ def _load_local_adc() -> tuple[Any, str | None]:
     import google.auth.exceptions
 
     explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-    if explicit:
-        return google.auth.load_credentials_from_file(explicit, scopes=SCOPES)
     config_dir = os.environ.get("CLOUDSDK_CONFIG") or str(Path.home() / ".config" / "gcloud")
     well_known = Path(config_dir) / "application_default_credentials.json"
-    if well_known.is_file():
-        return google.auth.load_credentials_from_file(str(well_known), scopes=SCOPES)
-    if _on_gce():
-        return google.auth.default(scopes=SCOPES)  # a plain Compute Engine VM: the metadata server
+    # google.auth.default() reads these files first and stops there; only with neither would it
+    # go on to probe the metadata server, which a plain Compute Engine VM alone has.
+    if explicit or well_known.is_file() or _on_gce():
+        return google.auth.default(scopes=SCOPES)
     raise google.auth.exceptions.DefaultCredentialsError("no GOOGLE_APPLICATION_CREDENTIALS and no gcloud ADC file")
 
 
