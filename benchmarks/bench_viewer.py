@@ -1,0 +1,227 @@
+"""Benchmark the viewer's time to first page beside the raw Redis commands that page needs.
+
+Run:  python benchmarks/bench_viewer.py [--runs 15] [--keys 100000]
+
+Starts its own redis-server (memstore_nb.local.start_local_redis), seeds it, and prints one
+table. Every row is measured in the same run on the same server; times are medians.
+
+Transcript rows (sessions of 100 / 10,000 / 100,000 messages, page size 50):
+- ours:      ChatHistoryViewer(client, session_id=..., page_size=50) until the transcript HTML of the
+             newest page is set (this includes the widget's first session-list scan of that database).
+- switch:    an existing viewer opening the session (viewer.session_id = ...): what a click costs.
+- raw:       LLEN + LRANGE of the newest 50 elements, with plain redis-py (two round trips).
+- render:    decode_message for those 50 elements + render_page (the viewer's HTML), alone.
+- ratios:    ours / (raw + render) and switch / (raw + render); the target is at most 3, and flat in
+             session size.
+
+Session-list rows (a database of --keys keys, first list page of 50 rows):
+- ours:      ChatHistoryViewer(client) until the first 50 rows are listed.
+- raw:       SCAN ... COUNT 1000 TYPE list until 50 lists are found, LINDEX 0 of each (is it a chat
+             message?), then LLEN + TTL + LINDEX -1 for the 50 rows, pipelined.
+- render:    parsing the 50 latest messages for the row previews, alone.
+
+A last line gives the fixed cost of building the widget itself (about 40 stock ipywidgets) on an
+empty database, which every "ours" time above includes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import redis
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from memstore_nb.history import decode_message, encode_message
+from memstore_nb.local import start_local_redis
+from memstore_nb.viewer.render import render_page
+from memstore_nb.viewer.widget import ChatHistoryViewer
+
+PAGE = 50
+SIZES = (100, 10_000, 100_000)
+SESSIONS_DB = 0
+ALL_SESSIONS_DB = 1
+MIXED_DB = 2
+EMPTY_DB = 3
+
+
+def templates() -> list[str]:
+    """A few encoded messages of realistic shape and size, repeated to fill sessions fast."""
+    messages: list[BaseMessage] = [
+        HumanMessage("My order A-10293 has not arrived; it was due on Monday. Can you check where it is?"),
+        AIMessage(
+            "",
+            tool_calls=[{"name": "lookup_order", "args": {"order_id": "A-10293"}, "id": "call_1", "type": "tool_call"}],
+        ),
+        ToolMessage('{"status": "in_transit", "carrier": "DHL", "eta": "2026-11-25"}', tool_call_id="call_1"),
+        AIMessage(
+            "Here is what I found:\n\n- Status: *in transit* with DHL\n- New estimate: **25 November**\n\n"
+            "```text\nhttps://www.dhl.com/redirect?tracking=JD014600003828\n```",
+            response_metadata={"model_name": "gemini-2.0-flash", "finish_reason": "STOP"},
+            usage_metadata={"input_tokens": 412, "output_tokens": 71, "total_tokens": 483},
+        ),
+    ]
+    return [encode_message(m) for m in messages]
+
+
+def seed_list(client: redis.Redis, key: str, n: int, encoded: Sequence[str], chunk: int = 10_000) -> None:
+    client.delete(key)
+    for start in range(0, n, chunk):
+        client.rpush(key, *(encoded[i % len(encoded)] for i in range(start, min(start + chunk, n))))
+
+
+def seed_keys(client: redis.Redis, n: int, session_share: float, encoded: Sequence[str]) -> int:
+    """``n`` keys, of which ``session_share`` are chat sessions; the rest are strings, hashes and plain lists."""
+    client.flushdb()
+    sessions = 0
+    pipe = client.pipeline(transaction=False)
+    for i in range(n):
+        if i < n * session_share:
+            pipe.rpush(f"chat:user-{i:06d}", *encoded[: 2 + i % 3])
+            sessions += 1
+        elif i % 3 == 0:
+            pipe.set(f"cache:page:{i}", "x" * 64)
+        elif i % 3 == 1:
+            pipe.hset(f"user:{i}", mapping={"name": f"user {i}", "plan": "pro"})
+        else:
+            pipe.rpush(f"queue:{i}", "job-1", "job-2")  # a list that is not a chat session
+        if i % 5_000 == 4_999:
+            pipe.execute()
+    pipe.execute()
+    return sessions
+
+
+def medians_ms(cases: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Median wall time of each case; the cases take turns within each run, so load on the machine hits all alike."""
+    for fn in cases.values():
+        fn()  # warm-up: imports, connections, code paths
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
+def transcript_cases(client: redis.Redis, key: str, n: int, runs: int) -> dict[str, float]:
+    def ours() -> None:
+        viewer = ChatHistoryViewer(client, session_id=key, page_size=PAGE)
+        html = viewer._transcript.value
+        viewer.close()
+        assert html.count("data-index=") == PAGE, "the first page was not rendered"
+
+    switcher = ChatHistoryViewer(client, page_size=PAGE)
+
+    def switch() -> None:
+        switcher.session_id = None
+        switcher.session_id = key
+        assert switcher._transcript.value.count("data-index=") == PAGE
+
+    fetched: list[list[Any]] = []
+
+    def raw() -> None:
+        length = client.llen(key)
+        fetched[:] = [client.lrange(key, max(length - PAGE, 0), length - 1)]
+
+    def render() -> None:
+        base = n - len(fetched[0])
+        items = [(base + i, decode_message(r, key=key, index=base + i)) for i, r in enumerate(fetched[0])]
+        render_page(items)
+
+    out = medians_ms({"ours": ours, "switch": switch, "raw": raw, "render": render}, runs)
+    switcher.close()
+    return out
+
+
+def session_list_cases(client: redis.Redis, runs: int) -> dict[str, float]:
+    def ours() -> None:
+        viewer = ChatHistoryViewer(client)
+        rows = len(viewer._session_select.options)
+        viewer.close()
+        assert rows == PAGE, f"{rows} rows listed"
+
+    lasts: list[Any] = []
+
+    def raw() -> None:
+        found: list[bytes | str] = []
+        cursor = 0
+        while len(found) < PAGE:
+            cursor, keys = client.scan(cursor, match="*", count=1000, _type="list")
+            if keys:
+                pipe = client.pipeline(transaction=False)
+                for key in keys:
+                    pipe.lindex(key, 0)
+                firsts = pipe.execute()
+                found += [k for k, first in zip(keys, firsts, strict=True) if first and first.startswith(b'{"type"')]
+            if cursor == 0:
+                break
+        pipe = client.pipeline(transaction=False)
+        for key in found[:PAGE]:
+            pipe.llen(key)
+            pipe.ttl(key)
+            pipe.lindex(key, -1)
+        lasts[:] = pipe.execute()[2::3]
+
+    def render() -> None:
+        previews = []
+        for last in lasts:
+            doc = orjson.loads(last)
+            previews.append(f"{doc['type']}: {str(doc['data'].get('content'))[:60]}")
+        assert len(previews) == PAGE
+
+    return medians_ms({"ours": ours, "raw": raw, "render": render}, runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per case (median reported)")
+    parser.add_argument("--keys", type=int, default=100_000, help="keys in the session-list databases")
+    args = parser.parse_args(argv)
+    encoded = templates()
+
+    rows: list[tuple[str, dict[str, float]]] = []
+    with start_local_redis() as server:
+        client = redis.Redis.from_url(f"{server.url}/{SESSIONS_DB}", protocol=2)
+        for n in SIZES:
+            seed_list(client, f"chat:session-{n}", n, encoded)
+        for n in SIZES:
+            rows.append((f"transcript, {n:,} messages", transcript_cases(client, f"chat:session-{n}", n, args.runs)))
+        client.close()
+
+        for db, share in ((ALL_SESSIONS_DB, 1.0), (MIXED_DB, 0.1)):
+            client = redis.Redis.from_url(f"{server.url}/{db}", protocol=2)
+            sessions = seed_keys(client, args.keys, share, encoded)
+            label = f"session list, {args.keys:,} keys ({sessions:,} sessions)"
+            rows.append((label, session_list_cases(client, args.runs)))
+            client.close()
+
+        client = redis.Redis.from_url(f"{server.url}/{EMPTY_DB}", protocol=2)
+        client.flushdb()
+        widget_only = medians_ms({"widget": lambda: ChatHistoryViewer(client).close()}, args.runs)["widget"]
+        client.close()
+
+    print(f"memstore-nb viewer: time to first page (ms, median of {args.runs}; page = {PAGE})")
+    print(
+        f"{'case':<46} {'ours':>8} {'switch':>8} {'raw':>8} {'render':>8} {'raw+render':>11} "
+        f"{'ours/floor':>11} {'switch/floor':>13}"
+    )
+    for label, t in rows:
+        floor = t["raw"] + t["render"]
+        switch = f"{t['switch']:8.2f}" if "switch" in t else f"{'-':>8}"
+        switch_ratio = f"{t['switch'] / floor:12.2f}x" if "switch" in t else f"{'-':>13}"
+        print(
+            f"{label:<46} {t['ours']:8.2f} {switch} {t['raw']:8.2f} {t['render']:8.2f} "
+            f"{floor:11.2f} {t['ours'] / floor:10.2f}x {switch_ratio}"
+        )
+    print(f"building the widget alone (empty database, no session): {widget_only:.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
