@@ -1,4 +1,4 @@
-"""Finding and describing sessions (memstore_nb.sessions) against a real redis-server."""
+"""Finding and describing sessions (memstore_nb.sessions) on a real redis-server and a real cluster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import pytest
 import redis
 from langchain_core.messages import AIMessage, ChatMessage, HumanMessage, SystemMessage
+from redis.cluster import RedisCluster
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb import sessions as sessions_mod
@@ -23,46 +24,51 @@ from memstore_nb.sessions import (
 )
 
 
-def seed(client: redis.Redis, key: str, *messages: object) -> None:
-    MemorystoreChatMessageHistory(client, key).add_messages(list(messages))  # type: ignore[arg-type]
+def seed(any_client: redis.Redis, key: str, *messages: object) -> None:
+    MemorystoreChatMessageHistory(any_client, key).add_messages(list(messages))  # type: ignore[arg-type]
 
 
-def cmdstat(client: redis.Redis, name: str) -> int:
-    return int(client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0))
+def cmdstat(client: redis.Redis | RedisCluster, name: str) -> int:
+    """Calls of one command, summed over every primary of a cluster."""
+    if isinstance(client, RedisCluster):
+        infos = list(client.info("commandstats", target_nodes=RedisCluster.PRIMARIES).values())
+    else:
+        infos = [client.info("commandstats")]
+    return sum(int(info.get(f"cmdstat_{name}", {}).get("calls", 0)) for info in infos)
 
 
 @pytest.fixture()
-def mixed(client: redis.Redis, session_id: str) -> set[str]:
+def mixed(any_client: redis.Redis, any_session_id: str) -> set[str]:
     """Two sessions among keys that are not sessions; returns the session ids."""
-    sid = session_id
-    seed(client, f"{sid}:a", HumanMessage("hi"), AIMessage("hello"))
-    seed(client, f"{sid}:b", SystemMessage("be brief"))
-    client.rpush(f"{sid}:plain-list", "a", "b")
-    client.rpush(f"{sid}:json-list", json.dumps({"x": 1}), json.dumps({"type": "human"}))
-    client.rpush(f"{sid}:typed-no-data", json.dumps({"type": "human", "data": "hi"}))
-    client.set(f"{sid}:string", encode_message(HumanMessage("a string, not a list")))
-    client.hset(f"{sid}:hash", "type", "human")
-    client.sadd(f"{sid}:set", encode_message(HumanMessage("x")))
-    client.zadd(f"{sid}:zset", {"m": 1})
-    client.xadd(f"{sid}:stream", {"type": "human"})
+    sid = any_session_id
+    seed(any_client, f"{sid}:a", HumanMessage("hi"), AIMessage("hello"))
+    seed(any_client, f"{sid}:b", SystemMessage("be brief"))
+    any_client.rpush(f"{sid}:plain-list", "a", "b")
+    any_client.rpush(f"{sid}:json-list", json.dumps({"x": 1}), json.dumps({"type": "human"}))
+    any_client.rpush(f"{sid}:typed-no-data", json.dumps({"type": "human", "data": "hi"}))
+    any_client.set(f"{sid}:string", encode_message(HumanMessage("a string, not a list")))
+    any_client.hset(f"{sid}:hash", "type", "human")
+    any_client.sadd(f"{sid}:set", encode_message(HumanMessage("x")))
+    any_client.zadd(f"{sid}:zset", {"m": 1})
+    any_client.xadd(f"{sid}:stream", {"type": "human"})
     return {f"{sid}:a", f"{sid}:b"}
 
 
-def test_only_lists_of_messages_are_sessions(client: redis.Redis, text_client: redis.Redis, session_id: str, mixed):
-    assert set(list_sessions(client, f"{session_id}*")) == mixed
-    found = list(list_sessions(text_client, f"{session_id}*", count=2))
+def test_only_lists_of_messages_are_sessions(any_client, any_text_client, any_session_id: str, mixed):
+    assert set(list_sessions(any_client, f"{any_session_id}*")) == mixed
+    found = list(list_sessions(any_text_client, f"{any_session_id}*", count=2))
     assert set(found) == mixed
     assert all(isinstance(s, str) for s in found)
 
 
 def test_servers_without_scan_type_get_the_same_answer(
-    client: redis.Redis, session_id: str, mixed, monkeypatch: pytest.MonkeyPatch
+    any_client: redis.Redis, any_session_id: str, mixed, monkeypatch: pytest.MonkeyPatch
 ):
-    assert sessions_mod._scan_type_supported(client)  # the suite's server is >= 6.0
-    before = cmdstat(client, "type")
-    monkeypatch.setattr(sessions_mod, "_scan_type_supported", lambda client: False)
-    assert set(list_sessions(client, f"{session_id}*", count=3)) == mixed
-    assert cmdstat(client, "type") - before == 10  # one TYPE per candidate key, as Redis 5 needs
+    assert sessions_mod._scan_type_supported(any_client)  # the suite's server is >= 6.0
+    before = cmdstat(any_client, "type")
+    monkeypatch.setattr(sessions_mod, "_scan_type_supported", lambda any_client: False)
+    assert set(list_sessions(any_client, f"{any_session_id}*", count=3)) == mixed
+    assert cmdstat(any_client, "type") - before == 10  # one TYPE per candidate key, as Redis 5 needs
 
 
 def test_version_parsing():
@@ -70,42 +76,43 @@ def test_version_parsing():
     assert sessions_mod._version("7.2.4-rc1") == (7, 2, 4)
 
 
-def test_match_pattern_selects_a_prefix(client: redis.Redis, session_id: str):
-    seed(client, f"chat:{session_id}:1", HumanMessage("one"))
-    seed(client, f"chat:{session_id}:2", HumanMessage("two"))
-    seed(client, f"other:{session_id}:3", HumanMessage("three"))
+def test_match_pattern_selects_a_prefix(any_client: redis.Redis, any_session_id: str):
+    seed(any_client, f"chat:{any_session_id}:1", HumanMessage("one"))
+    seed(any_client, f"chat:{any_session_id}:2", HumanMessage("two"))
+    seed(any_client, f"other:{any_session_id}:3", HumanMessage("three"))
     try:
-        assert sorted(list_sessions(client, f"chat:{session_id}:*")) == [f"chat:{session_id}:1", f"chat:{session_id}:2"]
-        assert list(list_sessions(client, f"*{session_id}:3")) == [f"other:{session_id}:3"]
-        assert list(list_sessions(client, f"nothing-{session_id}*")) == []
+        found = sorted(list_sessions(any_client, f"chat:{any_session_id}:*"))
+        assert found == [f"chat:{any_session_id}:1", f"chat:{any_session_id}:2"]
+        assert list(list_sessions(any_client, f"*{any_session_id}:3")) == [f"other:{any_session_id}:3"]
+        assert list(list_sessions(any_client, f"nothing-{any_session_id}*")) == []
     finally:
-        client.delete(f"chat:{session_id}:1", f"chat:{session_id}:2", f"other:{session_id}:3")
+        any_client.delete(f"chat:{any_session_id}:1", f"chat:{any_session_id}:2", f"other:{any_session_id}:3")
 
 
-def test_listing_is_lazy(client: redis.Redis, session_id: str):
-    pipe = client.pipeline(transaction=False)
+def test_listing_is_lazy(any_client: redis.Redis, any_session_id: str):
+    pipe = any_client.pipeline(transaction=False)
     for i in range(3000):
-        pipe.rpush(f"{session_id}:s{i}", encode_message(HumanMessage(f"m{i}")))
+        pipe.rpush(f"{any_session_id}:s{i}", encode_message(HumanMessage(f"m{i}")))
     pipe.execute()
-    before = cmdstat(client, "scan")
-    it = list_sessions(client, f"{session_id}:*", count=100)
+    before = cmdstat(any_client, "scan")
+    it = list_sessions(any_client, f"{any_session_id}:*", count=100)
     first = list(itertools.islice(it, 5))
     assert len(first) == 5
-    assert cmdstat(client, "scan") - before <= 3  # 3,000 keys would take ~30 SCAN calls
+    assert cmdstat(any_client, "scan") - before <= 3  # 3,000 keys would take ~30 SCAN calls
     assert len(first) + sum(1 for _ in it) == 3000  # and the rest is still there
 
 
-def test_count_must_be_positive(client: redis.Redis):
+def test_count_must_be_positive(any_client: redis.Redis):
     with pytest.raises(ValueError):
-        next(list_sessions(client, count=0))
+        next(list_sessions(any_client, count=0))
 
 
-def test_session_info(client: redis.Redis, session_id: str):
-    key = f"{session_id}:info"
-    MemorystoreChatMessageHistory(client, key, ttl=600).add_messages(
+def test_session_info(any_client: redis.Redis, any_session_id: str):
+    key = f"{any_session_id}:info"
+    MemorystoreChatMessageHistory(any_client, key, ttl=600).add_messages(
         [SystemMessage("You are terse.")] + [HumanMessage(f"question {i}") for i in range(3)] + [AIMessage("x " * 200)]
     )
-    info = session_info(client, key, page_size=3)
+    info = session_info(any_client, key, page_size=3)
     assert info.session_id == key
     assert info.length == 5
     assert 590 <= info.ttl <= 600
@@ -114,66 +121,67 @@ def test_session_info(client: redis.Redis, session_id: str):
     assert info.last_role == "ai" and info.last_preview.startswith("x x") and len(info.last_preview) <= 80
     assert info.roles == {"human": 2, "ai": 1} and info.page_size == 3
     assert "length=5" in repr(info)
-    client.persist(key)
-    assert session_info(client, key).ttl is None
+    any_client.persist(key)
+    assert session_info(any_client, key).ttl is None
 
 
-def test_session_info_escapes_html(client: redis.Redis, session_id: str):
-    key = f"{session_id}<img src=x onerror=alert(1)>"
-    seed(client, key, HumanMessage("<script>alert('x')</script>"), ChatMessage(content="custom", role="<b>boss</b>"))
-    page = session_info(client, key)._repr_html_()
+def test_session_info_escapes_html(any_client: redis.Redis, any_session_id: str):
+    key = f"{any_session_id}<img src=x onerror=alert(1)>"
+    boss = ChatMessage(content="custom", role="<b>boss</b>")
+    seed(any_client, key, HumanMessage("<script>alert('x')</script>"), boss)
+    page = session_info(any_client, key)._repr_html_()
     assert "<img" not in page and "<script" not in page and "<b>boss" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "&lt;b&gt;boss&lt;/b&gt;" in page
 
 
-def test_session_info_errors(client: redis.Redis, session_id: str):
+def test_session_info_errors(any_client: redis.Redis, any_session_id: str):
     with pytest.raises(SessionNotFound) as missing:
-        session_info(client, f"{session_id}:missing")
+        session_info(any_client, f"{any_session_id}:missing")
     assert isinstance(missing.value, KeyError) and isinstance(missing.value, MemstoreError)
-    assert "list_sessions" in str(missing.value) and f"{session_id}:missing" in str(missing.value)
-    client.set(f"{session_id}:str", "x")
+    assert "list_sessions" in str(missing.value) and f"{any_session_id}:missing" in str(missing.value)
+    any_client.set(f"{any_session_id}:str", "x")
     with pytest.raises(WrongTypeError) as wrong:
-        session_info(client, f"{session_id}:str")
+        session_info(any_client, f"{any_session_id}:str")
     assert wrong.value.actual_type == "string"
     with pytest.raises(WrongTypeError):
-        session_stats(client, f"{session_id}:str")
+        session_stats(any_client, f"{any_session_id}:str")
     with pytest.raises(SessionNotFound):
-        session_stats(client, f"{session_id}:missing")
+        session_stats(any_client, f"{any_session_id}:missing")
 
 
-def test_corrupt_elements_are_described_not_raised(client: redis.Redis, session_id: str):
-    key = f"{session_id}:corrupt"
-    client.rpush(key, encode_message(HumanMessage("fine")), "{not json", json.dumps({"type": "ai", "data": {}}))
-    info = session_info(client, key)
+def test_corrupt_elements_are_described_not_raised(any_client: redis.Redis, any_session_id: str):
+    key = f"{any_session_id}:corrupt"
+    any_client.rpush(key, encode_message(HumanMessage("fine")), "{not json", json.dumps({"type": "ai", "data": {}}))
+    info = session_info(any_client, key)
     assert info.length == 3
     assert info.last_role == "unreadable" and "content" not in info.roles
     assert info.roles == {"human": 1, "unreadable": 2}
 
 
-def test_summaries(client: redis.Redis, session_id: str):
-    a, b = f"{session_id}:a", f"{session_id}:b"
-    seed(client, a, HumanMessage("first"), AIMessage("  the\n latest   answer "))
-    client.expire(a, 100)
-    rows = summarize_sessions(client, [a, b])
+def test_summaries(any_client: redis.Redis, any_session_id: str):
+    a, b = f"{any_session_id}:a", f"{any_session_id}:b"
+    seed(any_client, a, HumanMessage("first"), AIMessage("  the\n latest   answer "))
+    any_client.expire(a, 100)
+    rows = summarize_sessions(any_client, [a, b])
     assert rows[0].length == 2 and rows[0].ttl and rows[0].ttl <= 100
     assert (rows[0].last_role, rows[0].last_preview) == ("ai", "the latest answer")
     assert "2 messages" in rows[0].label() and "ai: the latest answer" in rows[0].label()
     assert rows[1].length == 0 and "gone" in rows[1].label()
-    assert summarize_sessions(client, []) == []
+    assert summarize_sessions(any_client, []) == []
 
 
-def test_find_in_session(client: redis.Redis, session_id: str):
-    key = f"{session_id}:find"
+def test_find_in_session(any_client: redis.Redis, any_session_id: str):
+    key = f"{any_session_id}:find"
     messages = [HumanMessage(f"message {i}") for i in range(25)]
     messages[3] = HumanMessage("Ünïcode NEEDLE here")
     messages[17] = AIMessage(content=[{"type": "text", "text": "a needle in a block"}, {"type": "image_url"}])
-    seed(client, key, *messages)
-    client.rpush(key, "corrupt needle")
+    seed(any_client, key, *messages)
+    any_client.rpush(key, "corrupt needle")
     calls: list[tuple[int, int]] = []
-    hits = find_in_session(client, key, "nEeDlE", chunk_size=10, progress=lambda d, t: calls.append((d, t)))
+    hits = find_in_session(any_client, key, "nEeDlE", chunk_size=10, progress=lambda d, t: calls.append((d, t)))
     assert hits == [3, 17, 25]
     assert calls == [(10, 26), (20, 26), (26, 26)]
-    assert find_in_session(client, key, "ÜNÏCODE") == [3]
-    assert find_in_session(client, key, "absent") == []
-    assert find_in_session(client, key, "") == []
+    assert find_in_session(any_client, key, "ÜNÏCODE") == [3]
+    assert find_in_session(any_client, key, "absent") == []
+    assert find_in_session(any_client, key, "") == []

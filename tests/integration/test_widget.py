@@ -427,3 +427,29 @@ def test_follow_polls_and_stops(client: redis.Redis, session_id: str, make):
     assert viewer.following
     viewer.close()
     assert not viewer.following and not viewer.follow
+
+
+# -- Redis Cluster ------------------------------------------------------------------
+
+
+def test_viewer_on_standalone_and_cluster(any_client, any_session_id: str, viewers):
+    sid = any_session_id
+    history = seed(any_client, f"{sid}:a", conversation(130))
+    for i in range(6):
+        seed(any_client, f"{sid}:s{i}", conversation(2))
+    any_client.rpush(f"{sid}:plain", "x")
+    viewer = ChatHistoryViewer(any_client, match=f"{sid}*", page_size=50)
+    viewers.append(viewer)
+    assert {v for _, v in viewer._session_select.options} == {f"{sid}:a"} | {f"{sid}:s{i}" for i in range(6)}
+    viewer._session_select.value = f"{sid}:a"
+    assert shown(viewer) == list(range(80, 130)) and status(viewer) == ""
+    viewer._last_button.click()
+    assert shown(viewer) == list(range(30))
+    viewer.search = "answer 101"
+    viewer._find_button.click()
+    assert viewer.hit == 101 and 101 in shown(viewer)
+    viewer._export_json_button.click()
+    assert json.loads(download(viewer)[2]) == messages_to_dict(history.messages)
+    any_client.delete(f"{sid}:a")
+    viewer._refresh_button.click()
+    assert "does not exist any more" in status(viewer)
