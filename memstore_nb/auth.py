@@ -229,7 +229,7 @@ def set_project(project_id: str) -> str:
         ArgumentError: malformed id, or the walkthrough's placeholder ``my-project-id``.
 
     Example:
-        >>> set_project("my-project-id")
+        >>> set_project("my-project-id")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         memstore_nb.errors.ArgumentError: 'my-project-id' is the placeholder ...

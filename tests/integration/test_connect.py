@@ -436,6 +436,16 @@ def test_cluster_is_detected(three_node_cluster: list[LocalRedis]) -> None:
     forced.close()
 
 
+def test_local_cluster_endpoint() -> None:
+    client, info = connect_with_info("local-cluster")
+    assert isinstance(client, redis.cluster.RedisCluster) and info.mode == "cluster"
+    assert info.endpoint.startswith("local-cluster (redis://127.0.0.1:")
+    history = MemorystoreChatMessageHistory(client, f"local-cluster-{uuid.uuid4().hex}")
+    history.add_messages([HumanMessage("q"), AIMessage("a")])
+    assert [m.content for m in history.messages] == ["q", "a"]
+    history.clear()
+
+
 def test_parse_endpoint_result_round_trips_through_connect(redis_server: LocalRedis) -> None:
     ep = parse_endpoint(redis_server.url)
     client = connect(ep, timeout=FAST)
