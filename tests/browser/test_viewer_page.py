@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from memstore_nb.viewer.serve import ViewerServer, serve
+from memstore_nb.viewer.serve import ViewerServer, _process_tree, serve
 
 from .conftest import (
     LONG,
@@ -148,4 +148,31 @@ def test_xss_message_shows_as_text_and_runs_nothing(viewer_page: ViewerServer, p
     messages.nth(2).locator("p", has_text="click me").click()  # whatever it is, clicking it must not run script
     pg.wait_for_timeout(500)
     assert watch.dialogs == []
+    _assert_clean(watch)
+
+
+def test_connection_failure_shows_a_friendly_error_without_the_secret(
+    redis_url: str, page: tuple[Any, PageWatch]
+) -> None:
+    pg, watch = page
+    secret = "s3cret-Pa55word"
+    # The suite's server has no password: AUTH fails, the page must explain it and never show the password.
+    endpoint = viewer_db_url(redis_url).replace("redis://", f"redis://:{secret}@", 1)
+    server = serve(endpoint, open_browser=False)
+    try:
+        assert server.pid is not None
+        assert secret not in Path(f"/proc/{server.pid}/cmdline").read_text()  # `ps` shows argv to everyone
+        assert secret not in repr(server)
+        pg.goto(server.url)
+        problem = pg.get_by_text("Could not open the chat history viewer")
+        expect(problem).to_be_visible(timeout=KERNEL_WAIT_MS)
+        body = pg.locator("body").inner_text()
+        assert secret not in body
+        assert secret not in server.log_tail(200)
+        processes = [server.pid, *(pid for pid, _ in _process_tree(server.pid))]
+        assert len(processes) >= 2  # Voilà and the page's kernel
+    finally:
+        server.stop()
+    assert not [pid for pid in processes if Path(f"/proc/{pid}").exists()]  # nothing left running
+    assert not server.running
     _assert_clean(watch)
