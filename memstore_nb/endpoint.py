@@ -660,9 +660,51 @@ def _cluster_client(ep: Endpoint, kwargs: dict[str, Any], budget: float, shown: 
     if ep.db:
         raise ArgumentError(f"{shown}: a Redis Cluster has only database 0; drop the /{ep.db}")
     node_kwargs = {k: v for k, v in kwargs.items() if k != "db"}
-    client = redis.cluster.RedisCluster(retry=BoundedRetry(budget, retries=6), **node_kwargs)
+    client = RetryingRedisCluster(outer_retry=BoundedRetry(budget), **node_kwargs)
     client.ping(target_nodes=redis.cluster.RedisCluster.ALL_NODES)
     return client
+
+
+class RetryingRedisCluster(redis.cluster.RedisCluster):
+    """``RedisCluster`` whose commands wait out a failover instead of failing within milliseconds.
+
+    redis-py's cluster client re-reads the topology after a connection error and retries at once,
+    a few times, with no pause; while a replica is being promoted (seconds) every attempt fails.
+    Here each command also goes through a :class:`BoundedRetry` (backoff, time budget),
+    which additionally retries ``CLUSTERDOWN`` (the cluster's state while a shard has no primary).
+    """
+
+    def __init__(self, *args: Any, outer_retry: BoundedRetry | None = None, **kwargs: Any) -> None:
+        # redis-py's own (immediate) cluster retries stay at their default; the pause is ours.
+        self._outer_retry = outer_retry
+        super().__init__(*args, **kwargs)
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        retry = getattr(self, "_outer_retry", None)
+        if retry is None:
+            return super().execute_command(*args, **kwargs)
+        plain = super().execute_command
+        try:
+            return retry.call_with_retry(
+                lambda: _cluster_down_as_connection_error(plain, args, kwargs), lambda _error: None
+            )
+        except _ClusterDown as exc:
+            raise exc.original from None
+
+
+class _ClusterDown(redis.exceptions.ConnectionError):
+    """CLUSTERDOWN, carried through the retry loop as a transient connection failure."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _cluster_down_as_connection_error(call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except (redis.exceptions.ClusterDownError, redis.exceptions.SlotNotCoveredError) as exc:
+        raise _ClusterDown(exc) from exc
 
 
 def explain_failure(

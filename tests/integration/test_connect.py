@@ -43,7 +43,7 @@ from memstore_nb.errors import (
     TLSMismatch,
 )
 from memstore_nb.history import MemorystoreChatMessageHistory
-from memstore_nb.local import LocalRedis, free_port, start_local_redis
+from memstore_nb.local import LocalRedis, LocalRedisCluster, free_port, start_local_redis
 
 FAST = 0.5  # seconds: connection-failure tests must stay quick
 
@@ -379,49 +379,16 @@ def test_write_to_a_dead_server_raises_and_is_not_lost_silently(durable_server: 
 
 
 @pytest.fixture(scope="module")
-def three_node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LocalRedis]]:
-    import subprocess
-
-    folder = tmp_path_factory.mktemp("cluster")
-    nodes: list[LocalRedis] = []
+def three_shard_cluster() -> Iterator[LocalRedisCluster]:
+    cluster = start_local_redis(cluster=True, shards=3, replicas=1, binary=DEBIAN_REDIS)
     try:
-        for _ in range(3):
-            port = free_port()
-            while port > 55000:  # the cluster bus listens on port + 10000
-                port = free_port()
-            nodes.append(
-                start_local_redis(
-                    port,
-                    binary=DEBIAN_REDIS,
-                    args=[
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        str(folder / f"nodes-{port}.conf"),
-                        "--cluster-node-timeout",
-                        "2000",
-                    ],
-                )
-            )
-        subprocess.run(
-            ["/usr/bin/redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes], "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        probe = redis.Redis(port=nodes[0].port, protocol=2)
-        deadline = time.monotonic() + 15
-        while probe.cluster("info").get("cluster_state") != "ok" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        probe.close()
-        yield nodes
+        yield cluster
     finally:
-        for node in nodes:
-            node.stop()
+        cluster.stop()
 
 
-def test_cluster_is_detected(three_node_cluster: list[LocalRedis]) -> None:
-    seed = three_node_cluster[1]
+def test_cluster_is_detected(three_shard_cluster: LocalRedisCluster) -> None:
+    seed = three_shard_cluster.primaries()[1]
     client, info = connect_with_info(f"127.0.0.1:{seed.port}", timeout=2.0)
     assert isinstance(client, redis.cluster.RedisCluster) and info.mode == "cluster"
     history = MemorystoreChatMessageHistory(client, f"cluster-{uuid.uuid4().hex}")
@@ -434,6 +401,20 @@ def test_cluster_is_detected(three_node_cluster: list[LocalRedis]) -> None:
         connect(f"127.0.0.1:{seed.port}/2", timeout=2.0)
     client.close()
     forced.close()
+
+
+@pytest.mark.slow
+def test_cluster_write_waits_out_a_failover(three_shard_cluster: LocalRedisCluster) -> None:
+    client = connect(three_shard_cluster.url, timeout=5.0)
+    history = MemorystoreChatMessageHistory(client, f"failover-{uuid.uuid4().hex}")
+    history.add_message(HumanMessage("before"))
+    three_shard_cluster.node_for_key(history.key).kill()  # SIGKILL the shard's primary
+    started = time.monotonic()
+    history.add_message(AIMessage("during failover"))  # CLUSTERDOWN / refused until a replica is promoted
+    waited = time.monotonic() - started
+    assert 1.0 < waited < 10.0
+    assert [m.content for m in history.messages] == ["before", "during failover"]
+    client.close()
 
 
 def test_local_cluster_endpoint() -> None:
