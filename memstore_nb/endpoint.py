@@ -47,7 +47,8 @@ ACCEPTED_FORMS = (
 MIN_VERSION = (5, 0)
 _MAX_LEN = 2048
 _HOST_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?")
-_USERINFO_PASSWORD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^@/\s]*?):([^@]*)@")
+# Up to the LAST '@', as the parser splits there: an unencoded '@' in a password stays hidden.
+_USERINFO_PASSWORD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^:@/]*):(.*)@", re.DOTALL)
 # Values that walkthroughs and docs use as "fill this in"; connecting to them can only fail.
 _PLACEHOLDERS = re.compile(
     r"<[^>]*>|\byour[-_ ]?(redis|instance|host|ip|endpoint|server)|\bx\.x\b"

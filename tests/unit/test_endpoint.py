@@ -173,6 +173,23 @@ def test_rejected_value_is_quoted_redacted() -> None:
     assert info.value.value == "redis://admin:***@10.0.0.3:notaport"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"redis://:{SECRET}@ss@10.0.0.3:bad",  # unencoded '@' inside the password
+        f"redis://:{SECRET}\nmore@10.0.0.3",  # control character inside the password
+        f"redis://us er:{SECRET}@10.0.0.3",  # space in the user name
+        f"redis://:{SECRET}@10.0.0.3:6379/x/{'a' * 3000}",  # too long
+        f"http://user:{SECRET}@example.com",  # wrong scheme
+    ],
+)
+def test_no_part_of_the_password_leaks_from_errors(text: str) -> None:
+    with pytest.raises(EndpointError) as info:
+        parse_endpoint(text)
+    for shown in (str(info.value), repr(info.value), info.value.value):
+        assert SECRET not in shown and "@ss@" not in shown and "more@" not in shown
+
+
 def test_non_string_is_rejected() -> None:
     with pytest.raises(EndpointError, match="must be a string"):
         parse_endpoint(6379)  # type: ignore[arg-type]
