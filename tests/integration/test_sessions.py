@@ -190,3 +190,22 @@ def test_find_in_session(any_client: redis.Redis, any_session_id: str):
     assert find_in_session(any_client, key, "ÜNÏCODE") == [3]
     assert find_in_session(any_client, key, "absent") == []
     assert find_in_session(any_client, key, "") == []
+
+
+def test_refused_commands_degrade(client: redis.Redis, redis_url: str, session_id: str):
+    """A user without MEMORY and INFO (as some managed services set up) still lists and describes sessions."""
+    client.acl_setuser(
+        "msnb-limited", enabled=True, passwords=["+pw-limited"], keys="*", commands=["+@all", "-memory", "-info"]
+    )
+    try:
+        limited = redis.Redis.from_url(redis_url, protocol=2, username="msnb-limited", password="pw-limited")
+        seed(limited, f"{session_id}:a", HumanMessage("hi"))
+        limited.rpush(f"{session_id}:plain", "x")
+        assert list(list_sessions(limited, f"{session_id}*")) == [f"{session_id}:a"]
+        info = session_info(limited, f"{session_id}:a")
+        assert info.length == 1 and info.memory is None
+        assert "MEMORY USAGE refused" in info._repr_html_()
+        assert session_stats(limited, f"{session_id}:a").memory is None
+        limited.close()
+    finally:
+        client.acl_deluser("msnb-limited")
