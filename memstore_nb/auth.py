@@ -57,7 +57,12 @@ def detect_environment() -> str:
         return "colab-enterprise"
     if _has_colab():
         return "colab"
-    if product.startswith("WORKBENCH") or os.path.exists("/opt/deeplearning/metadata/env_version"):
+    # Workbench instances (and the Deep Learning VM images they run on) carry these markers.
+    if (
+        product.startswith("WORKBENCH")
+        or "DL_ANACONDA_HOME" in os.environ
+        or os.path.exists("/opt/deeplearning/metadata/env_version")
+    ):
         return "workbench"
     return "local"
 

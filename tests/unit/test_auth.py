@@ -34,7 +34,13 @@ SA_EMAIL = "notebook-runner@acme-chat-prod.iam.gserviceaccount.com"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in ("VERTEX_PRODUCT", "MEMSTORE_NB_ENVIRONMENT", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT"):
+    for name in (
+        "VERTEX_PRODUCT",
+        "MEMSTORE_NB_ENVIRONMENT",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_CLOUD_PROJECT",
+        "DL_ANACONDA_HOME",
+    ):
         monkeypatch.delenv(name, raising=False)
     empty = tmp_path / "gcloud-config"
     empty.mkdir()
@@ -98,6 +104,9 @@ def test_detect_colab_enterprise_wins_over_colab_module(colab: list[str], monkey
 
 def test_detect_workbench(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VERTEX_PRODUCT", "WORKBENCH_INSTANCE")
+    assert detect_environment() == "workbench"
+    monkeypatch.delenv("VERTEX_PRODUCT")
+    monkeypatch.setenv("DL_ANACONDA_HOME", "/opt/conda")
     assert detect_environment() == "workbench"
 
 
