@@ -1,0 +1,124 @@
+"""The notebooks: strict nbval over the committed outputs, and papermill runs against the suite's own Redis."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+import redis
+import redis.cluster
+from nbtest_helpers import NOTEBOOKS, REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+NBVAL_COMMAND = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "--nbval",
+    "--nbval-current-env",
+    "--nbval-sanitize-with",
+    "notebooks/sanitize.cfg",
+    "notebooks/",
+]
+
+
+def _execute(name: str, tmp_path: Path, **parameters: Any) -> Any:
+    """Run a notebook top to bottom with papermill, parameters injected; returns the executed notebook."""
+    output = tmp_path / name
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name),
+        str(output),
+        parameters=parameters,
+        cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    nb = nbformat.read(output, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", out
+    return nb
+
+
+def _stdout(nb: Any) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def _rpush_calls(cluster: redis.cluster.RedisCluster) -> int:
+    stats = cluster.info("commandstats", target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+    return sum(int(node.get("cmdstat_rpush", {}).get("calls", 0)) for node in stats.values())
+
+
+def test_strict_nbval_over_the_committed_outputs() -> None:
+    done = subprocess.run(NBVAL_COMMAND, cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
+def test_chat_message_history_writes_to_the_injected_endpoints(
+    tmp_path: Path, fresh_db: tuple[str, redis.Redis], cluster_url: str
+) -> None:
+    url, client = fresh_db
+    cluster = redis.cluster.RedisCluster.from_url(cluster_url, protocol=2, decode_responses=True)
+    pushes_before = _rpush_calls(cluster)
+
+    nb = _execute("chat_message_history.ipynb", tmp_path, ENDPOINT=url, CLUSTER_ENDPOINT=cluster_url)
+
+    # Method 1 wrote to the injected database; "Cleaning up" cleared session1 there and on the cluster.
+    assert client.exists("session1") == 0
+    assert client.llen("session-ttl") == 2 and 0 < client.ttl("session-ttl") <= 3600
+    assert client.llen("session-batch") == 100
+    assert '"50 squared is 2500."' in client.lindex("session-batch", -1)
+    # Method 2 used the injected cluster (two messages, one RPUSH each), not an embedded one.
+    assert _rpush_calls(cluster) - pushes_before == 2
+    assert cluster.exists("session1") == 0
+    text = _stdout(nb)
+    assert "Connected to a cluster: True (3 primaries)" in text
+    assert "Does this work on Redis Cluster too?" in text
+    cluster.close()
+
+
+def test_history_viewer_seeds_and_lists_the_injected_endpoint(
+    tmp_path: Path, fresh_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = fresh_db
+    nb = _execute("history_viewer.ipynb", tmp_path, ENDPOINT=url, SEED_DEMO=True, MATCH="demo:*")
+    assert client.llen("demo:spanish-tutor-long") == 3000
+    assert client.llen("demo:weather-agent") == 10
+    assert 0 < client.ttl("demo:temporary-chat") <= 3600
+    assert "7 sessions (at most 200 shown)" in _stdout(nb)
+
+
+def test_history_viewer_leaves_a_real_instance_alone_by_default(
+    tmp_path: Path, fresh_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = fresh_db
+    client.rpush("existing-chat", '{"type": "human", "data": {"content": "hello"}}')
+    nb = _execute("history_viewer.ipynb", tmp_path, ENDPOINT=url)
+    assert sorted(client.keys("*")) == ["existing-chat"]
+    assert "1 sessions (at most 200 shown):\n  existing-chat" in _stdout(nb)
+
+
+def test_langchain_notebook_keeps_two_sessions(tmp_path: Path, fresh_db: tuple[str, redis.Redis]) -> None:
+    url, client = fresh_db
+    nb = _execute("langchain_with_history.ipynb", tmp_path, ENDPOINT=url)
+    for user in ("alice", "bob"):
+        key = f"langchain:{user}"
+        assert client.llen(key) == 6
+        kinds = [doc.split('"type": "')[1].split('"')[0] for doc in client.lrange(key, 0, -1)]
+        assert kinds == ["human", "ai"] * 3
+        assert 0 < client.ttl(key) <= 86400
+    assert "Lisbon" in client.lindex("langchain:alice", 1)
+    assert "Carbonara" in client.lindex("langchain:bob", 1)
+    text = _stdout(nb)
+    assert "(model saw 6 messages)" in text
+    assert "warnings raised: 0" in text
