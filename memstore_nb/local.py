@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib.util
 import itertools
 import logging
@@ -12,11 +13,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -36,6 +38,7 @@ _INSTALL_HINT = (
     "or `apt-get install redis-server` (Debian/Ubuntu, Colab), "
     "or put redis-server / valkey-server on PATH"
 )
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 _live: set[LocalRedis] = set()
 _live_lock = threading.Lock()
 
@@ -101,6 +104,29 @@ def find_redis_binary(*, install: bool = True) -> str:
         _apt_install_redis()
         return find_redis_binary(install=False)
     raise RedisBinaryNotFound(f"no redis-server binary found: {_INSTALL_HINT}")
+
+
+def _owner_death_hook() -> Callable[[], None] | None:
+    """A child-side hook that makes the server get SIGTERM when this process dies, or None.
+
+    atexit does not run when a Jupyter kernel or a test run is killed; without this the server
+    would outlive it. Linux only, and only from the main thread: the kernel signals the child
+    when the *thread* that started it ends, and the main thread lives as long as the process.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    owner = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != owner:  # the owner died before prctl took effect
+            os._exit(1)
+
+    return hook
 
 
 def free_port() -> int:
@@ -182,6 +208,7 @@ class LocalRedis:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_owner_death_hook(),
             )
         with _live_lock:
             _live.add(self)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -112,20 +115,51 @@ def test_node_that_cannot_start_reports_its_log() -> None:
 
 
 def test_shared_cluster_is_started_once_and_backs_local_cluster_endpoint() -> None:
+    # Left running for other tests of this process; the atexit hook stops it.
     first = shared_local_redis(cluster=True)
+    assert isinstance(first, LocalRedisCluster) and first.running
+    assert shared_local_redis(cluster=True) is first
+    assert shared_local_redis() is not first  # the standalone one is another server
+    client = connect("local-cluster")
+    assert isinstance(client, redis.cluster.RedisCluster)
+    assert {n.port for n in client.get_primaries()} == {n.port for n in first.nodes}
+    history = MemorystoreChatMessageHistory(client, f"shared-{uuid.uuid4().hex[:8]}")
+    history.add_message(HumanMessage("hello"))
+    assert len(history) == 1
+    history.clear()
+    client.close()
+
+
+OWNER_THAT_DIES = """
+import os, signal
+from memstore_nb.local import start_local_redis
+server = start_local_redis()
+cluster = start_local_redis(cluster=True)
+print(*[server.pid, *[node.pid for node in cluster.nodes]], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no atexit, as when a kernel is killed
+"""
+
+
+def running_pid(pid: int) -> bool:
     try:
-        assert isinstance(first, LocalRedisCluster)
-        assert shared_local_redis(cluster=True) is first
-        client = connect("local-cluster")
-        assert isinstance(client, redis.cluster.RedisCluster)
-        assert {n.port for n in client.get_primaries()} == {n.port for n in first.nodes}
-        history = MemorystoreChatMessageHistory(client, "shared-cluster")
-        history.add_message(HumanMessage("hello"))
-        assert len(history) == 1
-        client.close()
-    finally:
-        first.stop()
-    assert not first.running
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_servers_die_with_a_killed_owner() -> None:
+    done = subprocess.run([sys.executable, "-c", OWNER_THAT_DIES], capture_output=True, text=True, timeout=60)
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 4, done.stderr[-2000:]
+    deadline = time.monotonic() + 10
+    while any(running_pid(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [p for p in pids if running_pid(p)]
+    for pid in survivors:  # do not leave them behind if the assertion fails
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors
 
 
 # -- sessions over every shard ------------------------------------------------------
