@@ -329,6 +329,7 @@ class ChatHistoryViewer(widgets.VBox):
     def _search_changed(self, change: Any) -> None:
         self._hits, self._hit_pos = [], -1
         self._search_status.value = ""
+        self._render_transcript()  # marks follow the text at once; Find scans the whole session
 
     @observe("follow")
     def _follow_changed(self, change: Any) -> None:
