@@ -97,6 +97,16 @@ def test_password_typed_into_the_endpoint_is_moved_out(
     assert AUTH_STRING not in _all_widget_state(form)
 
 
+def test_password_in_a_malformed_endpoint_is_hidden_too(form_cleanup: list[ConnectionForm]) -> None:
+    form = ConnectionForm(default=f"redis://:{AUTH_STRING}@127.0.0.1:notaport")
+    form_cleanup.append(form)
+    assert AUTH_STRING not in _all_widget_state(form)
+    form._endpoint.value = f"redis://:{AUTH_STRING}@127.0.0.1:stillbad"
+    form.connect()
+    assert "is not a number" in form.outcome
+    assert AUTH_STRING not in _all_widget_state(form) and AUTH_STRING not in form.outcome
+
+
 def test_errors_show_inline_escaped(form_cleanup: list[ConnectionForm]) -> None:
     form = ConnectionForm(default="<b>not an endpoint</b>")
     form_cleanup.append(form)
