@@ -176,3 +176,15 @@ def test_connection_failure_shows_a_friendly_error_without_the_secret(
     assert not [pid for pid in processes if Path(f"/proc/{pid}").exists()]  # nothing left running
     assert not server.running
     _assert_clean(watch)
+
+
+def test_the_harness_notices_console_errors_exceptions_and_dialogs(page: tuple[Any, PageWatch]) -> None:
+    # The checks above pass only when nothing is recorded; prove that something would be.
+    pg, watch = page
+    pg.set_content(
+        "<script>console.error('seen'); setTimeout(() => { throw new Error('boom') }); alert('xss')</script>"
+    )
+    pg.wait_for_timeout(300)
+    assert any("seen" in e for e in watch.console_errors)
+    assert any("boom" in e for e in watch.page_errors)
+    assert watch.dialogs == ["alert: xss"]
