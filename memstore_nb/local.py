@@ -19,6 +19,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -29,7 +30,14 @@ from redis.retry import Retry
 
 from .errors import ArgumentError, RedisBinaryNotFound, RedisStartError
 
-__all__ = ["LocalRedis", "LocalRedisCluster", "find_redis_binary", "shared_local_redis", "start_local_redis"]
+__all__ = [
+    "ClusterNodeState",
+    "LocalRedis",
+    "LocalRedisCluster",
+    "find_redis_binary",
+    "shared_local_redis",
+    "start_local_redis",
+]
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +341,18 @@ def _slot_ranges(shards: int) -> list[range]:
     return [range(lo, hi) for lo, hi in itertools.pairwise(bounds)]
 
 
+@dataclass(frozen=True)
+class ClusterNodeState:
+    """One line of ``CLUSTER NODES``: what a node is in the cluster right now."""
+
+    id: str
+    port: int
+    role: str  # "primary" or "replica"
+    primary_id: str | None  # the primary a replica follows
+    failed: bool  # flagged fail or fail? by the cluster
+    slots: tuple[str, ...]  # slot ranges it serves, as CLUSTER NODES writes them ("0-5460")
+
+
 class LocalRedisCluster:
     """A small Redis Cluster of ``redis-server`` processes on loopback, owned by this Python process.
 
@@ -342,7 +362,7 @@ class LocalRedisCluster:
     Attributes:
         nodes: every node as a :class:`LocalRedis`, primaries first as created.
         shards: the number of primaries it was created with.
-        replicas: replicas per primary it was created with.
+        replicas_per_shard: replicas per primary it was created with.
     """
 
     host = "127.0.0.1"
@@ -375,34 +395,38 @@ class LocalRedisCluster:
                 return node
         raise KeyError(port)
 
-    def topology(self) -> list[dict[str, object]]:
-        """``CLUSTER NODES`` as a running node sees it: per node its id, port, role, primary_id, failed, slots."""
-        text = self._ask_any("CLUSTER", "NODES")
+    def topology(self) -> list[ClusterNodeState]:
+        """``CLUSTER NODES`` as a running node sees it, one :class:`ClusterNodeState` per node."""
         out = []
-        for line in str(text).splitlines():
+        for line in str(self._ask_any("CLUSTER", "NODES")).splitlines():
             fields = line.split()
             if len(fields) < 8:
                 continue
             flags = fields[2].split(",")
             out.append(
-                {
-                    "id": fields[0],
-                    "port": int(fields[1].split("@")[0].rsplit(":", 1)[1]),
-                    "role": "primary" if "master" in flags else "replica",
-                    "primary_id": None if fields[3] == "-" else fields[3],
-                    "failed": "fail" in flags or "fail?" in flags,
-                    "slots": fields[8:],
-                }
+                ClusterNodeState(
+                    id=fields[0],
+                    port=int(fields[1].split("@")[0].rsplit(":", 1)[1]),
+                    role="primary" if "master" in flags else "replica",
+                    primary_id=None if fields[3] == "-" else fields[3],
+                    failed="fail" in flags or "fail?" in flags,
+                    slots=tuple(fields[8:]),
+                )
             )
         return out
 
     def primaries(self) -> list[LocalRedis]:
         """The nodes that serve slots now (after a failover, a promoted replica is among them)."""
-        return [self.node_at(n["port"]) for n in self.topology() if n["role"] == "primary" and n["slots"]]  # type: ignore[arg-type]
+        return [self.node_at(n.port) for n in self.topology() if n.role == "primary" and n.slots]
 
     def replicas(self) -> list[LocalRedis]:
         """The nodes that replicate a primary now."""
-        return [self.node_at(n["port"]) for n in self.topology() if n["role"] == "replica"]  # type: ignore[arg-type]
+        return [self.node_at(n.port) for n in self.topology() if n.role == "replica"]
+
+    def replicas_of(self, primary: LocalRedis) -> list[LocalRedis]:
+        """The nodes that replicate ``primary`` now."""
+        primary_id = self.node_id(primary)
+        return [self.node_at(n.port) for n in self.topology() if n.primary_id == primary_id]
 
     def node_for_key(self, key: str | bytes) -> LocalRedis:
         """The primary that holds ``key``'s slot."""

@@ -80,7 +80,8 @@ def test_cluster_made_with_commands_has_replicas_and_stops_cleanly() -> None:
         primaries, replicas = cluster.primaries(), cluster.replicas()
         assert len(primaries) == 2 and len(replicas) == 2
         ids = {cluster.node_id(p) for p in primaries}
-        assert {n["primary_id"] for n in cluster.topology() if n["role"] == "replica"} == ids
+        assert {n.primary_id for n in cluster.topology() if n.role == "replica"} == ids
+        assert sorted(r.port for p in primaries for r in cluster.replicas_of(p)) == sorted(r.port for r in replicas)
         with admin(replicas[0]) as conn:
             assert conn.info("replication")["master_link_status"] == "up"
             for entry in conn.execute_command("CLUSTER", "SLOTS"):
@@ -297,11 +298,7 @@ def test_failover_loses_no_acknowledged_message(promotion: str) -> None:
         writer.wait_for(300)
 
         primary = cluster.node_for_key(key)
-        replica = next(
-            cluster.node_at(n["port"])  # type: ignore[arg-type]
-            for n in cluster.topology()
-            if n["primary_id"] == cluster.node_id(primary)
-        )
+        (replica,) = cluster.replicas_of(primary)
         # Replication is asynchronous in Redis (and Memorystore): a write acknowledged a moment
         # before a crash may not have reached the replica. Make the acknowledged ones replicated
         # first, as WAIT would, then crash the primary while the writer keeps going.
