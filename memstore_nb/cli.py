@@ -89,8 +89,9 @@ def _redis(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
         if endpoint in (LOCAL, LOCAL_CLUSTER):
             server = start_local_redis(cluster=endpoint == LOCAL_CLUSTER)
             stack.callback(server.stop)
+            kind = "Redis Cluster" if endpoint == LOCAL_CLUSTER else "Redis"
             endpoint = server.url
-            print(f"started an embedded Redis at {endpoint} (stopped when this command ends)", file=sys.stderr)
+            print(f"started an embedded {kind} at {endpoint} (stopped when this command ends)", file=sys.stderr)
         client = connect(endpoint, **options)
         stack.callback(client.close)
         yield client, endpoint

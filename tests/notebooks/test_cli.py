@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import redis
+import redis.cluster
 from langchain_core.messages import messages_from_dict
 from nbtest_helpers import Background, run_cli, still_running
 
@@ -98,6 +99,29 @@ def test_quickstart_local_starts_and_stops_an_embedded_redis() -> None:
     port = int(done.stderr.split("redis://127.0.0.1:")[1].split()[0])
     assert "deleted the quickstart session" in done.stdout
     assert not _listening(port), "the embedded Redis outlived the command"
+
+
+def test_quickstart_local_cluster_stops_every_node() -> None:
+    done = run_cli("quickstart", "--endpoint", "local-cluster")
+    assert done.returncode == 0, done.stderr
+    assert "started an embedded Redis Cluster at redis://127.0.0.1:" in done.stderr
+    port = int(done.stderr.split("redis://127.0.0.1:")[1].split()[0])
+    assert "wrote 5 messages" in done.stdout
+    assert not _listening(port)
+
+
+def test_sessions_and_show_on_a_cluster(cluster_url: str) -> None:
+    cluster = redis.cluster.RedisCluster.from_url(cluster_url, protocol=2)
+    ids = seed(cluster, prefix="cli-cluster:")
+    try:
+        done = run_cli("sessions", "--endpoint", cluster_url, "--match", "cli-cluster:*")
+        assert done.returncode == 0, done.stderr
+        assert {row.split()[0] for row in done.stdout.splitlines()[1:]} == set(ids)
+        tail = run_cli("show", "cli-cluster:spanish-tutor-long", "--tail", "1", "--endpoint", cluster_url)
+        assert tail.stdout.startswith("#2999 human:")
+    finally:
+        cluster.delete(*ids)
+        cluster.close()
 
 
 def test_sessions_table_and_json(client: redis.Redis, redis_url: str, session_id: str) -> None:
