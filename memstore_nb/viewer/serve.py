@@ -40,6 +40,7 @@ ENDPOINT_ENV = "MEMSTORE_NB_ENDPOINT"
 SESSION_ENV = "MEMSTORE_NB_SESSION"
 _READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
 _HOST = "127.0.0.1"
+_PORT_TAKEN = "is already in use"  # what Voilà logs when it cannot bind the port
 
 
 class VoilaNotInstalled(MemstoreError, ModuleNotFoundError):
@@ -165,13 +166,7 @@ class ViewerServer:
         if proc is not None:
             tree = _process_tree(proc.pid)
             if proc.poll() is None:
-                # Voilà handles SIGTERM by shutting its kernels down; its process group is ours alone.
-                self._signal_group(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    self._signal_group(proc.pid, signal.SIGKILL)
-                    proc.wait()
+                _end(proc, timeout)
             # Kernels run in sessions of their own, outside Voilà's process group.
             for pid, start in tree:
                 if _same_process(pid, start):
@@ -180,11 +175,6 @@ class ViewerServer:
             log.info("stopped the viewer page on port %s", self.port)
         self._workdir.cleanup()
 
-    @staticmethod
-    def _signal_group(pid: int, sig: signal.Signals) -> None:
-        with contextlib.suppress(OSError):
-            os.killpg(pid, sig)
-
     def __enter__(self) -> ViewerServer:
         return self
 
@@ -192,6 +182,23 @@ class ViewerServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _end(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Terminate Voilà's whole process group (Voilà shuts its kernels down on SIGTERM), then kill what is left."""
+    for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
+        with contextlib.suppress(OSError):
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, sig)
+            else:  # Windows: only the process itself can be signalled
+                proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.kill()
+    proc.wait()
 
 
 def _answers(url: str) -> bool:
@@ -247,6 +254,11 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float)
         if process.poll() is not None:
             tail = server.log_tail()
             server.stop()
+            if _PORT_TAKEN in tail:
+                raise ViewerServeError(
+                    f"port {port} is already in use: choose another one (--port), or leave it out to get a free one",
+                    tail,
+                )
             raise ViewerServeError(f"voila exited with code {process.returncode} before serving on port {port}", tail)
         if _answers(ready):
             log.info("viewer page ready on port %s (voila pid %s)", port, process.pid)
@@ -304,7 +316,7 @@ def serve(
             break
         except ViewerServeError as exc:
             # Another process may have taken the port between our probe and Voilà's bind.
-            if attempt + 1 == attempts or "address already in use" not in exc.log_tail.lower():
+            if attempt + 1 == attempts or _PORT_TAKEN not in exc.log_tail:
                 raise
     if open_browser:
         try:

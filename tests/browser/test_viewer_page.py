@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import signal
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +14,9 @@ from typing import Any
 import pytest
 import redis
 
-from memstore_nb.viewer.serve import ViewerServer, _process_tree, serve
+from memstore_nb.errors import MemstoreError
+from memstore_nb.viewer import serve as serve_module
+from memstore_nb.viewer.serve import ViewerServeError, ViewerServer, VoilaNotInstalled, _process_tree, serve
 
 from .conftest import (
     LONG,
@@ -35,14 +41,20 @@ PAGE_SIZE = 50  # the viewer's default
 
 
 @pytest.fixture(scope="module")
-def viewer_page(redis_url: str) -> Iterator[ViewerServer]:
+def seeded_url(redis_url: str) -> Iterator[str]:
+    """The URL of the viewer's own database on the suite's server, seeded (and emptied afterwards)."""
     url = viewer_db_url(redis_url)
     seed_viewer_db(url)
-    with serve(url, open_browser=False) as server:
-        yield server
+    yield url
     client = redis.Redis.from_url(url, protocol=2)
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(scope="module")
+def viewer_page(seeded_url: str) -> Iterator[ViewerServer]:
+    with serve(seeded_url, open_browser=False) as server:
+        yield server
 
 
 def _open_page(viewer_page: ViewerServer, page: Any) -> Any:
@@ -188,3 +200,48 @@ def test_the_harness_notices_console_errors_exceptions_and_dialogs(page: tuple[A
     assert any("seen" in e for e in watch.console_errors)
     assert any("boom" in e for e in watch.page_errors)
     assert watch.dialogs == ["alert: xss"]
+
+
+def test_session_id_opens_that_session_at_once(seeded_url: str, page: tuple[Any, PageWatch]) -> None:
+    pg, watch = page
+    with serve(seeded_url, open_browser=False, session_id=LONG) as server:
+        pg.goto(server.url)
+        head = pg.locator(".msnb-viewer > .msnb-head")
+        expect(head).to_contain_text(LONG, timeout=KERNEL_WAIT_MS)
+        expect(head).to_contain_text(f"{LONG_LENGTH} messages")
+        expect(pg.locator(".msnb-msg")).to_have_count(PAGE_SIZE)
+    _assert_clean(watch)
+
+
+def test_wait_returns_when_voila_ends_and_cleans_up(redis_url: str) -> None:
+    server = serve(viewer_db_url(redis_url), open_browser=False)
+    pid = server.pid
+    assert pid is not None
+    workdir = server.log_path.parent
+    assert workdir.is_dir()
+    threading.Timer(0.5, os.killpg, (pid, signal.SIGTERM)).start()
+    assert server.wait() == 0  # Voilà exits cleanly on SIGTERM
+    assert not server.running
+    assert not Path(f"/proc/{pid}").exists()
+    assert not workdir.exists()
+    server.stop()  # a second stop is harmless
+
+
+def test_a_taken_port_is_reported_with_the_next_step(redis_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ViewerServeError, match=f"port {port} is already in use: choose another one"):
+            serve(viewer_db_url(redis_url), port=port, open_browser=False)
+
+
+def test_serve_without_voila_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        serve_module.importlib.util, "find_spec", lambda name, *a: None if name == "voila" else real(name, *a)
+    )
+    with pytest.raises(VoilaNotInstalled, match=r'pip install "memstore-nb\[demo\]"') as caught:
+        serve("local", open_browser=False)
+    assert isinstance(caught.value, MemstoreError)
+    assert isinstance(caught.value, ModuleNotFoundError)
