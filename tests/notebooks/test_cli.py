@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 import redis
 import redis.cluster
 from langchain_core.messages import messages_from_dict
-from nbtest_helpers import Background, run_cli, still_running
+from nbtest_helpers import Background, process_tree, run_cli, still_running
 
 import memstore_nb
 from memstore_nb.demo import conversations, seed
@@ -226,6 +227,24 @@ def test_run_reports_a_failing_cell_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "ValueError: boom 42" in done.stderr and "Traceback" not in done.stderr
     _assert_one_line_error(run_cli("run", str(tmp_path / "missing.ipynb")), "no notebook")
+
+
+@pytest.mark.slow
+def test_run_interrupted_leaves_no_kernel_or_redis(spawn: Callable[..., Background], tmp_path: Path) -> None:
+    source = _tiny_notebook(
+        tmp_path / "slow.ipynb",
+        "from memstore_nb import connect\nclient = connect(ENDPOINT)\nprint('connected', flush=True)\n"
+        "import time\ntime.sleep(120)",
+    )
+    run = spawn("run", str(source), "-o", str(tmp_path / "out.ipynb"))
+    run.wait_for(r"^running ")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the kernel has started its embedded Redis
+        if "redis-server" in " ".join(cmd for _pid, _start, cmd in process_tree(run.proc.pid)):
+            break
+        time.sleep(0.2)
+    code, tree = run.interrupt()
+    _assert_all_stopped(code, tree, "ipykernel", "redis-server")
 
 
 @pytest.mark.slow
