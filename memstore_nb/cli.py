@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -73,18 +74,21 @@ def _one_line(text: str, limit: int = 80) -> str:
 
 @contextlib.contextmanager
 def _redis(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
-    """A connected client for ``--endpoint`` and the URL other processes can use to reach the same server.
+    """A connected client for ``--endpoint``, and a URL other processes can use to reach the same server.
 
     ``local`` / ``local-cluster`` start an embedded server owned by this
-    command, stopped when the block ends (also on Ctrl-C).
+    command, stopped when the block ends (also on Ctrl-C). The URL carries
+    the AUTH string (it travels to child processes through their
+    environment, never their command line); print it only through :func:`_shown`.
     """
-    from .endpoint import connect
+    from .endpoint import connect, parse_endpoint
     from .local import start_local_redis
 
     endpoint = args.endpoint.strip()
-    options: dict[str, Any] = {"ca_certs": args.ca_certs, "iam": args.iam}
-    if os.environ.get(_PASSWORD_ENV):
-        options["password"] = os.environ[_PASSWORD_ENV]
+    password = os.environ.get(_PASSWORD_ENV) or None
+    options: dict[str, Any] = {"ca_certs": getattr(args, "ca_certs", None), "iam": getattr(args, "iam", False)}
+    if password:
+        options["password"] = password
     with contextlib.ExitStack() as stack:
         if endpoint in (LOCAL, LOCAL_CLUSTER):
             server = start_local_redis(cluster=endpoint == LOCAL_CLUSTER)
@@ -94,7 +98,17 @@ def _redis(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
             print(f"started an embedded {kind} at {endpoint} (stopped when this command ends)", file=sys.stderr)
         client = connect(endpoint, **options)
         stack.callback(client.close)
-        yield client, endpoint
+        parsed = parse_endpoint(endpoint)
+        if password:
+            parsed = dataclasses.replace(parsed, password=password)
+        yield client, parsed.to_url(redact=False)
+
+
+def _shown(url: str) -> str:
+    """``url`` fit for printing: the password reads ``***``."""
+    from .endpoint import parse_endpoint
+
+    return parse_endpoint(url).to_url()
 
 
 # -- subcommands ------------------------------------------------------------------------
@@ -321,7 +335,7 @@ def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
         _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", 60, proc)
         url = f"http://127.0.0.1:{port}/lab?token={token}"
         _say(f"JupyterLab: {url}")
-        _say(f'in a notebook, set ENDPOINT = "{url_of_redis}" to see the demo data; Ctrl-C stops everything')
+        _say(f'in a notebook, set ENDPOINT = "{_shown(url_of_redis)}" to see the demo data; Ctrl-C stops everything')
         if not args.no_browser:
             webbrowser.open(url)
         return proc.wait()
@@ -352,7 +366,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     with _redis(args) as (client, url):
         ids = seed(client, prefix=args.prefix, progress=ProgressBar("seeding", "messages"))
-        _say(f"{len(ids)} demo sessions at {url}: {', '.join(ids)}")
+        _say(f"{len(ids)} demo sessions at {_shown(url)}: {', '.join(ids)}")
         return _lab(url, args) if args.lab else _view(url, args)
 
 
@@ -371,7 +385,7 @@ def _count(text: str) -> int:
     return value
 
 
-def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LOCAL) -> None:
+def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LOCAL, tls_iam: bool = True) -> None:
     parser.add_argument(
         "--endpoint",
         default=default,
@@ -379,6 +393,8 @@ def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LO
         help="redis://[user@]host[:port][/db], rediss://… (TLS), host:port, or 'local' for an embedded Redis "
         f"(the default); 'local-cluster' for an embedded Redis Cluster. The AUTH string may come from ${_PASSWORD_ENV}",
     )
+    if not tls_iam:  # the page / notebook connects with the endpoint alone
+        return
     parser.add_argument("--ca-certs", metavar="PEM", help="CA certificate (file) for rediss:// endpoints")
     parser.add_argument("--iam", action="store_true", help="authenticate with a Google IAM access token")
 
@@ -394,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("demo", help="seed demo conversations and open the viewer (or JupyterLab with --lab)")
-    _add_connection(p)
+    _add_connection(p, tls_iam=False)
     p.add_argument("--lab", action="store_true", help="open JupyterLab on notebooks/ instead of the viewer page")
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
     p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
@@ -416,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", metavar="OUTPUT", help="executed notebook (default: ./NAME.out.ipynb)")
     p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
-    _add_connection(p, default=None)
+    _add_connection(p, default=None, tls_iam=False)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sessions", help="list the chat sessions at an endpoint")
@@ -434,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("view", help="serve the chat history viewer as a web page (Voilà)")
-    _add_connection(p)
+    _add_connection(p, tls_iam=False)
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
     p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
     p.add_argument("--session", default=None, metavar="SESSION_ID", help="open this session at once")

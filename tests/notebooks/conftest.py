@@ -35,8 +35,8 @@ def spawn() -> Iterator[Callable[..., Background]]:
     """``spawn(*args)`` starts a long-running command; whatever is left of it is killed after the test."""
     started: list[Background] = []
 
-    def start(*args: str) -> Background:
-        started.append(Background(*args))
+    def start(*args: str, env: dict[str, str] | None = None) -> Background:
+        started.append(Background(*args, env=env))
         return started[-1]
 
     yield start

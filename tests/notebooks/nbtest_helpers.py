@@ -23,21 +23,24 @@ def db_url(base: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
 
-def cli_env() -> dict[str, str]:
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MEMSTORE_NB_PASSWORD", None)
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
     return env
 
 
-def run_cli(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 120, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``memstore-nb ARGS`` in a subprocess (``python -m memstore_nb.cli``), captured."""
     return subprocess.run(
         [sys.executable, "-m", "memstore_nb.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=cli_env(),
+        env=cli_env(env),
         cwd=cwd or REPO,
         check=False,
     )
@@ -79,13 +82,13 @@ def still_running(pid: int, start: str) -> bool:
 class Background:
     """A long-running ``memstore-nb`` command (demo, view): read its output, interrupt it, check what it leaves."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "memstore_nb.cli", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=cli_env(),
+            env=cli_env(env),
             cwd=REPO,
         )
         self.lines: queue.Queue[str] = queue.Queue()

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nbformat
@@ -21,8 +21,11 @@ from nbtest_helpers import Background, process_tree, run_cli, still_running
 import memstore_nb
 from memstore_nb.demo import conversations, seed
 from memstore_nb.history import MemorystoreChatMessageHistory
+from memstore_nb.local import start_local_redis
 
 pytestmark = pytest.mark.integration
+
+SECRET = "s3cret-auth-string"
 
 SUBCOMMANDS = ("demo", "run", "sessions", "show", "view", "quickstart")
 
@@ -291,3 +294,38 @@ def test_demo_lab_on_an_endpoint_then_ctrl_c(
     assert "chat_message_history.ipynb" in {item["name"] for item in contents["content"]}
     code, tree = lab.interrupt()
     _assert_all_stopped(code, tree, "jupyterlab")
+
+
+@pytest.fixture(scope="module")
+def password_url() -> Iterator[str]:
+    """A Redis that wants an AUTH string (Memorystore's AUTH feature), its URL without the password."""
+    with start_local_redis(args=["--requirepass", SECRET]) as server:
+        yield server.url
+
+
+def test_password_from_the_environment_is_used_and_never_printed(password_url: str) -> None:
+    env = {"MEMSTORE_NB_PASSWORD": SECRET}
+    done = run_cli("quickstart", "--endpoint", password_url, env=env)
+    assert done.returncode == 0, done.stderr
+    assert SECRET not in done.stdout + done.stderr
+    refused = run_cli("sessions", "--endpoint", password_url)
+    _assert_one_line_error(refused)
+    assert SECRET not in refused.stderr
+
+
+@pytest.mark.slow
+def test_demo_with_a_password_url_hides_it_and_the_page_connects(
+    spawn: Callable[..., Background], password_url: str
+) -> None:
+    with_password = password_url.replace("redis://", f"redis://:{SECRET}@")
+    demo = spawn("demo", "--no-browser", "--endpoint", with_password, "--prefix", "pw-demo:")
+    shown = demo.wait_for(r"demo sessions at (\S+):").group(1)
+    assert shown == password_url.replace("redis://", "redis://:***@")
+    url = demo.wait_for(r"viewer page: (http://\S+)").group(1)
+    status, page = _fetch(url)
+    assert status == 200
+    assert "Could not open the chat history viewer" not in page  # the page's kernel authenticated
+    assert SECRET not in page
+    code, tree = demo.interrupt()
+    _assert_all_stopped(code, tree, "voila")
+    assert SECRET not in "".join(demo.stdout + demo.stderr)
