@@ -47,7 +47,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread
+# while it is alive, which would break asyncio.run() in every later test.
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason='the browser tests need Playwright: pip install "memstore-nb[test]"'
