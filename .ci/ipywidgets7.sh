@@ -14,7 +14,8 @@ pin="ipywidgets==7.7.1"
 # Anything the test extra lacks for this environment goes here.
 extra=""
 stamp="$venv/.msnb-complete"
-want="$pin $extra $(sha256sum "$repo/setup.cfg" | cut -d' ' -f1)"
+# The editable install points at one checkout: a clone elsewhere needs its own install.
+want="$pin $extra $repo $(sha256sum "$repo/setup.cfg" | cut -d" " -f1)"
 
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
     && "$venv/bin/python" -c 'import ipywidgets, memstore_nb, pytest; assert ipywidgets.__version__ == "7.7.1"' 2>/dev/null; then
