@@ -108,6 +108,7 @@ class ChatHistoryViewer(widgets.VBox):
     scan_count = Int(1000, help="SCAN COUNT hint for the session list").tag(sync=True)
     rows_per_scan = Int(50, help="Sessions added to the list per scan").tag(sync=True)
     chunk_size = Int(1000, help="Messages per LRANGE while searching or exporting").tag(sync=True)
+    max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link").tag(sync=True)
 
     def __init__(
         self,
@@ -156,7 +157,7 @@ class ChatHistoryViewer(widgets.VBox):
         self._scan_button = _button("Scan", "list the sessions matching the pattern (SCAN)")
         self._more_button = _button("Scan more", "list more matching sessions")
         self._scan_status = widgets.HTML(value="")
-        self._session_select = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
+        self._session_select = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="auto"))
         # Transcript.
         self._header = widgets.HTML(value="")
         self._first_button = _button("« First", "first page")
@@ -680,9 +681,20 @@ class ChatHistoryViewer(widgets.VBox):
     def _offer(self, text: str, ext: str, mime: str, what: str) -> None:
         # A data: URL in a plain <a download> works in Colab, JupyterLab,
         # VS Code and Voila alike, with no kernel round trip on click.
-        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
         name = (_UNSAFE_FILENAME.sub("_", self.session_id or "session").strip("._") or "session")[:80] + "." + ext
-        size = len(text.encode("utf-8"))
+        encoded = text.encode("utf-8")
+        size = len(encoded)
+        if size > self.max_link_bytes:
+            # Browsers and the notebook's message channel choke on links of
+            # hundreds of MB; the text is still returned to the caller.
+            method = "export_json" if ext == "json" else "export_markdown"
+            self._export_link.value = html.escape(
+                f"{what}, {size:,} bytes: too large for a download link (over {self.max_link_bytes:,} bytes). "
+                f"Save it from code: pathlib.Path({name!r}).write_text(viewer.{method}()), "
+                f"or in a terminal: memstore-nb show {self.session_id} --json > {name}"
+            )
+            return
+        data = base64.b64encode(encoded).decode("ascii")
         self._export_link.value = (
             f'<a download="{html.escape(name)}" href="data:{mime};charset=utf-8;base64,{data}" '
             f'target="_blank">Download {html.escape(name)}</a> ({html.escape(what)}, {size:,} bytes)'

@@ -263,6 +263,17 @@ def test_export_json_and_markdown(client: redis.Redis, session_id: str, make):
     assert "ünïcödé ✓" in text
 
 
+def test_export_too_large_for_a_link_says_how_to_save_it(client: redis.Redis, session_id: str, make):
+    seed(client, session_id, conversation(40))
+    viewer = make(session_id=session_id)
+    viewer.max_link_bytes = 1000
+    text = viewer.export_json()
+    assert len(json.loads(text)) == 40  # the caller still gets everything
+    link = viewer._export_link.value
+    assert "href" not in link and "too large for a download link" in link
+    assert f"memstore-nb show {session_id} --json" in link
+
+
 def test_export_notes_unreadable_entries(client: redis.Redis, session_id: str, make):
     client.rpush(session_id, encode_message(HumanMessage("fine")), "garbage")
     viewer = make(session_id=session_id)
