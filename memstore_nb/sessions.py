@@ -66,8 +66,9 @@ def list_sessions(client: SyncClient, match: str = "*", *, count: int = 1000) ->
     database do not show up. On Redis >= 6.0 SCAN filters by type on the
     server; on 5.x each candidate's TYPE is asked in the same pipelined batch
     as its first element. A ``redis.cluster.RedisCluster`` is scanned on
-    every primary. Keys are checked in pipelined batches of ``count``, so
-    100,000 keys cost about 100 SCAN calls and 100 round trips of checks.
+    every primary. Keys are checked in pipelined batches that grow to
+    ``count``, so the first sessions come quickly and 100,000 keys cost about
+    100 SCAN calls and a little over 100 round trips of checks.
 
     SCAN may report a key twice while Redis resizes its table; callers that
     must not show duplicates keep a set of what they have shown.
@@ -93,12 +94,17 @@ def list_sessions(client: SyncClient, match: str = "*", *, count: int = 1000) ->
 
 
 def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
+    # Start small and double up to ``size``: the first screenful of sessions
+    # arrives after a few dozen keys are checked, long listings still pay one
+    # round trip per ``size`` keys.
+    limit = min(size, 64)
     batch: list[Raw] = []
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        if len(batch) >= limit:
             yield batch
             batch = []
+            limit = min(size, limit * 2)
     if batch:
         yield batch
 

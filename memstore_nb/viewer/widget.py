@@ -59,10 +59,11 @@ def _guarded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _button(description: str, tooltip: str, *, width: str = "auto", style: str = "") -> widgets.Button:
-    return widgets.Button(
-        description=description, tooltip=tooltip, button_style=style, layout=widgets.Layout(width=width)
-    )
+def _button(description: str, tooltip: str, *, style: str = "", shared: dict[str, Any] | None = None) -> widgets.Button:
+    # Every widget also makes a Layout and a Style widget of its own; buttons
+    # that are never hidden can share one of each, which makes building the
+    # viewer markedly cheaper (each widget is a comm to the front end).
+    return widgets.Button(description=description, tooltip=tooltip, button_style=style, **(shared or {}))
 
 
 def _row(*children: widgets.Widget) -> widgets.HBox:
@@ -150,49 +151,53 @@ class ChatHistoryViewer(widgets.VBox):
     # -- layout ---------------------------------------------------------------
 
     def _build_children(self) -> None:
+        shared = {"layout": widgets.Layout(width="auto"), "style": widgets.ButtonStyle()}
+        plain = widgets.Layout()  # for the never-hidden HTML and text boxes
         self._style = widgets.HTML(value=viewer_css())
-        self._status = widgets.HTML(value="")
+        self._status = widgets.HTML(value="", layout=plain)
         # Session browser.
-        self._match_text = widgets.Text(placeholder="glob, e.g. user-*", continuous_update=False)
-        self._scan_button = _button("Scan", "list the sessions matching the pattern (SCAN)")
-        self._more_button = _button("Scan more", "list more matching sessions")
-        self._scan_status = widgets.HTML(value="")
+        self._match_text = widgets.Text(placeholder="glob, e.g. user-*", continuous_update=False, layout=plain)
+        self._scan_button = _button("Scan", "list the sessions matching the pattern (SCAN)", shared=shared)
+        self._more_button = _button("Scan more", "list more matching sessions", shared=shared)
+        self._scan_status = widgets.HTML(value="", layout=plain)
         self._session_select = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="auto"))
         # Transcript.
-        self._header = widgets.HTML(value="")
-        self._first_button = _button("« First", "first page")
-        self._prev_button = _button("‹ Prev", "previous page")
-        self._next_button = _button("Next ›", "next page")
-        self._last_button = _button("Last »", "last page")
+        self._header = widgets.HTML(value="", layout=plain)
+        self._first_button = _button("« First", "first page", shared=shared)
+        self._prev_button = _button("‹ Prev", "previous page", shared=shared)
+        self._next_button = _button("Next ›", "next page", shared=shared)
+        self._last_button = _button("Last »", "last page", shared=shared)
         self._jump_input = widgets.IntText(value=0, description="message #", layout=widgets.Layout(width="170px"))
-        self._jump_button = _button("Go", "show the page holding this message index (0 is the oldest)")
+        self._jump_button = _button("Go", "show the page holding this message index (0 is the oldest)", shared=shared)
         self._order_checkbox = widgets.Checkbox(value=False, description="oldest first", indent=False)
         self._page_size_input = widgets.IntText(value=50, description="per page", layout=widgets.Layout(width="140px"))
-        self._refresh_button = _button("Refresh", "read the session again")
+        self._refresh_button = _button("Refresh", "read the session again", shared=shared)
         self._follow_checkbox = widgets.Checkbox(value=False, description="follow", indent=False)
         self._role_dropdown = widgets.Dropdown(options=list(_ROLE_CHOICES), value="", layout={"width": "130px"})
-        self._search_text = widgets.Text(placeholder="find text (any case)", continuous_update=False)
-        self._find_button = _button("Find", "search the whole session, chunk by chunk")
-        self._prev_hit_button = _button("‹ Hit", "previous search hit")
-        self._next_hit_button = _button("Hit ›", "next search hit")
+        self._search_text = widgets.Text(placeholder="find text (any case)", continuous_update=False, layout=plain)
+        self._find_button = _button("Find", "search the whole session, chunk by chunk", shared=shared)
+        self._prev_hit_button = _button("‹ Hit", "previous search hit", shared=shared)
+        self._next_hit_button = _button("Hit ›", "next search hit", shared=shared)
         self._search_progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="140px"))
-        self._search_status = widgets.HTML(value="")
-        self._transcript = widgets.HTML(value="")
+        self._search_status = widgets.HTML(value="", layout=plain)
+        self._transcript = widgets.HTML(value="", layout=plain)
         # Export.
-        self._export_json_button = _button("Export JSON", "messages_to_dict of the whole session")
-        self._export_md_button = _button("Export Markdown", "the whole session as a Markdown transcript")
+        self._export_json_button = _button("Export JSON", "messages_to_dict of the whole session", shared=shared)
+        self._export_md_button = _button("Export Markdown", "the whole session as a Markdown transcript", shared=shared)
         self._export_progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="140px"))
-        self._export_link = widgets.HTML(value="")
+        self._export_link = widgets.HTML(value="", layout=plain)
         # Editing (only shown, and only effective, with editable=True).
         self._append_role = widgets.Dropdown(
             options=[(r, r) for r in _APPEND_ROLES], value="human", layout={"width": "100px"}
         )
         self._append_text = widgets.Textarea(placeholder="message text", layout=widgets.Layout(width="50%"))
-        self._append_button = _button("Append", "add this message at the end of the session")
-        self._delete_button = _button("Delete session…", "delete the whole session (asks first)", style="danger")
-        self._confirm_html = widgets.HTML(value="")
-        self._confirm_delete_button = _button("Delete", "really delete", style="danger")
-        self._cancel_delete_button = _button("Cancel", "keep the session")
+        self._append_button = _button("Append", "add this message at the end of the session", shared=shared)
+        self._delete_button = _button(
+            "Delete session…", "delete the whole session (asks first)", style="danger", shared=shared
+        )
+        self._confirm_html = widgets.HTML(value="", layout=plain)
+        self._confirm_delete_button = _button("Delete", "really delete", style="danger", shared=shared)
+        self._cancel_delete_button = _button("Cancel", "keep the session", shared=shared)
         self._confirm_box = _row(self._confirm_html, self._confirm_delete_button, self._cancel_delete_button)
         self._edit_box = widgets.VBox(
             [_row(self._append_role, self._append_text, self._append_button), self._delete_button, self._confirm_box]
