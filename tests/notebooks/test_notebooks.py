@@ -22,6 +22,8 @@ NBVAL_COMMAND = [
     "pytest",
     "-p",
     "no:cacheprovider",
+    # The outer run owns .coverage; a nested run writing it too corrupts it.
+    "--no-cov",
     "-q",
     "--nbval",
     "--nbval-current-env",
@@ -71,7 +73,9 @@ def test_chat_message_history_writes_to_the_injected_endpoints(
     cluster = redis.cluster.RedisCluster.from_url(cluster_url, protocol=2, decode_responses=True)
     pushes_before = _rpush_calls(cluster)
 
-    nb = _execute("chat_message_history.ipynb", tmp_path, ENDPOINT=url, CLUSTER_ENDPOINT=cluster_url)
+    nb = _execute(
+        "chat_message_history.ipynb", tmp_path, ENDPOINT=url, CLUSTER_ENDPOINT=cluster_url, PROJECT_ID="msnb-test-1"
+    )
 
     # Method 1 wrote to the injected database; "Cleaning up" cleared session1 there and on the cluster.
     assert client.exists("session1") == 0
@@ -84,6 +88,7 @@ def test_chat_message_history_writes_to_the_injected_endpoints(
     text = _stdout(nb)
     assert "Connected to a cluster: True (3 primaries)" in text
     assert "Does this work on Redis Cluster too?" in text
+    assert "Project set to msnb-test-1" in text  # one form holds every parameter papermill can set
     cluster.close()
 
 
