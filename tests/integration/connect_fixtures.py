@@ -58,6 +58,7 @@ def make_ca(directory: Path, label: str = "ca") -> tuple[ec.EllipticCurvePrivate
             ),
             critical=True,
         )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     path = directory / f"{label}.pem"
@@ -83,6 +84,11 @@ def make_tls_files(directory: Path) -> TLSFiles:
             ),
             critical=False,
         )
+        # Python 3.13 verifies strictly (VERIFY_X509_STRICT): real CAs, Memorystore's included,
+        # issue these identifiers, so the test certificates must carry them too.
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     cert_path = directory / "server.pem"

