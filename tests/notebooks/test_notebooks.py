@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,7 @@ NBVAL_COMMAND = [
     "pytest",
     "-p",
     "no:cacheprovider",
-    # The outer run owns .coverage; a nested run writing it too corrupts it.
-    "--no-cov",
+    "--cov-report=",
     "-q",
     "--nbval",
     "--nbval-current-env",
@@ -60,8 +60,10 @@ def _rpush_calls(cluster: redis.cluster.RedisCluster) -> int:
     return sum(int(node.get("cmdstat_rpush", {}).get("calls", 0)) for node in stats.values())
 
 
-def test_strict_nbval_over_the_committed_outputs() -> None:
-    done = subprocess.run(NBVAL_COMMAND, cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
+def test_strict_nbval_over_the_committed_outputs(tmp_path: Path) -> None:
+    # The nested run keeps its coverage data to itself: two runs writing one .coverage corrupt it.
+    env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage")}
+    done = subprocess.run(NBVAL_COMMAND, cwd=REPO, capture_output=True, text=True, timeout=900, check=False, env=env)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
 
