@@ -106,7 +106,7 @@ with client.pipeline(transaction=False) as pipe:
     for key in ("a", "b", "c"):
         pipe.llen(key)
     lengths = pipe.execute()
-print(dict(zip("abc", lengths)))
+summary = dict(zip("abc", lengths))  # {'a': 3, 'b': 0, 'c': 12}
 ```
 
 The same from a shell:
