@@ -28,7 +28,15 @@ from langchain_core.messages import (
 
 from .errors import ArgumentError, ClientKindError, CorruptMessageError, WrongTypeError
 
-__all__ = ["MemorystoreChatMessageHistory", "decode_message", "encode_message", "message_role", "message_text"]
+__all__ = [
+    "MemorystoreChatMessageHistory",
+    "content_text",
+    "decode_message",
+    "encode_message",
+    "message_role",
+    "message_text",
+    "reply_text",
+]
 
 SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
 AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
@@ -106,9 +114,16 @@ def message_role(message: BaseMessage) -> str:
 
 def message_text(message: BaseMessage) -> str:
     """The readable text of a message: ``content`` itself, or its text blocks joined by newlines."""
-    content = message.content
+    return content_text(message.content)
+
+
+def content_text(content: object) -> str:
+    """The text of a message's ``content`` (a message object's, or a stored dict's): a string as
+    it is, a list of content blocks as its text blocks joined by newlines, anything else as ``""``."""
     if isinstance(content, str):
         return content
+    if not isinstance(content, list):
+        return ""
     parts = []
     for block in content:
         if isinstance(block, str):
@@ -118,13 +133,14 @@ def message_text(message: BaseMessage) -> str:
     return "\n".join(parts)
 
 
+def reply_text(value: object) -> str:
+    """A Redis reply as ``str``, whether the client decodes responses or not."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _preview(raw: Raw) -> str:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    text = reply_text(raw)
     return text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
-
-
-def _text(value: Raw) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _is_async(client: object) -> bool:
@@ -210,7 +226,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         if "WRONGTYPE" not in str(exc):
             return exc
         try:
-            actual = _text(self._sync().type(self.key))
+            actual = reply_text(self._sync().type(self.key))
         except redis.RedisError:
             actual = "non-list value"
         return WrongTypeError(self.key, actual)
@@ -219,7 +235,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         if "WRONGTYPE" not in str(exc):
             return exc
         try:
-            actual = _text(await self.client.type(self.key))  # type: ignore[misc]
+            actual = reply_text(await self.client.type(self.key))  # type: ignore[misc]
         except redis.RedisError:
             actual = "non-list value"
         return WrongTypeError(self.key, actual)

@@ -14,13 +14,14 @@ import redis
 import redis.cluster
 
 from .errors import CorruptMessageError, MemstoreError, WrongTypeError
-from .history import decode_message, message_role, message_text
+from .history import content_text, decode_message, message_role, message_text, reply_text
 
 __all__ = [
     "SessionInfo",
     "SessionNotFound",
     "SessionStats",
     "SessionSummary",
+    "entry_role",
     "find_in_session",
     "list_sessions",
     "session_info",
@@ -118,7 +119,7 @@ def _sessions_in(client: SyncClient, keys: Sequence[Raw], typed: bool) -> Iterat
     replies = pipe.execute(raise_on_error=False)
     step = 1 if typed else 2
     for i, key in enumerate(keys):
-        if not typed and _text(replies[2 * i]) != "list":
+        if not typed and reply_text(replies[2 * i]) != "list":
             continue
         first = replies[i * step + step - 1]
         if isinstance(first, Exception) or first is None or not _looks_like_message(first):
@@ -278,7 +279,7 @@ def session_info(client: SyncClient, session_id: str, *, page_size: int = 50) ->
     items = [_decode(raw, session_id, length - len(page) + i) for i, raw in enumerate(page)]
     first_role, first_preview = _preview(_decode(first, session_id, 0) if first is not None else None)
     last_role, last_preview = _preview(items[-1] if items else None)
-    roles = Counter(_role(item) for item in items)
+    roles = Counter(entry_role(item) for item in items)
     return SessionInfo(
         session_id=session_id,
         length=length,
@@ -382,19 +383,8 @@ def _searchable(raw: Raw) -> str:
         doc = orjson.loads(raw)
         content = doc["data"]["content"]
     except (orjson.JSONDecodeError, KeyError, TypeError):
-        return _text(raw)
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(_block_text(block) for block in content)
-    return ""
-
-
-def _block_text(block: Any) -> str:
-    if isinstance(block, str):
-        return block
-    text = block.get("text") if isinstance(block, dict) else None
-    return text if isinstance(text, str) else ""
+        return reply_text(raw)
+    return content_text(content)
 
 
 # -- helpers ----------------------------------------------------------------
@@ -414,7 +404,7 @@ def _wrong_type(client: SyncClient, key: str, exc: redis.ResponseError) -> Excep
     if "WRONGTYPE" not in str(exc):
         return exc
     try:
-        actual = _text(client.type(key))  # type: ignore[arg-type]
+        actual = reply_text(client.type(key))  # type: ignore[arg-type]
     except redis.RedisError:
         actual = "non-list value"
     return WrongTypeError(key, actual)
@@ -429,7 +419,8 @@ def _decode(raw: Any, key: str, index: int) -> Any:
         return exc
 
 
-def _role(item: Any) -> str:
+def entry_role(item: Any) -> str:
+    """A list entry's role for filters and counts: the message's role, or ``"unreadable"``."""
     return "unreadable" if isinstance(item, CorruptMessageError) else message_role(item)
 
 
@@ -460,7 +451,3 @@ def _duration(seconds: int) -> str:
     if seconds < 172800:
         return f"{seconds // 3600}h"
     return f"{seconds // 86400}d"
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -21,10 +21,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import CorruptMessageError, MemstoreError, WrongTypeError
-from ..history import MemorystoreChatMessageHistory, message_role
+from ..history import MemorystoreChatMessageHistory
 from ..sessions import (
     SessionNotFound,
     SessionStats,
+    entry_role,
     find_in_session,
     list_sessions,
     session_stats,
@@ -580,7 +581,7 @@ class ChatHistoryViewer(widgets.VBox):
 
     def _render_transcript(self) -> None:
         role = self.role_filter
-        shown = [(i, item) for i, item in self._items if not role or _role_of(item) == role]
+        shown = [(i, item) for i, item in self._items if not role or entry_role(item) == role]
         if self.session_id is None:
             empty = "No session open"
         elif role and self._items:
@@ -637,7 +638,7 @@ class ChatHistoryViewer(widgets.VBox):
     def _show_hit(self) -> None:
         index = self._hits[self._hit_pos]
         self.jump_to(index)
-        hidden = self.role_filter and all(i != index or _role_of(m) != self.role_filter for i, m in self._items)
+        hidden = self.role_filter and all(i != index or entry_role(m) != self.role_filter for i, m in self._items)
         note = " (hidden by the role filter)" if hidden else ""
         self._search_status.value = html.escape(
             f"hit {self._hit_pos + 1} of {len(self._hits)}: message #{index:,}{note}"
@@ -836,7 +837,3 @@ def _close_tree(widget: widgets.Widget) -> None:
     for child in getattr(widget, "children", ()):
         _close_tree(child)
     widget.close()
-
-
-def _role_of(item: Item) -> str:
-    return "unreadable" if isinstance(item, CorruptMessageError) else message_role(item)
