@@ -29,7 +29,7 @@ import redis.cluster
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory, start_local_redis
-from memstore_nb.history import encode_message
+from memstore_nb.codec import encode_message
 from memstore_nb.local import find_redis_binary
 from memstore_nb.sessions import list_sessions
 

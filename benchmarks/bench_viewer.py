@@ -37,7 +37,7 @@ import orjson
 import redis
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from memstore_nb.history import decode_message, encode_message
+from memstore_nb.codec import decode_message, encode_message
 from memstore_nb.local import start_local_redis
 from memstore_nb.viewer.render import render_page
 from memstore_nb.viewer.widget import ChatHistoryViewer

@@ -117,6 +117,7 @@ def _shown(url: str) -> str:
 def cmd_quickstart(args: argparse.Namespace) -> int:
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+    from .codec import message_role, message_summary
     from .history import MemorystoreChatMessageHistory
 
     with _redis(args) as (client, _url):
@@ -133,33 +134,13 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
         )
         _say(f"wrote {len(history)} messages to session {session_id!r}; read back:")
         for i, message in enumerate(history.messages):
-            _say(f"  #{i} {_role(message):<6} {_one_line(_text(message))}")
+            _say(f"  #{i} {message_role(message):<6} {_one_line(message_summary(message))}")
         if args.keep:
             _say(f"kept (expires in 10 minutes): memstore-nb show {session_id} --endpoint ...")
         else:
             history.clear()
             _say("deleted the quickstart session again (use --keep to keep it)")
     return 0
-
-
-def _role(message: Any) -> str:
-    from .history import message_role
-
-    return message_role(message)
-
-
-def _text(message: Any) -> str:
-    from .history import message_text
-
-    text = message_text(message)
-    calls = getattr(message, "tool_calls", None) or []
-    if calls:
-        shown = [f"→ {call.get('name')}({json.dumps(call.get('args'), ensure_ascii=False)})" for call in calls]
-        text = " ".join([text, *shown]).strip()
-    tool_call_id = getattr(message, "tool_call_id", None)
-    if tool_call_id:
-        text = f"[{tool_call_id}] {text}"
-    return text
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -203,6 +184,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from langchain_core.messages import message_to_dict
 
+    from .codec import message_role, message_summary
     from .history import MemorystoreChatMessageHistory
     from .sessions import SessionNotFound
 
@@ -225,7 +207,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 elif isinstance(item, Exception):
                     _say(f"#{index} !! unreadable entry: {item}")
                 else:
-                    _say(f"#{index} {_role(item)}: {_text(item)}")
+                    _say(f"#{index} {message_role(item)}: {message_summary(item)}")
                 first = False
         if args.json:
             sys.stdout.write("\n]\n")

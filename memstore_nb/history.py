@@ -2,58 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Union, overload
 
-import orjson
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 from langchain_core.chat_history import BaseChatMessageHistory
-from langchain_core.messages import (
-    AIMessage,
-    AIMessageChunk,
-    BaseMessage,
-    ChatMessage,
-    FunctionMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
-    message_to_dict,
-    messages_from_dict,
-)
+from langchain_core.messages import BaseMessage
 
+from .codec import decode_message, encode_message, reply_text
 from .errors import ArgumentError, ClientKindError, CorruptMessageError, WrongTypeError
 
-__all__ = [
-    "MemorystoreChatMessageHistory",
-    "content_text",
-    "decode_message",
-    "encode_message",
-    "message_role",
-    "message_text",
-    "reply_text",
-]
+__all__ = ["MemorystoreChatMessageHistory"]
 
 SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
 AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
 Raw = Union[bytes, str]
 
-# The common types go straight to their class; messages_from_dict (the
-# reference) handles the rest. Same constructors, same validation, same result.
-_CLASSES: dict[str, Callable[..., BaseMessage]] = {
-    "human": HumanMessage,
-    "ai": AIMessage,
-    "system": SystemMessage,
-    "tool": ToolMessage,
-    "function": FunctionMessage,
-    "chat": ChatMessage,
-    "AIMessageChunk": AIMessageChunk,
-}
-_PREVIEW = 120
 
 # RPUSH + EXPIRE as one command. A pipeline would also be one round trip, but
 # it would still run EXPIRE after RPUSH failed on a key of another type and
@@ -67,80 +35,6 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return n
 """
-
-
-def encode_message(message: BaseMessage) -> str:
-    """One message as stored: ``json.dumps(message_to_dict(message))``, byte for byte as upstream writes it."""
-    return json.dumps(message_to_dict(message))
-
-
-def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
-    """Parse one stored element back into a LangChain message.
-
-    Args:
-        raw: the element as Redis returned it (``bytes`` or ``str``).
-        key: the key it came from, for the error message.
-        index: its position in the list, for the error message.
-
-    Returns:
-        The message, equal to what ``messages_from_dict`` gives.
-
-    Raises:
-        CorruptMessageError: the element is not a message in ``message_to_dict`` form.
-    """
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise CorruptMessageError(key, index, _preview(raw), "not valid JSON") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict) or not isinstance(doc.get("type"), str):
-        raise CorruptMessageError(key, index, _preview(raw), 'expected {"type": ..., "data": {...}}')
-    cls = _CLASSES.get(doc["type"])
-    try:
-        return cls(**doc["data"]) if cls is not None else messages_from_dict([doc])[0]
-    except (ValueError, TypeError, KeyError) as exc:  # pydantic's ValidationError is a ValueError
-        reason = f"not a valid {doc['type']!r} message: {str(exc).splitlines()[0]}"
-        raise CorruptMessageError(key, index, _preview(raw), reason) from exc
-
-
-def message_role(message: BaseMessage) -> str:
-    """Who speaks: ``human``, ``ai``, ``system``, ``tool``, ``function``, a ChatMessage's own role, or ``unknown``."""
-    if isinstance(message, ChatMessage):
-        return str(message.role)
-    kind = str(getattr(message, "type", "") or "")
-    if kind.endswith("MessageChunk"):  # chunks store their class name as type
-        kind = kind.removesuffix("MessageChunk").lower()
-    return kind if kind in {"human", "ai", "system", "tool", "function"} else "unknown"
-
-
-def message_text(message: BaseMessage) -> str:
-    """The readable text of a message: ``content`` itself, or its text blocks joined by newlines."""
-    return content_text(message.content)
-
-
-def content_text(content: object) -> str:
-    """The text of a message's ``content`` (a message object's, or a stored dict's): a string as
-    it is, a list of content blocks as its text blocks joined by newlines, anything else as ``""``."""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    parts = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and isinstance(block.get("text"), str):
-            parts.append(block["text"])
-    return "\n".join(parts)
-
-
-def reply_text(value: object) -> str:
-    """A Redis reply as ``str``, whether the client decodes responses or not."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _preview(raw: Raw) -> str:
-    text = reply_text(raw)
-    return text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
 
 
 def _is_async(client: object) -> bool:

@@ -13,8 +13,8 @@ import orjson
 import redis
 import redis.cluster
 
+from .codec import content_text, decode_message, message_role, message_text, reply_text
 from .errors import CorruptMessageError, MemstoreError, WrongTypeError
-from .history import content_text, decode_message, message_role, message_text, reply_text
 
 __all__ = [
     "SessionInfo",

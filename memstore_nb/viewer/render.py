@@ -16,8 +16,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from ..codec import message_role, message_text
 from ..errors import CorruptMessageError
-from ..history import message_role, message_text
 
 __all__ = ["VIEWER_CLASS", "render_markdown", "render_message", "render_page", "to_markdown", "viewer_css"]
 

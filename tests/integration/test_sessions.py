@@ -12,8 +12,8 @@ from redis.cluster import RedisCluster
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb import sessions as sessions_mod
+from memstore_nb.codec import encode_message
 from memstore_nb.errors import MemstoreError, WrongTypeError
-from memstore_nb.history import encode_message
 from memstore_nb.sessions import (
     SessionNotFound,
     find_in_session,

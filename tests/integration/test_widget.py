@@ -15,7 +15,7 @@ import redis
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, messages_to_dict
 
 from memstore_nb import MemorystoreChatMessageHistory
-from memstore_nb.history import encode_message
+from memstore_nb.codec import encode_message
 from memstore_nb.local import start_local_redis
 from memstore_nb.viewer import ChatHistoryViewer
 from memstore_nb.viewer.render import to_markdown

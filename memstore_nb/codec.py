@@ -1,0 +1,158 @@
+"""Messages as stored: encode, decode, role and text. Pure functions: no Redis, no widgets."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Union
+
+import orjson
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    message_to_dict,
+    messages_from_dict,
+)
+
+from .errors import CorruptMessageError
+
+__all__ = [
+    "content_text",
+    "decode_message",
+    "encode_message",
+    "message_role",
+    "message_summary",
+    "message_text",
+    "reply_text",
+]
+
+Raw = Union[bytes, str]
+
+# The common types go straight to their class; messages_from_dict (the
+# reference) handles the rest. Same constructors, same validation, same result.
+_CLASSES: dict[str, Callable[..., BaseMessage]] = {
+    "human": HumanMessage,
+    "ai": AIMessage,
+    "system": SystemMessage,
+    "tool": ToolMessage,
+    "function": FunctionMessage,
+    "chat": ChatMessage,
+    "AIMessageChunk": AIMessageChunk,
+}
+_PREVIEW = 120
+
+# orjson reads integers of up to 64 bits exactly and turns longer ones into
+# floats, where json keeps them as ints. A run of 19 digits is the first
+# length that may not fit, so such a document takes the reference path.
+_LONG_DIGITS_B = re.compile(rb"\d{19}")
+_LONG_DIGITS_S = re.compile(r"\d{19}")
+
+
+def encode_message(message: BaseMessage) -> str:
+    """One message as stored: ``json.dumps(message_to_dict(message))``, byte for byte as upstream writes it."""
+    return json.dumps(message_to_dict(message))
+
+
+def _parse(raw: Raw) -> Any:
+    """The JSON document in ``raw``, exactly as ``json.loads`` reads it, orjson-fast where that is the same."""
+    digits = _LONG_DIGITS_B if isinstance(raw, bytes) else _LONG_DIGITS_S
+    if digits.search(raw) is None:  # type: ignore[arg-type]
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # NaN, Infinity, lone surrogates, ...: json accepts what orjson refuses
+    return json.loads(raw)
+
+
+def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
+    """Parse one stored element back into a LangChain message.
+
+    The result is what upstream's reader, ``messages_from_dict([json.loads(raw)])[0]``,
+    gives for every element that reader accepts (NaN, Infinity, integers beyond 64 bits and
+    lone surrogates included); orjson is only the fast path.
+
+    Args:
+        raw: the element as Redis returned it (``bytes`` or ``str``).
+        key: the key it came from, for the error message.
+        index: its position in the list, for the error message.
+
+    Returns:
+        The message.
+
+    Raises:
+        CorruptMessageError: for any element the reference reader refuses, whatever the reason;
+            never another exception type.
+    """
+    try:
+        doc = _parse(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise CorruptMessageError(key, index, _preview(raw), "not valid JSON") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict) or not isinstance(doc.get("type"), str):
+        raise CorruptMessageError(key, index, _preview(raw), 'expected {"type": ..., "data": {...}}')
+    cls = _CLASSES.get(doc["type"])
+    try:
+        return cls(**doc["data"]) if cls is not None else messages_from_dict([doc])[0]
+    except Exception as exc:  # a validator may raise anything on hostile data (AttributeError, ...)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptMessageError(key, index, _preview(raw), f"not a valid {doc['type']!r} message: {first}") from exc
+
+
+def message_role(message: BaseMessage) -> str:
+    """Who speaks: ``human``, ``ai``, ``system``, ``tool``, ``function``, a ChatMessage's own role, or ``unknown``."""
+    if isinstance(message, ChatMessage):
+        return str(message.role)
+    kind = str(getattr(message, "type", "") or "")
+    if kind.endswith("MessageChunk"):  # chunks store their class name as type
+        kind = kind.removesuffix("MessageChunk").lower()
+    return kind if kind in {"human", "ai", "system", "tool", "function"} else "unknown"
+
+
+def message_text(message: BaseMessage) -> str:
+    """The readable text of a message: ``content`` itself, or its text blocks joined by newlines."""
+    return content_text(message.content)
+
+
+def message_summary(message: BaseMessage) -> str:
+    """A message's text with its tool calls (``→ name({args})``) and, for a tool result, ``[call id]`` first."""
+    text = message_text(message)
+    calls = getattr(message, "tool_calls", None) or []
+    if calls:
+        shown = [f"→ {call.get('name')}({json.dumps(call.get('args'), ensure_ascii=False)})" for call in calls]
+        text = " ".join([text, *shown]).strip()
+    tool_call_id = getattr(message, "tool_call_id", None)
+    if tool_call_id:
+        text = f"[{tool_call_id}] {text}"
+    return text
+
+
+def content_text(content: object) -> str:
+    """The text of a message's ``content`` (a message object's, or a stored dict's): a string as
+    it is, a list of content blocks as its text blocks joined by newlines, anything else as ``""``."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+    return "\n".join(parts)
+
+
+def reply_text(value: object) -> str:
+    """A Redis reply as ``str``, whether the client decodes responses or not."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _preview(raw: Raw) -> str:
+    text = reply_text(raw)
+    return text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…"
