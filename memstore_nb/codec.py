@@ -27,6 +27,7 @@ __all__ = [
     "content_text",
     "decode_message",
     "encode_message",
+    "escape_controls",
     "message_role",
     "message_summary",
     "message_text",
@@ -151,6 +152,30 @@ def content_text(content: object) -> str:
 def reply_text(value: object) -> str:
     """A Redis reply as ``str``, whether the client decodes responses or not."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+# C0 and C1 control characters, DEL, and the Unicode bidi controls (embeddings, overrides,
+# isolates, marks): shown as text they can rewrite a terminal or reorder what a reader sees.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` with control and bidi characters shown as escapes (``\\x1b``, ``\\u202e``).
+
+    For what reaches a terminal or names a session: an escape sequence cannot retitle the window or
+    clear the screen, and ``"evil\\u202ecod.exe"`` cannot pass for ``"evilexe.doc"``.
+
+    Args:
+        text: any text.
+        keep_lines: keep newlines and tabs as they are (message bodies); otherwise they are escaped too.
+    """
+    return (_CONTROLS_BUT_LINES if keep_lines else _CONTROLS).sub(_visible, text)
 
 
 def _preview(raw: Raw) -> str:
