@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server_errors import WriteUnconfirmed, WrongTypeError
+
 __all__ = [
     "ArgumentError",
     "AuthError",
@@ -12,6 +17,7 @@ __all__ = [
     "MemstoreError",
     "RedisBinaryNotFound",
     "RedisStartError",
+    "WriteUnconfirmed",
     "WrongTypeError",
 ]
 
@@ -38,23 +44,6 @@ class ArgumentError(MemstoreError, ValueError):
 
 class ClientKindError(MemstoreError, TypeError):
     """A synchronous method was called on an asyncio client, or the reverse."""
-
-
-class WrongTypeError(MemstoreError, TypeError):
-    """A key holds something other than a Redis LIST of messages.
-
-    Attributes:
-        key: the Redis key that was read.
-        actual_type: what ``TYPE key`` answered (``"string"``, ``"hash"``, ...).
-    """
-
-    def __init__(self, key: str, actual_type: str) -> None:
-        self.key = key
-        self.actual_type = actual_type
-        super().__init__(
-            f"key {key!r} holds a Redis {actual_type}, not a list of chat messages; "
-            "choose another session_id or key_prefix (memstore-nb never overwrites it)"
-        )
 
 
 class CorruptMessageError(MemstoreError, ValueError):
@@ -175,3 +164,13 @@ __all__ += [
     "TLSMismatch",
     "UnknownHost",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # WrongTypeError and WriteUnconfirmed also derive from redis-py's exceptions; they load (and
+    # import redis) on first use, so importing this module stays cheap.
+    if name in ("WrongTypeError", "WriteUnconfirmed"):
+        from . import server_errors
+
+        return getattr(server_errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Union, overload
@@ -14,7 +17,9 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 
 from .codec import decode_message, encode_message, reply_text
-from .errors import ArgumentError, ClientKindError, CorruptMessageError, WrongTypeError
+from .errors import ArgumentError, ClientKindError, CorruptMessageError
+from .server_errors import WriteUnconfirmed, WrongTypeError
+from .writes import MAX_TTL_SECONDS, OnceScript, new_write_id
 
 __all__ = ["MemorystoreChatMessageHistory"]
 
@@ -23,18 +28,42 @@ AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
 Raw = Union[bytes, str]
 
 
-# RPUSH + EXPIRE as one command. A pipeline would also be one round trip, but
-# it would still run EXPIRE after RPUSH failed on a key of another type and
-# set a TTL on data that is not ours; inside a script the error stops it.
-# unpack() is bounded by Lua's C stack, hence the chunks.
-_PUSH_WITH_TTL = """
-local n = 0
-for i = 2, #ARGV, 1000 do
-  n = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+# Every write is one replay-safe script (memstore_nb.writes): it checks the key's type and the
+# TTL before touching anything, so a key of another type is never written or expired, and a
+# write whose reply was lost is not stored twice when it is sent again.
+# unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
+_APPEND = OnceScript(
+    """
+local key = KEYS[2]
+local kind = redis.call('TYPE', key)['ok']
+if kind ~= 'list' and kind ~= 'none' then
+  return redis.error_reply('WRONGTYPE memstore-nb: the key holds a ' .. kind)
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
+  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[2])
+end
+local n = 0
+for i = 3, #ARGV, 1000 do
+  n = redis.call('RPUSH', key, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if ttl > 0 then redis.call('EXPIRE', key, ttl) end
 return n
+""".replace("MAX_TTL", str(MAX_TTL_SECONDS))
+)
+
+# DEL, but only of a list: a hash or string at the key is refused, in the same atomic step.
+_CLEAR = OnceScript(
+    """
+local kind = redis.call('TYPE', KEYS[2])['ok']
+if kind ~= 'list' and kind ~= 'none' then
+  return redis.error_reply('WRONGTYPE memstore-nb: the key holds a ' .. kind)
+end
+return redis.call('DEL', KEYS[2])
 """
+)
+_HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
+_PENDING_LIMIT = 64
 
 
 def _is_async(client: object) -> bool:
@@ -53,6 +82,12 @@ def _ttl_seconds(ttl: int | timedelta | None) -> int | None:
         raise ArgumentError(f"ttl must be a positive number of seconds (int) or None, got {ttl!r}", ttl)
     if ttl <= 0:
         raise ArgumentError(f"ttl must be positive (seconds), got {ttl}; use None for no expiry", ttl)
+    if ttl > MAX_TTL_SECONDS:
+        raise ArgumentError(
+            f"ttl must be at most {MAX_TTL_SECONDS} seconds (the largest expiry every Redis accepts), "
+            f"got {ttl}; use None for no expiry",
+            ttl,
+        )
     return ttl
 
 
@@ -101,6 +136,10 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         self.key = key_prefix + session_id
         self.ttl = _ttl_seconds(ttl)
         self._async = _is_async(client)
+        # Writes whose outcome was unknown, by content: sending the same messages again reuses the
+        # write id, so the server recognises the retry instead of storing the messages twice.
+        self._pending: dict[bytes, str] = {}
+        self._pending_lock = threading.Lock()
 
     def __repr__(self) -> str:
         kind = "async " if self._async else ""
@@ -119,6 +158,9 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
     def _wrong_type(self, exc: redis.ResponseError) -> Exception:
         if "WRONGTYPE" not in str(exc):
             return exc
+        said = _HOLDS.search(str(exc))
+        if said:
+            return WrongTypeError(self.key, said.group(1))
         try:
             actual = reply_text(self._sync().type(self.key))
         except redis.RedisError:
@@ -128,6 +170,9 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
     async def _awrong_type(self, exc: redis.ResponseError) -> Exception:
         if "WRONGTYPE" not in str(exc):
             return exc
+        said = _HOLDS.search(str(exc))
+        if said:
+            return WrongTypeError(self.key, said.group(1))
         try:
             actual = reply_text(await self.client.type(self.key))  # type: ignore[misc]
         except redis.RedisError:
@@ -249,26 +294,50 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         self.add_messages([message])
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Append messages in order, in ONE round trip.
+        """Append messages in order, in ONE round trip, exactly once.
 
-        One RPUSH carries the whole batch; with a TTL, RPUSH and EXPIRE run
-        together in one small server-side script, so the TTL slides on every
-        write and a key of another type is left untouched.
+        One server-side script checks the key's type and the TTL, pushes the whole batch and
+        refreshes the TTL, and records the call's write id: if the reply is lost and the call is
+        sent again (by the client's retry policy or by this method), the server recognises it
+        and does nothing.
 
         Raises:
             WrongTypeError: the key holds something else; nothing was written.
+            WriteUnconfirmed: the connection failed after the write was sent and kept failing, so
+                whether it was stored is unknown (it was stored at most once). Calling
+                ``add_messages`` again with the same messages completes it without a duplicate.
         """
         encoded = self._encode(messages)
         if not encoded:
             return
-        client = self._sync()
+        fingerprint, write_id = self._write_id(encoded)
         try:
-            if self.ttl is None:
-                client.rpush(self.key, *encoded)
-            else:
-                client.eval(_PUSH_WITH_TTL, 1, self.key, self.ttl, *encoded)
+            _APPEND.run(self._sync(), self.key, [self.key], [self.ttl or 0, *encoded], write_id=write_id)
+        except WriteUnconfirmed:
+            raise
         except redis.ResponseError as exc:
+            self._settled(fingerprint)
             raise self._wrong_type(exc) from exc
+        self._settled(fingerprint)
+
+    def _write_id(self, encoded: list[str]) -> tuple[bytes, str]:
+        digest = hashlib.sha256()
+        digest.update(f"{self.key}\x00{self.ttl}".encode("utf-8", "surrogatepass"))
+        for item in encoded:
+            digest.update(b"\x1e" + item.encode("utf-8", "surrogatepass"))
+        fingerprint = digest.digest()
+        with self._pending_lock:
+            write_id = self._pending.get(fingerprint)
+            if write_id is None:
+                write_id = new_write_id()
+                if len(self._pending) >= _PENDING_LIMIT:
+                    self._pending.pop(next(iter(self._pending)))
+                self._pending[fingerprint] = write_id
+        return fingerprint, write_id
+
+    def _settled(self, fingerprint: bytes) -> None:
+        with self._pending_lock:
+            self._pending.pop(fingerprint, None)
 
     @staticmethod
     def _encode(messages: Sequence[BaseMessage]) -> list[str]:
@@ -282,8 +351,17 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         return out
 
     def clear(self) -> None:
-        """Delete the whole session (DEL). The messages are gone for good."""
-        self._sync().delete(self.key)
+        """Delete the whole session (DEL). The messages are gone for good.
+
+        Raises:
+            WrongTypeError: the key holds something other than a list; it was left untouched.
+        """
+        try:
+            _CLEAR.run(self._sync(), self.key, [self.key], [], write_id=new_write_id())
+        except WriteUnconfirmed:
+            raise
+        except redis.ResponseError as exc:
+            raise self._wrong_type(exc) from exc
 
     # -- async ----------------------------------------------------------------
 
@@ -298,24 +376,34 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         return self._decode_all(raws, 0)
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Append messages in one round trip, with a ``redis.asyncio`` client."""
+        """Append messages in one round trip, exactly once, with a ``redis.asyncio`` client.
+
+        Same guarantees and errors as :meth:`add_messages`.
+        """
         if not self._async:
             return await super().aadd_messages(messages)
         encoded = self._encode(messages)
         if not encoded:
             return None
+        fingerprint, write_id = self._write_id(encoded)
         try:
-            if self.ttl is None:
-                await self.client.rpush(self.key, *encoded)  # type: ignore[misc]
-            else:
-                await self.client.eval(_PUSH_WITH_TTL, 1, self.key, self.ttl, *encoded)  # type: ignore[misc]
+            await _APPEND.arun(self.client, self.key, [self.key], [self.ttl or 0, *encoded], write_id=write_id)
+        except WriteUnconfirmed:
+            raise
         except redis.ResponseError as exc:
+            self._settled(fingerprint)
             raise await self._awrong_type(exc) from exc
+        self._settled(fingerprint)
         return None
 
     async def aclear(self) -> None:
-        """Delete the whole session, with a ``redis.asyncio`` client."""
+        """Delete the whole session, with a ``redis.asyncio`` client (a list only, like :meth:`clear`)."""
         if not self._async:
             return await super().aclear()
-        await self.client.delete(self.key)  # type: ignore[misc]
+        try:
+            await _CLEAR.arun(self.client, self.key, [self.key], [], write_id=new_write_id())
+        except WriteUnconfirmed:
+            raise
+        except redis.ResponseError as exc:
+            raise await self._awrong_type(exc) from exc
         return None

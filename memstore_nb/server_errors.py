@@ -1,0 +1,65 @@
+"""The errors that are also redis-py exceptions, so code written for redis-py (or upstream) still catches them.
+
+They live apart from :mod:`memstore_nb.errors` because deriving from redis-py's classes imports
+redis, and ``errors`` must stay cheap to import (the CLI's ``--version``, the pure codec).
+``memstore_nb.errors`` re-exports both names.
+"""
+
+from __future__ import annotations
+
+import redis.exceptions
+
+from .errors import MemstoreError
+
+__all__ = ["WriteUnconfirmed", "WrongTypeError"]
+
+
+class WrongTypeError(MemstoreError, redis.exceptions.ResponseError, TypeError):
+    """A key holds something other than a Redis LIST of messages; nothing was written.
+
+    Also a ``redis.ResponseError`` (what Redis's own ``WRONGTYPE`` reply raises, and what
+    code written for the upstream class catches) and a ``TypeError``.
+
+    Attributes:
+        key: the Redis key that was read.
+        actual_type: what ``TYPE key`` answered (``"string"``, ``"hash"``, ...).
+    """
+
+    def __init__(self, key: str, actual_type: str) -> None:
+        self.key = key
+        self.actual_type = actual_type
+        super().__init__(
+            f"key {key!r} holds a Redis {actual_type}, not a list of chat messages; "
+            "choose another session_id or key_prefix (memstore-nb never overwrites it)"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.key, self.actual_type)
+
+
+class WriteUnconfirmed(MemstoreError, redis.exceptions.ConnectionError):
+    """The connection failed after a write was sent, so whether it was stored is unknown.
+
+    It was stored at most once. Calling the same method again with the same messages (on the
+    same history object, within :data:`memstore_nb.writes.MARKER_TTL_SECONDS`) completes it
+    without a duplicate: the retry carries the same write id, which the server recognises.
+
+    Attributes:
+        key: the key that was written to.
+        write_id: the write's id (its marker key is ``{slot tag}:memstore-nb:w:<write_id>``).
+        attempts: how many times it was sent.
+    """
+
+    def __init__(self, key: str, write_id: str, attempts: int, cause: BaseException) -> None:
+        self.key = key
+        self.write_id = write_id
+        self.attempts = attempts
+        super().__init__(
+            f"the write to {key!r} may or may not have been stored: the connection failed after it was sent "
+            f"({attempts} attempt{'s' if attempts != 1 else ''}; last error: {type(cause).__name__}: {cause}). "
+            "It is stored at most once; call the same method again with the same messages to complete it "
+            "without a duplicate"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, int, BaseException]]:
+        return type(self), (self.key, self.write_id, self.attempts, self.__cause__ or Exception())

@@ -1,0 +1,204 @@
+"""Exactly-once writes: each call carries a write id, the server remembers it, and a replay is a no-op.
+
+A client (redis-py's default retry, a cluster client after a failover, our own retry) may send a
+command again when the reply was lost although the server had applied it. Every write of the
+history and of the LangGraph saver therefore runs as one small Lua script that
+
+1. returns at once if the write's *marker key* exists (this write id was applied already),
+2. validates everything (key types, TTL) before it writes anything,
+3. writes, and then sets the marker key with a short expiry (:data:`MARKER_TTL_SECONDS`).
+
+The marker lives in the same hash slot as the data it guards (so the script is legal on a Redis
+Cluster), is a plain string (never a list, so it never shows up as a session), and expires by
+itself. A script runs atomically: a replay sees either nothing or the marker with all the writes.
+
+Sending is one round trip (``EVALSHA``; ``EVAL`` once per server to load the script). On a
+connection failure the same write — same id — is sent again within a small bounded budget; if the
+outcome still cannot be known, :class:`~memstore_nb.server_errors.WriteUnconfirmed` says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import redis
+import redis.exceptions
+from redis.cluster import key_slot
+
+from .server_errors import WriteUnconfirmed
+
+__all__ = [
+    "MARKER_TTL_SECONDS",
+    "MAX_TTL_SECONDS",
+    "OnceScript",
+    "marker_key",
+    "new_write_id",
+    "slot_tag",
+]
+
+log = logging.getLogger(__name__)
+
+KeyLike = Union[str, bytes]
+
+#: How long the server remembers a write id: the window in which a replay (by any client's retry,
+#: or a caller's retry after WriteUnconfirmed) is recognised.
+MARKER_TTL_SECONDS = 600
+
+#: The largest TTL accepted: far below the point where Redis (< 7) silently overflows an expiry
+#: into the past and deletes the key, or Redis >= 7 refuses it after a write.
+MAX_TTL_SECONDS = 2**62 // 1000
+
+_MARKER_INFIX = ":memstore-nb:w:"
+_RETRY_BUDGET = 3  # extra sends of the same write after a connection failure
+_RETRY_WINDOW = 10.0  # seconds, at most, spent on them
+_TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
+
+# The wrapper every write body runs inside. KEYS[1] is the marker, ARGV[1] its TTL in ms;
+# the body sees its own keys and arguments from KEYS[2] / ARGV[2] on, and returns a value,
+# or redis.error_reply(...) BEFORE writing anything to refuse.
+_WRAPPER = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local function body()
+BODY
+end
+local result = body()
+if type(result) == 'table' and result.err then return result end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return {1, result}
+"""
+
+# Tags for keys whose slot cannot be reached by wrapping the key in braces (see slot_tag).
+_TAGS_BY_SLOT: dict[int, str] = {}
+
+
+def new_write_id() -> str:
+    """A random write id (96 bits, URL-safe text)."""
+    return secrets.token_urlsafe(12)
+
+
+def _text(key: KeyLike) -> str:
+    return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
+
+
+def _hash_tag(key: str) -> str | None:
+    """The key's hash tag as Redis Cluster reads it (the text inside the first ``{...}``), if any."""
+    start = key.find("{")
+    if start < 0:
+        return None
+    end = key.find("}", start + 1)
+    if end <= start + 1:
+        return None
+    return key[start + 1 : end]
+
+
+def slot_tag(key: KeyLike) -> str:
+    """A hash tag that puts ``"{tag}..."`` in the same cluster slot as ``key``.
+
+    A key with a tag of its own (``"{user1}:chat"``) shares it. A key without one hashes
+    whole, so wrapping the key in braces works — unless it contains ``}``, which would end the
+    tag early; for those few keys a short tag with the same slot is searched once and cached.
+    """
+    text = _text(key)
+    tag = _hash_tag(text)
+    if tag is not None:
+        return tag
+    if text and "}" not in text:
+        return text
+    slot = key_slot(text.encode("utf-8", "surrogateescape"))
+    found = _TAGS_BY_SLOT.get(slot)
+    if found is None:
+        n = 0
+        while key_slot(f"s{n}".encode()) != slot:
+            n += 1
+        found = _TAGS_BY_SLOT[slot] = f"s{n}"
+    return found
+
+
+def marker_key(key: KeyLike, write_id: str) -> str:
+    """The marker key of one write to ``key``: same slot, a plain string that expires by itself."""
+    return "{" + slot_tag(key) + "}" + _MARKER_INFIX + write_id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a write did: ``applied`` is False when the server had already applied this write id."""
+
+    applied: bool
+    result: Any
+
+
+class OnceScript:
+    """A Lua write body, made replay-safe by :data:`_WRAPPER`, and its sync and async runners.
+
+    Args:
+        body: Lua code of a function body. Its keys are ``KEYS[2..]`` and its arguments
+            ``ARGV[2..]``; it validates before writing and returns ``redis.error_reply(...)`` to refuse.
+    """
+
+    def __init__(self, body: str) -> None:
+        self.script = _WRAPPER.replace("BODY", body)
+        self.sha = hashlib.sha1(self.script.encode()).hexdigest()
+
+    def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str) -> list[Any]:
+        return [1 + len(keys), marker_key(key, write_id), *keys, MARKER_TTL_SECONDS * 1000, *args]
+
+    def run(self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str) -> Outcome:
+        """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.
+
+        Raises:
+            WriteUnconfirmed: the connection kept failing after the write was sent.
+            redis.ResponseError: the body refused (nothing was written).
+        """
+        argv = self._argv(key, keys, args, write_id)
+        deadline = time.monotonic() + _RETRY_WINDOW
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return _outcome(self._send(client, argv))
+            except _TRANSIENT as exc:
+                if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
+                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
+                log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
+                time.sleep(min(0.05 * 2**attempt, 0.5))
+
+    def _send(self, client: Any, argv: list[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, *argv)
+        except redis.exceptions.NoScriptError:
+            return client.eval(self.script, *argv)  # loads it on that server for the next time
+
+    async def arun(
+        self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str
+    ) -> Outcome:
+        """:meth:`run` for ``redis.asyncio`` clients."""
+        argv = self._argv(key, keys, args, write_id)
+        deadline = time.monotonic() + _RETRY_WINDOW
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return _outcome(await self._asend(client, argv))
+            except _TRANSIENT as exc:
+                if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
+                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
+                log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
+                await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+
+    async def _asend(self, client: Any, argv: list[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, *argv)
+        except redis.exceptions.NoScriptError:
+            return await client.eval(self.script, *argv)
+
+
+def _outcome(reply: Any) -> Outcome:
+    applied = bool(int(reply[0]))
+    return Outcome(applied, reply[1] if applied and len(reply) > 1 else None)
