@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .auth import authenticate, set_project
-from .endpoint import Endpoint, connect, parse_endpoint
+from .endpoint import Endpoint, aconnect, connect, parse_endpoint
 from .errors import MemstoreError
 from .history import MemorystoreChatMessageHistory
 from .local import start_local_redis
@@ -29,6 +29,7 @@ __all__ = [
     "MemstoreError",
     "SessionInfo",
     "__version__",
+    "aconnect",
     "authenticate",
     "connect",
     "list_sessions",

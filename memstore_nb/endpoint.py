@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import redis
+import redis.asyncio
+import redis.asyncio.cluster
 import redis.cluster
 
 from .errors import (
@@ -29,9 +31,9 @@ from .errors import (
     TLSMismatch,
     UnknownHost,
 )
-from .retry import BoundedRetry, RetryingRedisCluster, no_retry
+from .retry import AsyncBoundedRetry, BoundedRetry, RetryingRedisCluster, no_retry
 
-__all__ = ["Endpoint", "connect", "is_private_address", "parse_endpoint"]
+__all__ = ["Endpoint", "aconnect", "connect", "is_private_address", "parse_endpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -374,6 +376,77 @@ def connect_with_info(
     timeout: float = 5.0,
 ) -> tuple[redis.Redis | redis.cluster.RedisCluster, ConnectInfo]:
     """Like :func:`connect`, and also returns the server version, mode and PING latency."""
+    client, info, _kwargs, _budget = _connect(
+        endpoint,
+        password=password,
+        ca_certs=ca_certs,
+        iam=iam,
+        credentials=credentials,
+        cluster=cluster,
+        timeout=timeout,
+    )
+    return client, info
+
+
+async def aconnect(
+    endpoint: str | Endpoint,
+    *,
+    password: str | None = None,
+    ca_certs: str | bytes | os.PathLike[str] | None = None,
+    iam: bool = False,
+    credentials: Any = None,
+    cluster: bool | None = None,
+    timeout: float = 5.0,
+) -> redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster:
+    """The async twin of :func:`connect`: the same checks, errors and retry policy, an asyncio client.
+
+    Returns a ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` (RESP2, bytes
+    replies, transient failures retried within the same bounded budget). The server checks run in
+    a worker thread, so the event loop is never blocked.
+
+    Example:
+        >>> client = await aconnect("local")  # doctest: +SKIP
+        >>> history = MemorystoreChatMessageHistory(client, "session1")  # doctest: +SKIP
+        >>> await history.aadd_messages([HumanMessage("hi")])  # doctest: +SKIP
+    """
+    import asyncio
+
+    checked, info, kwargs, budget = await asyncio.to_thread(
+        _connect,
+        endpoint,
+        password=password,
+        ca_certs=ca_certs,
+        iam=iam,
+        credentials=credentials,
+        cluster=cluster,
+        timeout=timeout,
+    )
+    checked.close()
+    client: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+    if info.mode == "cluster":
+        node_kwargs = {k: v for k, v in kwargs.items() if k != "db"}
+        client = redis.asyncio.cluster.RedisCluster(**node_kwargs, retry=AsyncBoundedRetry(budget))
+    else:
+        client = redis.asyncio.Redis(**kwargs, retry=AsyncBoundedRetry(budget))
+    try:
+        await client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        await client.aclose()
+        ep = parse_endpoint(endpoint)
+        raise explain_failure(exc, ep, shown=info.endpoint, secrets=(kwargs.get("password"),), iam=iam) from None
+    return client
+
+
+def _connect(
+    endpoint: str | Endpoint,
+    *,
+    password: str | None,
+    ca_certs: str | bytes | os.PathLike[str] | None,
+    iam: bool,
+    credentials: Any,
+    cluster: bool | None,
+    timeout: float,
+) -> tuple[redis.Redis | redis.cluster.RedisCluster, ConnectInfo, dict[str, Any], float]:
     ep = parse_endpoint(endpoint)
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}", timeout)
@@ -430,7 +503,7 @@ def connect_with_info(
     mode = "cluster" if cluster else "standalone"
     info = ConnectInfo(shown, ".".join(map(str, version)), mode, latency)
     log.info("connected to %s: Redis %s, %s, PING %.1f ms", shown, info.version, mode, latency)
-    return client, info
+    return client, info, kwargs, budget
 
 
 def _tcp_accepts(ep: Endpoint, timeout: float) -> bool:

@@ -15,6 +15,7 @@ PUBLIC = {
     "MemstoreError",
     "SessionInfo",
     "__version__",
+    "aconnect",
     "authenticate",
     "connect",
     "list_sessions",
