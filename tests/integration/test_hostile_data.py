@@ -90,12 +90,8 @@ def test_the_command_line_shows_one_unreadable_element(redis_url: str, client: r
     assert "Traceback" not in shown.stderr
     lines = shown.stdout.splitlines()
     assert lines[0].startswith("#0 human: hello") and "unreadable" in lines[1] and lines[2].startswith("#2 ai: after")
-    as_json = subprocess.run(
-        [*cli, "show", session_id, "--json", "--endpoint", redis_url], capture_output=True, text=True
-    )
+    as_json = cli("show", session_id, "--json")
     assert as_json.returncode == 0, as_json.stderr
     assert [("error" in doc) for doc in json.loads(as_json.stdout)] == [False, True, False]
-    listed = subprocess.run(
-        [*cli, "sessions", "--endpoint", redis_url, "--match", session_id], capture_output=True, text=True
-    )
+    listed = cli("sessions", "--match", session_id)
     assert listed.returncode == 0 and session_id in listed.stdout, listed.stderr
