@@ -27,7 +27,8 @@ from memstore_nb.writes import MARKER_TTL_SECONDS, MAX_TTL_SECONDS, OnceScript, 
 
 Client = redis.Redis | redis.cluster.RedisCluster
 
-_PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[2])")
+_PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[1])")
+_CHECKED_PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[1])", check="")
 
 
 def _copies(client: Client, key: str) -> list[bytes]:
@@ -64,11 +65,13 @@ def test_write_ids_are_unique_and_url_safe() -> None:
 # -- replays -----------------------------------------------------------------------------------
 
 
-def test_a_replayed_write_is_a_no_op(any_client: Client, any_session_id: str) -> None:
+@pytest.mark.parametrize("form", ["general", "checked"])
+def test_a_replayed_write_is_a_no_op(any_client: Client, any_session_id: str, form: str) -> None:
+    script = _PUSH if form == "general" else _CHECKED_PUSH
     write_id = new_write_id()
-    first = _PUSH.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
-    again = _PUSH.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
-    other = _PUSH.run(any_client, any_session_id, [any_session_id], ["twice"], write_id=new_write_id())
+    first = script.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
+    again = script.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
+    other = script.run(any_client, any_session_id, [any_session_id], ["twice"], write_id=new_write_id())
     assert (first.applied, again.applied, other.applied) == (True, False, True)
     assert first.result == 1 and other.result == 2
     assert _copies(any_client, any_session_id) == [b"once", b"twice"]
@@ -96,7 +99,8 @@ def test_the_same_messages_again_after_an_unconfirmed_write_reuse_its_id(client:
     history = MemorystoreChatMessageHistory(client, session_id)
     batch = [HumanMessage("q"), AIMessage("a")]
     encoded = history._encode(batch)
-    _fingerprint, write_id = history._write_id(encoded)  # what add_messages keeps after WriteUnconfirmed
+    write_id = "unconfirmed-write"
+    history._unconfirmed(None, encoded, write_id)  # what add_messages keeps after WriteUnconfirmed
     history_module._APPEND.run(client, history.key, [history.key], [0, *encoded], write_id=write_id)  # applied
     history.add_messages(batch)  # the caller calls again with the same messages
     assert [m.content for m in history.messages] == ["q", "a"]
