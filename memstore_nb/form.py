@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from .endpoint import ConnectInfo, Endpoint, connect_with_info, parse_endpoint, redact_text
+from .endpoint import ConnectInfo, Endpoint, connect_with_info, parse_endpoint, redact_endpoint
 from .errors import MemstoreError
 
 __all__ = ["ConnectionForm"]
@@ -72,7 +72,7 @@ class ConnectionForm(widgets.VBox):
                 self._url_password = parsed.password
                 shown = _without_password(parsed)
         except MemstoreError:
-            shown = redact_text(default)  # Connect reports the problem; a password still stays out
+            shown = redact_endpoint(default)  # Connect reports the problem; a password still stays out
         style = {"description_width": "8em"}
         wide = widgets.Layout(width="36em")
         self._endpoint = widgets.Text(
@@ -143,7 +143,7 @@ class ConnectionForm(widgets.VBox):
         try:
             parsed = parse_endpoint(self._endpoint.value)
         except MemstoreError:
-            self._endpoint.value = redact_text(self._endpoint.value)
+            self._endpoint.value = redact_endpoint(self._endpoint.value)
             return
         if parsed.password:
             self._url_password = parsed.password
