@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -27,10 +30,12 @@ from langchain_core.messages import (
 )
 
 from memstore_nb.errors import CorruptMessageError
-from memstore_nb.viewer.highlight import TOKEN_CLASSES
+from memstore_nb.viewer.highlight import HIGHLIGHT_LIMIT, TOKEN_CLASSES
 from memstore_nb.viewer.render import (
+    FOLD_CHARS,
     VIEWER_CLASS,
     ToolLinks,
+    display_id,
     render_markdown,
     render_message,
     render_page,
@@ -560,6 +565,14 @@ def _placements(payload: str) -> dict[str, BaseMessage | CorruptMessageError]:
             "x", additional_kwargs={payload: payload}, response_metadata={"m": payload}, name=payload
         ),
         "corrupt": CorruptMessageError(payload, 3, payload, payload),
+        "python code": HumanMessage(f"```python\n{payload}\n```"),
+        "html code": HumanMessage(f"```html\n{payload}\n```"),
+        "json code": AIMessage(f"~~~json\n{json.dumps({payload: payload})}\n~~~"),
+        "model and time": AIMessage(
+            "x", response_metadata={"model_name": payload, "timestamp": payload}, usage_metadata=None
+        ),
+        "json tool result": ToolMessage(json.dumps({payload: [payload]}), tool_call_id="c", name=payload),
+        "long text": HumanMessage(payload + "\n" + "filler " * 600),
     }
 
 
@@ -835,7 +848,7 @@ def test_any_value_in_plain_fields_keeps_the_exact_structure(value: str) -> None
         return [
             HumanMessage("x", name=v, id=v, additional_kwargs={v: v}),
             ChatMessage(content="x", role=v),
-            AIMessage("", tool_calls=[call], response_metadata={"v": v}),
+            AIMessage("", tool_calls=[call], response_metadata={"v": v, "model_name": v, "created_at": v}),
             ToolMessage("x", tool_call_id=v, name=v),
         ]
 
@@ -843,3 +856,201 @@ def test_any_value_in_plain_fields_keeps_the_exact_structure(value: str) -> None
         out = render_message(message, 1)
         assert_safe(out)
         assert _shape(out) == _shape(render_message(benign, 1))
+
+
+# -- code highlighting ---------------------------------------------------------
+
+
+def test_fenced_code_is_highlighted_with_token_classes_only() -> None:
+    source = "```python\n@cache\ndef f(x: int) -> str:\n    return '</code></pre><script>alert(1)</script>'  # é\n```"
+    out = render_markdown(source)
+    assert_safe(out)
+    tags = elements(out)
+    assert tags[:2] == [("pre", {"class": "msnb-code"}), ("code", {"class": "language-python msnb-hl"})]
+    classes = {a["class"] for t, a in tags[2:]}
+    assert {t for t, _ in tags[2:]} == {"span"}
+    assert {"msnb-tk-keyword", "msnb-tk-function", "msnb-tk-string", "msnb-tk-comment"} <= classes
+    assert classes <= {f"msnb-tk-{token}" for token in TOKEN_CLASSES}
+    assert "style" not in out and "<script" not in out
+    assert text(out) == source.split("\n", 1)[1].rsplit("\n", 1)[0] + "\n\n"  # the code, character for character
+
+
+@pytest.mark.parametrize(
+    ("lang", "highlighted"),
+    [
+        ("python", True),
+        ("PY", True),
+        ("js", True),
+        ("c++", True),
+        ("C#", True),
+        ("bash", True),
+        ("json", True),
+        ("text", False),
+        ("plaintext", False),
+        ("no-such-language", False),
+        ("", False),
+        ('py"><img src=x onerror=alert(1)>', False),  # reduced to "pyimgsrcxonerroralert1": unknown
+    ],
+)
+def test_fence_language_picks_the_lexer_and_never_guesses(lang: str, highlighted: bool) -> None:
+    out = render_markdown(f"```{lang}\nif (a < b) {{ return 'x'; }}\n```")
+    assert_safe(out)
+    assert ("msnb-hl" in out) is highlighted
+    assert bool(by_class(out, "msnb-tk-keyword") + by_class(out, "msnb-tk-string")) is highlighted
+    assert text(out) == "if (a < b) { return 'x'; }\n\n"
+
+
+def test_huge_code_block_is_plain() -> None:
+    code = "x = 1\n" * (HIGHLIGHT_LIMIT // 6 + 1)
+    out = render_markdown(f"```python\n{code}```")
+    assert elements(out) == [("pre", {"class": "msnb-code"}), ("code", {"class": "language-python"})]
+    assert text(out) == code + "\n"
+
+
+def test_pygments_is_imported_only_for_a_code_block() -> None:
+    script = (
+        "import sys\n"
+        "from langchain_core.messages import AIMessage\n"
+        "from memstore_nb.viewer.render import render_page, viewer_css\n"
+        "viewer_css(); render_page([(0, AIMessage('plain *text*\\n\\n```\\nno language\\n```'))])\n"
+        "print('pygments' in sys.modules)\n"
+        "render_page([(0, AIMessage('```python\\nx = 1\\n```'))])\n"
+        "print('pygments' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["False", "True"]
+
+
+# -- long messages -------------------------------------------------------------
+
+
+def test_long_message_is_folded_to_a_preview_with_show_all() -> None:
+    answer = "<b>Intro</b> line\n" + "\n".join(f"para {i} " + "word " * 20 for i in range(300))
+    assert len(answer) > 30_000
+    out = render_message(AIMessage(answer), 9)
+    assert_safe(out)
+    [(tag, attrs)] = by_class(out, "msnb-fold")
+    assert tag == "details" and "open" not in attrs
+    preview = text(by_class_html(out, "msnb-fold-preview"))
+    assert preview.startswith("<b>Intro</b> line\npara 0") and preview.endswith("…") and len(preview) <= 601
+    assert preview.count("\n") == 4
+    more = text(out[out.index('class="msnb-fold-more"') - 6 :])
+    assert more.startswith(f"show all · {len(answer):,} characters, 301 lines")
+    assert "para 299" in text(out)  # the whole text is there, behind the fold
+    assert render_message(AIMessage(answer), 9, highlight="PARA 299").count('class="msnb-fold" open') == 1
+    assert 'class="msnb-fold" open' in render_message(AIMessage(answer), 9, current=True)
+    assert "msnb-fold" not in render_message(AIMessage(answer), 9, fold_over=None)
+    assert "msnb-fold" not in render_message(AIMessage("short\n" * 10), 9)
+    assert "msnb-fold" in render_message(AIMessage("short\n" * 61), 9)
+    assert "msnb-fold" in render_message(AIMessage("x" * (FOLD_CHARS + 1)), 9)
+    page = render_page([(1, AIMessage("x" * 50))], fold_over=10)
+    assert "msnb-fold" in page
+
+
+# -- header: model, usage, time ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("metadata", "kwargs", "shown"),
+    [
+        ({"response_metadata": {"timestamp": "2026-11-25T14:03:07Z"}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"response_metadata": {"created_at": "2026-11-25T15:03:07+01:00"}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"response_metadata": {"created": 1795615387}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"additional_kwargs": {"timestamp": 1795615387250}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"additional_kwargs": {"time": "2026-11-25 14:03:07"}}, {}, "2026-11-25 14:03:07"),
+        ({"additional_kwargs": {"time": "yesterday <b>"}}, {}, "yesterday <b>"),
+        ({"additional_kwargs": {"time": "evil\u202ecod.exe"}}, {}, "evil\\u202ecod.exe"),
+        ({}, {"time": dt.datetime(2026, 11, 25, 14, 3, 7, tzinfo=dt.timezone.utc)}, "2026-11-25 14:03:07 UTC"),
+        ({"response_metadata": {"timestamp": 0}}, {"time": "2026-01-02T03:04:05Z"}, "2026-01-02 03:04:05 UTC"),
+    ],
+)
+def test_header_time(metadata: dict[str, Any], kwargs: dict[str, Any], shown: str) -> None:
+    out = render_message(HumanMessage("x", **metadata), 0, **kwargs)
+    assert_safe(out)
+    assert text(by_class_html(out, "msnb-time")) == shown
+
+
+@pytest.mark.parametrize("value", [True, 12, -5, 1e20, "", None, [1], {"a": 1}])
+def test_header_time_ignores_values_that_are_not_times(value: object) -> None:
+    assert "msnb-time" not in render_message(HumanMessage("x", additional_kwargs={"timestamp": value}), 0)
+
+
+def test_render_page_passes_times_and_marks_the_current_hit() -> None:
+    page = render_page(
+        [(4, HumanMessage("a")), (5, AIMessage("b"))], times={5: "2026-11-25T14:03:07Z"}, current=5, css=False
+    )
+    assert_safe(page)
+    assert [a["class"] for _, a in elements(page) if "data-index" in a] == [
+        "msnb-msg msnb-role-human",
+        "msnb-msg msnb-role-ai msnb-hit-current",
+    ]
+    assert text(page).count("2026-11-25 14:03:07 UTC") == 1
+    assert not page.startswith("<style>")
+
+
+@pytest.mark.parametrize(
+    ("message", "model", "usage"),
+    [
+        (
+            AIMessage(
+                "x",
+                response_metadata={"model_name": "gemini-2.0-flash"},
+                usage_metadata={"input_tokens": 1412, "output_tokens": 71, "total_tokens": 1483},
+            ),
+            "gemini-2.0-flash",
+            "1,412 in · 71 out · 1,483 tokens",
+        ),
+        (
+            AIMessage("x", response_metadata={"model": "claude <3>", "usage": {"input_tokens": 5, "output_tokens": 2}}),
+            "claude <3>",
+            "5 in · 2 out · 7 tokens",
+        ),
+        (
+            AIMessage(
+                "x",
+                response_metadata={
+                    "model_name": "gpt\u202e-x",
+                    "token_usage": {"prompt_tokens": 3, "completion_tokens": True, "total_tokens": 9},
+                },
+            ),
+            "gpt\\u202e-x",
+            "3 in · 9 tokens",
+        ),
+        (AIMessage("x", response_metadata={"model_name": ["not", "text"]}), None, None),
+    ],
+)
+def test_header_model_and_token_usage(message: AIMessage, model: str | None, usage: str | None) -> None:
+    out = render_message(message, 0)
+    assert_safe(out)
+    assert (text(by_class_html(out, "msnb-model")) if model else "msnb-model" not in out) in (model, True)
+    assert (text(by_class_html(out, "msnb-usage")) if usage else "msnb-usage" not in out) in (usage, True)
+
+
+# -- bidi and control characters -----------------------------------------------
+
+
+def test_bidi_override_cannot_reverse_the_row() -> None:
+    evil = "evil\u202ecod.exe"
+    call = {"name": evil, "args": {"file": evil}, "id": evil, "type": "tool_call"}
+    page = render_page(
+        [
+            (0, HumanMessage(f"open {evil} now", name=evil, id=evil)),
+            (1, AIMessage("", tool_calls=[call], response_metadata={"model_name": evil})),
+            (2, ToolMessage("done", tool_call_id=evil, name=evil)),
+            (3, ChatMessage(content="c", role=evil)),
+        ],
+        raw_json=True,
+    )
+    assert_safe(page, css=True)
+    body = page[len(viewer_css()) :]
+    contents = by_class(body, "msnb-content")
+    assert len(contents) == 4 and all(a["dir"] == "auto" for _, a in contents)
+    # The message text keeps its characters, inside its own isolated block ...
+    assert "open evil\u202ecod.exe now" in text(by_class_html(body, "msnb-content"))
+    # ... and every id, name, role, tool name and JSON value shows the override as an escape.
+    outside = re.sub(r'<div class="msnb-content" dir="auto">.*?</div>', "", body, flags=re.S)
+    assert "\u202e" not in html.unescape(outside)
+    assert text(outside).count("evil\\u202ecod.exe") >= 8
+    assert "chat: evil\\u202ecod.exe" in text(outside)
+    assert display_id(evil) == "evil\\u202ecod.exe"
+    assert display_id('<b a="1">\x1b[2J') == "&lt;b a=&quot;1&quot;&gt;\\x1b[2J"
