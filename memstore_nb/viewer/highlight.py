@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import html
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["HIGHLIGHT_LIMIT", "TOKEN_CLASSES", "highlight_code"]
+__all__ = ["HIGHLIGHT_LIMIT", "PAGE_HIGHLIGHT_BUDGET", "TOKEN_CLASSES", "highlight_budget", "highlight_code"]
 
-# Beyond this size a block is shown plain: lexing is fast but not free, and a
-# page of 50 messages must stay quick whatever a model pasted into one of them.
-HIGHLIGHT_LIMIT = 20_000
+# Pygments lexes some 100-400 characters per millisecond on a shared 2-core
+# machine, ten times slower than the rest of rendering. Beyond this size a
+# block is shown plain, and a page highlights at most this many characters
+# not already cached: a page of 50 messages stays quick whatever a model
+# pasted into it, and re-rendering it (search marks, raw JSON) is free.
+HIGHLIGHT_LIMIT = 10_000
+PAGE_HIGHLIGHT_BUDGET = 10_000
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+_cache_lock = threading.Lock()
+_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("msnb_highlight_budget", default=None)
 # Languages that mean "no highlighting": no Pygments import, no lexer lookup.
 _PLAIN = frozenset({"", "text", "txt", "plain", "plaintext", "none", "nohighlight", "output", "log"})
 _LANG = re.compile(r"[A-Za-z0-9_+.#-]{1,32}")
@@ -67,11 +80,26 @@ def _css_class(token_type: Any) -> str:
     return ""
 
 
+@contextlib.contextmanager
+def highlight_budget(chars: int = PAGE_HIGHLIGHT_BUDGET) -> Iterator[None]:
+    """Within this block, at most ``chars`` characters of not-yet-cached code are highlighted; the rest is plain.
+
+    Args:
+        chars: the budget (``render_page`` uses :data:`PAGE_HIGHLIGHT_BUDGET`).
+    """
+    token = _budget.set([chars])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
 def highlight_code(code: str, lang: str) -> str | None:
     """``code`` as escaped HTML with ``<span class="msnb-tk-…">`` around tokens, or ``None`` to show it plain.
 
-    Never guesses a language: an absent, unknown or plain-text language, or a
-    block over :data:`HIGHLIGHT_LIMIT` characters, gives ``None``. Token text
+    Never guesses a language: an absent, unknown or plain-text language, a
+    block over :data:`HIGHLIGHT_LIMIT` characters, or one beyond the budget
+    of :func:`highlight_budget`, gives ``None``. Results are cached. Token text
     is escaped here (not by Pygments), and the only markup is spans whose
     class comes from a fixed list.
 
@@ -90,9 +118,29 @@ def highlight_code(code: str, lang: str) -> str | None:
     """
     if lang.lower() in _PLAIN or not _LANG.fullmatch(lang) or len(code) > HIGHLIGHT_LIMIT:
         return None
-    lexer = _lexer(lang)
+    key = (lang.lower(), code)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    lexer = _lexer(key[0])
     if lexer is None:
         return None
+    budget = _budget.get()
+    if budget is not None:
+        if budget[0] < len(code):
+            return None
+        budget[0] -= len(code)
+    result = _highlight(lexer, code)
+    if result is not None:
+        with _cache_lock:
+            _cache[key] = result
+            if len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return result
+
+
+def _highlight(lexer: Any, code: str) -> str | None:
     out: list[str] = []
     run: list[str] = []
     seen: list[str] = []

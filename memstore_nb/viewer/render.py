@@ -28,6 +28,7 @@ from .fields import (
     time_text,
     usage_text,
 )
+from .highlight import highlight_budget
 from .links import ToolLinks, call_anchor, jump, tool_links
 from .markdown import REL, render_markdown
 from .theme import PAGE_CLASS, SCROLL_CLASS, VIEWER_CLASS, viewer_css
@@ -376,20 +377,21 @@ def render_page(
     links = found.merged(links) if links is not None else found
     on_page = frozenset(i for i, _ in items)
     times = times or {}
-    body = "".join(
-        render_message(
-            item,
-            i,
-            highlight=highlight,
-            raw_json=raw_json,
-            links=links,
-            on_page=on_page,
-            time=times.get(i),
-            current=i == current,
-            fold_over=fold_over,
+    with highlight_budget():
+        body = "".join(
+            render_message(
+                item,
+                i,
+                highlight=highlight,
+                raw_json=raw_json,
+                links=links,
+                on_page=on_page,
+                time=times.get(i),
+                current=i == current,
+                fold_over=fold_over,
+            )
+            for i, item in items
         )
-        for i, item in items
-    )
     if not body:
         body = f'<div class="msnb-empty">{esc(empty_text)}</div>'
     return f'{viewer_css() if css else ""}<div class="{VIEWER_CLASS}">{body}</div>'

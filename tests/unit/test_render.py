@@ -30,7 +30,7 @@ from langchain_core.messages import (
 )
 
 from memstore_nb.errors import CorruptMessageError
-from memstore_nb.viewer.highlight import HIGHLIGHT_LIMIT, TOKEN_CLASSES
+from memstore_nb.viewer.highlight import HIGHLIGHT_LIMIT, PAGE_HIGHLIGHT_BUDGET, TOKEN_CLASSES, highlight_budget
 from memstore_nb.viewer.render import (
     FOLD_CHARS,
     VIEWER_CLASS,
@@ -1054,3 +1054,25 @@ def test_bidi_override_cannot_reverse_the_row() -> None:
     assert "chat: evil\\u202ecod.exe" in text(outside)
     assert display_id(evil) == "evil\\u202ecod.exe"
     assert display_id('<b a="1">\x1b[2J') == "&lt;b a=&quot;1&quot;&gt;\\x1b[2J"
+
+
+def test_a_page_highlights_within_its_budget_and_reuses_the_cache() -> None:
+    block = "```python\n" + "value = compute(value)  # step\n" * 60 + "```"  # about 2,000 characters of code
+    n = PAGE_HIGHLIGHT_BUDGET // 2_000 + 3
+    items: list[tuple[int, Any]] = [(i, AIMessage(block.replace("step", f"step {i}"))) for i in range(n)]
+    budget, expected = PAGE_HIGHLIGHT_BUDGET, 0
+    for _, message in items:  # each block is highlighted while what is left of the budget covers it
+        size = len(str(message.content).split("\n", 1)[1].rsplit("\n", 1)[0]) + 1
+        if size <= budget:
+            budget, expected = budget - size, expected + 1
+    with highlight_budget(0):  # nothing new may be highlighted: the page below starts from a cold cache
+        assert "msnb-hl" not in render_markdown(items[0][1].content)
+    page = render_page(items, css=False)
+    assert_safe(page)
+    highlighted = page.count("language-python msnb-hl")
+    assert highlighted == expected and 0 < expected < n
+    assert page.count('class="language-python"') == n - highlighted  # the rest is plain, still labelled
+    # Once highlighted, a block costs nothing: rendering again highlights the same ones and more.
+    again = render_page(items, css=False)
+    assert again.count("language-python msnb-hl") > highlighted
+    assert render_markdown(items[0][1].content) == render_markdown(items[0][1].content)
