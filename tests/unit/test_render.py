@@ -1076,3 +1076,18 @@ def test_a_page_highlights_within_its_budget_and_reuses_the_cache() -> None:
     again = render_page(items, css=False)
     assert again.count("language-python msnb-hl") > highlighted
     assert render_markdown(items[0][1].content) == render_markdown(items[0][1].content)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    _any_text.filter(lambda s: "`" not in s and "\r" not in s and "\x00" not in s),
+    st.sampled_from(["python", "html", "javascript", "json", "bash", "c++", "sql", "xml", "diff"]),
+)
+def test_any_code_in_any_known_language_is_escaped_and_kept_verbatim(code: str, lang: str) -> None:
+    out = render_markdown(f"```{lang}\n{code}\n```")
+    assert_safe(out)
+    tags = elements(out)
+    assert tags[0] == ("pre", {"class": "msnb-code"})
+    assert {t for t, _ in tags[2:]} <= {"span"}
+    assert all(a["class"].startswith("msnb-tk-") for _, a in tags[2:])
+    assert text(out) == code + "\n\n"
