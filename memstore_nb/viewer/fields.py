@@ -16,9 +16,11 @@ from ..errors import CorruptMessageError
 __all__ = [
     "Item",
     "Time",
+    "details",
     "display_id",
     "esc",
     "image_url",
+    "json_block",
     "json_text",
     "message_time",
     "model_name",
@@ -173,3 +175,15 @@ def message_time(message: BaseMessage) -> object:
                 if source.get(key) not in (None, ""):
                     return source[key]
     return None
+
+
+def json_block(value: object, klass: str = "msnb-json") -> str:
+    """``value`` as indented, escaped JSON in a ``<pre>``."""
+    return f'<pre class="{klass}">{esc(json_text(value))}</pre>'
+
+
+def details(summary: str, body: str, klass: str, *, open_: bool = False, anchor: str = "") -> str:
+    """A ``<details>`` element; ``summary`` and ``body`` are HTML this package made, ``anchor`` a safe id."""
+    attrs = f' id="{anchor}"' if anchor else ""
+    attrs += " open" if open_ else ""
+    return f'<details class="{klass}"{attrs}><summary>{summary}</summary>{body}</details>'

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import html
-import json
 import operator
 import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage, message_to_dict
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage, message_to_dict
 
 from ..codec import escape_controls, message_text
 from ..errors import CorruptMessageError
@@ -17,9 +16,11 @@ from .export import to_markdown
 from .fields import (
     Item,
     Time,
+    details,
     display_id,
     esc,
     image_url,
+    json_block,
     json_text,
     message_time,
     model_name,
@@ -29,7 +30,7 @@ from .fields import (
     usage_text,
 )
 from .highlight import highlight_budget
-from .links import ToolLinks, call_anchor, jump, tool_links
+from .links import ToolLinks, json_result, tool_calls, tool_links, tool_ref
 from .markdown import REL, render_markdown
 from .theme import PAGE_CLASS, SCROLL_CLASS, VIEWER_CLASS, viewer_css
 
@@ -55,8 +56,6 @@ FOLD_CHARS = 3_000
 _FOLD_LINES = 60
 _PREVIEW_LINES = 5
 _PREVIEW_CHARS = 600
-_JSON_LIMIT = 200_000  # tool results longer than this are shown as text, not parsed
-_JSON_OPEN_LINES = 16  # pretty JSON up to this many lines starts open
 
 # Content-block URLs are raw (no Markdown decoding), hence the character ban.
 _BLOCK_URL = re.compile(
@@ -66,16 +65,6 @@ _TAG = re.compile(r"(<[^>]*>)")
 
 
 # -- pieces of a message -------------------------------------------------------
-
-
-def _json_block(value: object, klass: str = "msnb-json") -> str:
-    return f'<pre class="{klass}">{esc(json_text(value))}</pre>'
-
-
-def _details(summary: str, body: str, klass: str, *, open_: bool = False, anchor: str = "") -> str:
-    attrs = f' id="{anchor}"' if anchor else ""
-    attrs += " open" if open_ else ""
-    return f'<details class="{klass}"{attrs}><summary>{summary}</summary>{body}</details>'
 
 
 def _short(url: str) -> str:
@@ -105,28 +94,8 @@ def _content(content: str | list[Any]) -> str:
             kind = block.get("type") if isinstance(block, dict) else None
             label = f"{kind} block" if isinstance(kind, str) else "block"
             parts.append(f'<div class="msnb-block msnb-other"><span class="msnb-label">{display_id(label)}</span>')
-            parts.append(_json_block(block) + "</div>")
+            parts.append(json_block(block) + "</div>")
     return "".join(parts)
-
-
-def _json_result(message: ToolMessage, name: str) -> str | None:
-    """A tool result whose text is a JSON object or array: pretty-printed, collapsible, with the tool's name."""
-    text = message.content
-    if not isinstance(text, str) or len(text) > _JSON_LIMIT or text.lstrip()[:1] not in {"{", "["}:
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict | list):
-        return None
-    pretty = json_text(value)
-    size = f"{len(value):,} {'key' if isinstance(value, dict) else 'item'}{'' if len(value) == 1 else 's'}"
-    tool = f'<span class="msnb-tool">{display_id(name)}</span> ' if name else ""
-    summary = f"{tool}result · JSON, {size}"
-    open_ = pretty.count("\n") < _JSON_OPEN_LINES
-    body = f'<pre class="msnb-json">{esc(pretty)}</pre>'
-    return _details(summary, body, "msnb-result msnb-result-json", open_=open_)
 
 
 def _fold(body: str, text: str, *, open_: bool) -> str:
@@ -138,50 +107,7 @@ def _fold(body: str, text: str, *, open_: bool) -> str:
         f'{text.count(chr(10)) + 1:,} lines</span><span class="msnb-fold-hide">show less</span></span>'
     )
     summary = f'<span class="msnb-fold-preview">{esc(preview)}</span>{more}'
-    return _details(summary, body, "msnb-fold", open_=open_)
-
-
-def _tool_calls(message: BaseMessage, index: int, links: ToolLinks, on_page: Collection[int] | None) -> str:
-    if not isinstance(message, AIMessage):
-        return ""
-    parts = []
-    for call in message.tool_calls:
-        call_id = str(call.get("id") or "")
-        summary = f'tool call <code class="msnb-tool">{display_id(call.get("name", ""))}</code>'
-        summary += f' <span class="msnb-id">{display_id(call_id)}</span>'
-        result = links.results.get((index, call_id)) if call_id else None
-        if result is not None:
-            summary += " " + jump("result", result, f"msnb-msg-{result}", on_page)
-        anchor = call_anchor(index, call_id) if call_id else ""
-        parts.append(_details(summary, _json_block(call.get("args", {})), "msnb-call", open_=True, anchor=anchor))
-    for bad in message.invalid_tool_calls:
-        call_id = str(bad.get("id") or "")
-        summary = f'invalid tool call <code class="msnb-tool">{display_id(bad.get("name") or "")}</code>'
-        summary += f' <span class="msnb-id">{display_id(call_id)}</span>'
-        result = links.results.get((index, call_id)) if call_id else None
-        if result is not None:
-            summary += " " + jump("result", result, f"msnb-msg-{result}", on_page)
-        body = f'<div class="msnb-error">{esc(bad.get("error") or "")}</div>'
-        body += f'<pre class="msnb-json">{esc(escape_controls(str(bad.get("args") or ""), keep_lines=True))}</pre>'
-        anchor = call_anchor(index, call_id) if call_id else ""
-        parts.append(_details(summary, body, "msnb-call msnb-call-invalid", open_=True, anchor=anchor))
-    if isinstance(message, AIMessageChunk) and message.tool_call_chunks:
-        parts.append(_details("tool call chunks", _json_block(message.tool_call_chunks), "msnb-call"))
-    return "".join(parts)
-
-
-def _tool_ref(message: ToolMessage, index: int, links: ToolLinks, on_page: Collection[int] | None) -> str:
-    call_id = str(message.tool_call_id or "")
-    status = ' <span class="msnb-status-error">error</span>' if message.status == "error" else ""
-    call = links.calls.get(index)
-    name = str(message.name or (links.names.get(call, "") if call else ""))
-    tool = f'<span class="msnb-tool">{display_id(name)}</span>' if name else "tool call"
-    if not call_id:
-        return f'<div class="msnb-toolref">result of {tool} without call id{status}</div>'
-    ref = f'result of {tool} <span class="msnb-id">{display_id(call_id)}</span>'
-    if call is not None:
-        ref += " " + jump("call", call[0], call_anchor(*call), on_page)
-    return f'<div class="msnb-toolref">{ref}{status}</div>'
+    return details(summary, body, "msnb-fold", open_=open_)
 
 
 # -- the header: model, token usage, time --------------------------------------
@@ -215,7 +141,7 @@ def _metadata(message: BaseMessage, raw_json: bool) -> str:
     if isinstance(message, ToolMessage):
         fields.append(("artifact", message.artifact))
     return "".join(
-        _details(f'<span class="msnb-label">{name}</span>', _json_block(value), "msnb-meta")
+        details(f'<span class="msnb-label">{name}</span>', json_block(value), "msnb-meta")
         for name, value in fields
         if value
     )
@@ -226,7 +152,7 @@ def _raw(message: BaseMessage) -> str:
         doc: object = message_to_dict(message)
     except Exception:  # a message model we cannot dump must still show the rest
         doc = repr(message)
-    return _details("raw JSON", _json_block(doc), "msnb-raw")
+    return details("raw JSON", json_block(doc), "msnb-raw")
 
 
 def _mark(fragment: str, term: str | None) -> str:
@@ -323,16 +249,16 @@ def render_message(
     toolref = ""
     content = ""
     if isinstance(item, ToolMessage):
-        toolref = _tool_ref(item, index, links, on_page)
+        toolref = tool_ref(item, index, links, on_page)
         call = links.calls.get(index)
-        content = _json_result(item, str(item.name or (links.names.get(call, "") if call else ""))) or ""
+        content = json_result(item, str(item.name or (links.names.get(call, "") if call else ""))) or ""
     if not content:
         content = _content(item.content)
         text = message_text(item)
         if fold_over is not None and (len(text) > fold_over or text.count("\n") >= _FOLD_LINES):
             found = bool(highlight and highlight.strip() and highlight.lower() in text.lower())
             content = _fold(content, text, open_=found or current)
-    calls = _tool_calls(item, index, links, on_page)
+    calls = tool_calls(item, index, links, on_page)
     if not content and not calls:
         content = '<span class="msnb-muted">(no content)</span>'
     raw = _raw(item) if raw_json else ""
