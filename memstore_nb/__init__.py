@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time each name loads on first use
     from .auth import authenticate, set_project
+    from .checkpoint.saver import MemorystoreSaver
     from .endpoint import Endpoint, aconnect, connect, parse_endpoint
     from .errors import MemstoreError
     from .form import ConnectionForm
@@ -22,6 +23,7 @@ __all__ = [
     "ConnectionForm",
     "Endpoint",
     "MemorystoreChatMessageHistory",
+    "MemorystoreSaver",
     "MemstoreError",
     "SessionInfo",
     "__version__",
@@ -42,6 +44,7 @@ _WHERE = {
     "ConnectionForm": ".form",
     "Endpoint": ".endpoint",
     "MemorystoreChatMessageHistory": ".history",
+    "MemorystoreSaver": ".checkpoint",
     "MemstoreError": ".errors",
     "SessionInfo": ".sessions",
     "aconnect": ".endpoint",

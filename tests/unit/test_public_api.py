@@ -12,6 +12,7 @@ PUBLIC = {
     "ConnectionForm",
     "Endpoint",
     "MemorystoreChatMessageHistory",
+    "MemorystoreSaver",
     "MemstoreError",
     "SessionInfo",
     "__version__",
