@@ -23,10 +23,10 @@ import redis.cluster
 
 pytest.importorskip("langgraph.checkpoint.conformance", reason='needs pip install "memstore-nb[test]"')
 
-from langgraph.checkpoint.conformance import checkpointer_test, validate  # noqa: E402
+from langgraph.checkpoint.conformance import checkpointer_test, validate
 
-from memstore_nb.checkpoint.saver import MemorystoreSaver  # noqa: E402
-from memstore_nb.local import LocalRedis, start_local_redis  # noqa: E402
+from memstore_nb.checkpoint.saver import MemorystoreSaver
+from memstore_nb.local import LocalRedis, start_local_redis
 
 EXPECTED = {"put", "put_writes", "get_tuple", "list", "delete_thread", "delete_for_runs", "copy_thread", "prune"}
 
