@@ -167,14 +167,15 @@ class SaverCore(BaseCheckpointSaver[str]):
         return args
 
     def get_next_version(self, current: str | int | float | None, channel: None = None) -> str:
-        """A version string greater than ``current``: a zero-padded counter and a random tie-breaker."""
+        """A version string greater than ``current``: a zero-padded counter and a random tie-breaker (short: versions
+        are stored in every checkpoint)."""
         if current is None:
             number = 0
         elif isinstance(current, (int, float)):
             number = int(current)
         else:
             number = int(str(current).split(".", 1)[0])
-        return f"{number + 1:032}.{random.random():016}"
+        return f"{number + 1:08}.{random.getrandbits(24):06x}"
 
     def _config(self, config: RunnableConfig, checkpoint: Checkpoint) -> RunnableConfig:
         conf = config["configurable"]

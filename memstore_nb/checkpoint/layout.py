@@ -7,9 +7,9 @@ Every key of one thread shares the hash tag ``{<escaped thread id>}`` (so one cl
 * ``<prefix>lgraph:{T}:i:<ns>`` — ZSET of checkpoint ids, all scored 0, ordered by id (ids are
   time-ordered uuid6 strings): ``ZREVRANGEBYLEX`` gives the newest first.
 * ``<prefix>lgraph:{T}:h:<ns>`` — HASH holding everything else of the namespace:
-  ``c:<checkpoint id>`` the checkpoint, ``b:<channel>\\0<version>`` one channel value per version,
-  ``w:<checkpoint id>\\0<task id>\\0<idx>`` a pending write, ``x:<checkpoint id>`` the list of
-  that checkpoint's write fields.
+  ``c:<checkpoint id>`` the checkpoint, ``b:<channel>#<version>`` one channel value per version,
+  ``w:<checkpoint id>#<task id>#<idx>`` a pending write, ``x:<checkpoint id>`` the list of
+  that checkpoint's writes (``<task id>#<idx>``).
 
 Values are ``<JSON header>\\n<serde type>\\n<serde bytes>``; the header is what the Lua scripts
 read (a checkpoint's blob fields and run id, a blob's kind and the version it extends).
@@ -126,7 +126,7 @@ class ThreadKeys:
 
 def blob_field(channel: str, version: Any) -> str:
     """The hash field (without its ``b:``) of one channel value at one version."""
-    return f"{channel}\0{version}"
+    return f"{channel}#{version}"
 
 
 def join_value(header: Any, typed: tuple[str, bytes]) -> bytes:

@@ -31,7 +31,7 @@ from .layout import BLOB_DELTA, BLOB_EMPTY, BLOB_FULL, blob_field, join_value, s
 __all__ = ["MAX_CHAIN", "ListCache", "decode_item", "encode_checkpoint", "encode_writes"]
 
 #: Deltas in a row before a list channel is stored whole again.
-MAX_CHAIN = 40
+MAX_CHAIN = 100
 _CACHE_SIZE = 4096
 
 
@@ -89,7 +89,7 @@ def encode_checkpoint(
     values: dict[str, Any] = body.pop("channel_values", {})  # type: ignore[assignment]
     full_metadata = get_checkpoint_metadata(config, metadata)
     refs = [blob_field(ch, ver) for ch, ver in checkpoint["channel_versions"].items()]
-    header = {"b": refs, "p": conf.get("checkpoint_id"), "r": full_metadata.get("run_id"), "ts": checkpoint.get("ts")}
+    header = {"b": refs, "p": conf.get("checkpoint_id"), "r": full_metadata.get("run_id")}
     record = join_value(header, serde.dumps_typed({"checkpoint": body, "metadata": full_metadata}))
     triples: list[Any] = []
     staged: dict[tuple[str, str, str], _Stored] = {}
@@ -122,7 +122,7 @@ def encode_writes(
     out: list[Any] = []
     for n, (channel, value) in enumerate(writes):
         idx = WRITES_IDX_MAP.get(channel, n)
-        field = f"{checkpoint_id}\0{task_id}\0{idx}"
+        field = f"{task_id}#{idx}"
         out += [
             field,
             "1" if idx < 0 else "0",
@@ -171,7 +171,7 @@ def decode_item(serde: SerializerProtocol, thread_id: str, ns: str, item: list[A
     values: dict[str, Any] = {}
     blobs = item[2]
     for i in range(0, len(blobs), 2):
-        channel = text(blobs[i]).split("\0", 1)[0]
+        channel = text(blobs[i]).rsplit("#", 1)[0]
         try:
             present, value = _channel_value(serde, blobs[i + 1])
         except Exception as exc:

@@ -47,7 +47,7 @@ local function load(h, cid)
   local idx = redis.call('HGET', h, 'x:' .. cid)
   if idx then
     for _, f in ipairs(cjson.decode(idx)) do
-      local v = redis.call('HGET', h, 'w:' .. f)
+      local v = redis.call('HGET', h, 'w:' .. cid .. '#' .. f)
       if v then writes[#writes + 1] = f; writes[#writes + 1] = v end
     end
   end
@@ -70,7 +70,7 @@ end
 local function drop(ix, h, cid)
   local raw = redis.call('HGET', h, 'x:' .. cid)
   if raw then
-    for _, f in ipairs(cjson.decode(raw)) do redis.call('HDEL', h, 'w:' .. f) end
+    for _, f in ipairs(cjson.decode(raw)) do redis.call('HDEL', h, 'w:' .. cid .. '#' .. f) end
   end
   redis.call('HDEL', h, 'c:' .. cid, 'x:' .. cid)
   redis.call('ZREM', ix, cid)
@@ -232,8 +232,9 @@ if raw then idx = cjson.decode(raw) end
 for _, f in ipairs(idx) do seen[f] = true end
 for i = 6, #ARGV, 3 do
   local f = ARGV[i]
-  if ARGV[i + 1] == '1' or redis.call('HEXISTS', h, 'w:' .. f) == 0 then
-    redis.call('HSET', h, 'w:' .. f, ARGV[i + 2])
+  local field = 'w:' .. ARGV[5] .. '#' .. f
+  if ARGV[i + 1] == '1' or redis.call('HEXISTS', h, field) == 0 then
+    redis.call('HSET', h, field, ARGV[i + 2])
   end
   if not seen[f] then
     seen[f] = true

@@ -117,7 +117,8 @@ def thread_checkpoints(
             continue
         try:
             header, typed = split_value(raw)
-            metadata = dict(codec.loads_typed(typed)["metadata"])
+            body = codec.loads_typed(typed)
+            metadata, ts = dict(body["metadata"]), body["checkpoint"].get("ts")
         except Exception as exc:
             raise CheckpointError(
                 f"checkpoint {cid!r} of thread {thread_id!r} cannot be read ({type(exc).__name__}: {exc})",
@@ -128,7 +129,7 @@ def thread_checkpoints(
         out.append(
             CheckpointSummary(
                 cid,
-                header.get("ts"),
+                ts,
                 header.get("p"),
                 step if isinstance(step, int) else None,
                 metadata.get("source"),

@@ -1,0 +1,139 @@
+"""Quick numbers for MemorystoreSaver on a local server: memory per checkpoint, round trips and ms per turn.
+
+A 50-turn conversation through a real StateGraph (``add_messages``, ~200-character replies),
+sync and async, beside InMemorySaver. (The full comparison with other savers is
+``benchmarks/bench_checkpoint.py``.) Run: ``python benchmarks/checkpoint_quick.py [--turns 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.connection
+import redis.connection
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+
+from memstore_nb.checkpoint.saver import MemorystoreSaver
+from memstore_nb.local import start_local_redis
+
+PAD = "x" * 190
+
+
+def graph(saver: Any) -> Any:
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage(f"reply {len(state['messages'])} {PAD}")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    return builder.compile(checkpointer=saver)
+
+
+class Trips:
+    """Counts commands sent by clients of this process (a round trip each; no pipelines are used)."""
+
+    count = 0
+
+    @classmethod
+    def install(cls) -> None:
+        sync_send = redis.connection.AbstractConnection.send_command
+        async_send = redis.asyncio.connection.AbstractConnection.send_command
+
+        def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            cls.count += 1
+            return sync_send(self, *args, **kwargs)
+
+        async def acounted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            cls.count += 1
+            return await async_send(self, *args, **kwargs)
+
+        redis.connection.AbstractConnection.send_command = counted  # type: ignore[method-assign]
+        redis.asyncio.connection.AbstractConnection.send_command = acounted  # type: ignore[method-assign]
+
+
+def memory(admin: redis.Redis, prefix: str) -> tuple[int, int, int]:
+    data = markers = count = 0
+    for key in admin.scan_iter(match=f"{prefix}*", count=1000):
+        size = int(admin.memory_usage(key, samples=0) or 0)
+        data += size
+        if key.startswith(f"{prefix}lgraph:") and ":i:" in key:
+            count += int(admin.zcard(key))
+    for key in admin.scan_iter(match="*:memstore-nb:w:*", count=1000):
+        markers += int(admin.memory_usage(key, samples=0) or 0)
+    return data, markers, count
+
+
+def run_sync(g: Any, turns: int, thread: str) -> list[float]:
+    times = []
+    for i in range(turns):
+        start = time.perf_counter()
+        g.invoke({"messages": [HumanMessage(f"question {i} {PAD}")]}, {"configurable": {"thread_id": thread}})
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+async def run_async(g: Any, turns: int, thread: str) -> list[float]:
+    times = []
+    for i in range(turns):
+        start = time.perf_counter()
+        await g.ainvoke({"messages": [HumanMessage(f"question {i} {PAD}")]}, {"configurable": {"thread_id": thread}})
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=50)
+    turns = parser.parse_args().turns
+    rows = []
+    Trips.install()
+    with start_local_redis() as server:
+        admin = redis.Redis.from_url(server.url, protocol=2, decode_responses=True)
+        for mode in ("sync", "async"):
+            ref = graph(InMemorySaver())
+            ref_ms = run_sync(ref, turns, "ref") if mode == "sync" else asyncio.run(run_async(ref, turns, "ref"))
+            prefix = f"q{uuid.uuid4().hex[:6]}:"
+            admin.flushall()
+            before = Trips.count
+            if mode == "sync":
+                ours = graph(MemorystoreSaver(redis.Redis.from_url(server.url, protocol=2), key_prefix=prefix))
+                ms = run_sync(ours, turns, "t")
+            else:
+
+                async def go(prefix: str = prefix) -> list[float]:
+                    client = redis.asyncio.Redis.from_url(server.url, protocol=2)
+                    result = await run_async(graph(MemorystoreSaver(client, key_prefix=prefix)), turns, "t")
+                    await client.aclose()
+                    return result
+
+                ms = asyncio.run(go())
+            trips = (Trips.count - before) / turns
+            data, markers, count = memory(admin, prefix)
+            rows.append((mode, statistics.median(ms), statistics.median(ref_ms), trips, count, data, markers))
+        admin.close()
+    print(f"{turns}-turn conversation, StateGraph + add_messages, ~200-character messages, one local server")
+    print(
+        "| API | ms/turn (median) | InMemorySaver ms/turn | ratio | round trips/turn | checkpoints |"
+        " bytes/checkpoint (data) | + write markers (expire in 10 min) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for mode, ms, ref, trips, count, data, markers in rows:
+        print(
+            f"| {mode} | {ms:.2f} | {ref:.2f} | {ms / ref:.2f} | {trips:.1f} | {count} | {data / count:.0f} |"
+            f" {(data + markers) / count:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
