@@ -25,7 +25,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..errors import ArgumentError, ClientKindError
 from ..writes import MAX_TTL_SECONDS
-from . import scripts
+from . import scripts, write_scripts
 from .calls import Call, Calls
 from .layout import ThreadKeys, check_prefix, text
 from .records import ListCache, decode_item, encode_checkpoint, encode_writes
@@ -139,7 +139,12 @@ class SaverCore(BaseCheckpointSaver[str]):
         )
         args = [keys.base, self.ttl_ms, ns, checkpoint["id"], record, *triples]
         call = Call(
-            scripts.PUT, keys, [keys.thread, keys.index(ns), keys.data(ns)], args, ns=ns, checkpoint_id=checkpoint["id"]
+            write_scripts.PUT,
+            keys,
+            [keys.thread, keys.index(ns), keys.data(ns)],
+            args,
+            ns=ns,
+            checkpoint_id=checkpoint["id"],
         )
         return call, staged
 
@@ -151,7 +156,7 @@ class SaverCore(BaseCheckpointSaver[str]):
         ns, cid = conf.get("checkpoint_ns", ""), conf["checkpoint_id"]
         args = [keys.base, self.ttl_ms, ns, cid, *encode_writes(self.serde, cid, writes, task_id, task_path)]
         return Call(
-            scripts.PUT_WRITES, keys, [keys.thread, keys.index(ns), keys.data(ns)], args, ns=ns, checkpoint_id=cid
+            write_scripts.PUT_WRITES, keys, [keys.thread, keys.index(ns), keys.data(ns)], args, ns=ns, checkpoint_id=cid
         )
 
     def _thread_call(self, script: Any, thread_id: str, *extra: Any) -> Call:

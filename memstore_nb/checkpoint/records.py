@@ -79,7 +79,7 @@ def encode_checkpoint(
     metadata: CheckpointMetadata,
     new_versions: ChannelVersions,
 ) -> tuple[bytes, list[Any], dict[tuple[str, str, str], _Stored]]:
-    """The record and the ``(field, base field, value)`` blob triples of :data:`scripts.PUT`.
+    """The record and the ``(field, base field, value)`` blob triples of :data:`write_scripts.PUT`.
 
     Returns the cache entries to record once the write is stored (``cache=None``: no deltas).
     """
@@ -118,7 +118,7 @@ def encode_checkpoint(
 def encode_writes(
     serde: SerializerProtocol, checkpoint_id: str, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
 ) -> list[Any]:
-    """The ``(field, overwrite, value)`` triples of :data:`scripts.PUT_WRITES`."""
+    """The ``(field, overwrite, value)`` triples of :data:`write_scripts.PUT_WRITES`."""
     out: list[Any] = []
     for n, (channel, value) in enumerate(writes):
         idx = WRITES_IDX_MAP.get(channel, n)

@@ -22,7 +22,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..errors import CheckpointError
 from ..writes import new_write_id
-from . import scripts
+from . import scripts, write_scripts
 from .core import PAGE, AnyClient, Budget, SaverCore, check_strategy, select
 
 __all__ = ["MemorystoreSaver"]
@@ -150,7 +150,7 @@ class MemorystoreSaver(SaverCore):
         """Delete every checkpoint and write of a thread (all namespaces)."""
         self._sync("delete_thread")
         self._lists.forget(str(thread_id))
-        self._calls.write(self._thread_call(scripts.DELETE_THREAD, thread_id), new_write_id())
+        self._calls.write(self._thread_call(write_scripts.DELETE_THREAD, thread_id), new_write_id())
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) made by these runs, in every thread (SCAN)."""
@@ -160,7 +160,7 @@ class MemorystoreSaver(SaverCore):
             return
         for thread_id in self._calls.thread_ids(self.key_prefix):
             try:
-                self._calls.write(self._thread_call(scripts.DELETE_RUNS, thread_id, *runs), new_write_id())
+                self._calls.write(self._thread_call(write_scripts.DELETE_RUNS, thread_id, *runs), new_write_id())
             except CheckpointError as exc:
                 log.warning("delete_for_runs: skipped a broken thread: %s", exc)
 
@@ -170,7 +170,7 @@ class MemorystoreSaver(SaverCore):
         source = self._thread_call(scripts.DUMP, source_thread_id)
         args = self._copy_args(self._calls.read(source))
         if args:
-            target = self._thread_call(scripts.COPY_IN, target_thread_id, self.ttl_ms, *args)
+            target = self._thread_call(write_scripts.COPY_IN, target_thread_id, self.ttl_ms, *args)
             self._calls.write(target, new_write_id())
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
@@ -179,7 +179,7 @@ class MemorystoreSaver(SaverCore):
         check_strategy(strategy)
         for thread_id in thread_ids:
             self._lists.forget(str(thread_id))
-            self._calls.write(self._thread_call(scripts.PRUNE, thread_id, strategy), new_write_id())
+            self._calls.write(self._thread_call(write_scripts.PRUNE, thread_id, strategy), new_write_id())
 
     # -- async API -------------------------------------------------------------------------
 
@@ -272,7 +272,7 @@ class MemorystoreSaver(SaverCore):
         if not self.is_async:
             return await asyncio.to_thread(self.delete_thread, thread_id)
         self._lists.forget(str(thread_id))
-        await self._calls.awrite(self._thread_call(scripts.DELETE_THREAD, thread_id), new_write_id())
+        await self._calls.awrite(self._thread_call(write_scripts.DELETE_THREAD, thread_id), new_write_id())
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async :meth:`delete_for_runs`."""
@@ -283,7 +283,7 @@ class MemorystoreSaver(SaverCore):
             return
         async for thread_id in self._calls.athread_ids(self.key_prefix):
             try:
-                await self._calls.awrite(self._thread_call(scripts.DELETE_RUNS, thread_id, *runs), new_write_id())
+                await self._calls.awrite(self._thread_call(write_scripts.DELETE_RUNS, thread_id, *runs), new_write_id())
             except CheckpointError as exc:
                 log.warning("delete_for_runs: skipped a broken thread: %s", exc)
 
@@ -293,7 +293,7 @@ class MemorystoreSaver(SaverCore):
             return await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
         args = self._copy_args(await self._calls.aread(self._thread_call(scripts.DUMP, source_thread_id)))
         if args:
-            target = self._thread_call(scripts.COPY_IN, target_thread_id, self.ttl_ms, *args)
+            target = self._thread_call(write_scripts.COPY_IN, target_thread_id, self.ttl_ms, *args)
             await self._calls.awrite(target, new_write_id())
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
@@ -303,4 +303,4 @@ class MemorystoreSaver(SaverCore):
         check_strategy(strategy)
         for thread_id in thread_ids:
             self._lists.forget(str(thread_id))
-            await self._calls.awrite(self._thread_call(scripts.PRUNE, thread_id, strategy), new_write_id())
+            await self._calls.awrite(self._thread_call(write_scripts.PRUNE, thread_id, strategy), new_write_id())

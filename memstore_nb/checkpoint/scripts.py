@@ -1,4 +1,4 @@
-"""The saver's Lua scripts: one round trip per saver call, every write replay-safe (memstore_nb.writes).
+"""The saver's Lua helpers and read scripts: one round trip per saver call.
 
 Each script touches the keys of ONE thread (one hash slot). The thread key is passed in KEYS; the
 per-namespace keys are built inside the script from the thread's key base (``ARGV``), which is legal
@@ -13,12 +13,10 @@ from typing import Any
 
 import redis.exceptions
 
-from ..writes import OnceScript
-
-__all__ = ["COPY_IN", "DELETE_RUNS", "DELETE_THREAD", "DUMP", "GET", "LIST", "PRUNE", "PUT", "PUT_WRITES", "ReadScript"]
+__all__ = ["DUMP", "GET", "LIB", "LIST", "ReadScript"]
 
 # Helpers shared by the scripts. A stored value starts with a JSON header line (layout.join_value).
-_LIB = """
+LIB = """
 local function header(v)
   local nl = string.find(v, '\\n', 1, true)
   return cjson.decode(string.sub(v, 1, nl - 1))
@@ -114,7 +112,7 @@ class ReadScript:
     """A read-only script, sent with EVALSHA (EVAL once per server); replies are never decoded."""
 
     def __init__(self, body: str) -> None:
-        self.script = _LIB + body
+        self.script = LIB + body
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
 
     def run(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -128,10 +126,6 @@ class ReadScript:
             return await client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args, NEVER_DECODE=True)
         except redis.exceptions.NoScriptError:
             return await client.execute_command("EVAL", self.script, len(keys), *keys, *args, NEVER_DECODE=True)
-
-
-def _write(body: str) -> OnceScript:
-    return OnceScript(_LIB + body)
 
 
 # KEYS[1] index, KEYS[2] data; ARGV[1] checkpoint id or '' for the newest.
@@ -195,154 +189,5 @@ for _, ns in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'h:' .. ns)
 end
 return out
-"""
-)
-
-# KEYS[2] thread, KEYS[3] index, KEYS[4] data; ARGV[2] base, [3] ttl ms, [4] ns, [5] id, [6] record,
-# then (blob field, field it extends or '', value) triples. Refuses (NOBASE) before writing when a
-# delta's base is gone (pruned, deleted): the caller sends the full value instead.
-PUT = _write(
-    """
-local e = expect(KEYS[2], 'set') or expect(KEYS[3], 'zset') or expect(KEYS[4], 'hash')
-if e then return e end
-for i = 7, #ARGV, 3 do
-  if ARGV[i + 1] ~= '' and redis.call('HEXISTS', KEYS[4], 'b:' .. ARGV[i + 1]) == 0 then
-    return redis.error_reply('NOBASE memstore-nb: ' .. ARGV[i + 1])
-  end
-end
-redis.call('SADD', KEYS[2], ARGV[4])
-redis.call('ZADD', KEYS[3], 0, ARGV[5])
-redis.call('HSET', KEYS[4], 'c:' .. ARGV[5], ARGV[6])
-for i = 7, #ARGV, 3 do redis.call('HSET', KEYS[4], 'b:' .. ARGV[i], ARGV[i + 2]) end
-touch(KEYS[2], ARGV[2], tonumber(ARGV[3]))
-return 1
-"""
-)
-
-# Same KEYS; ARGV[2] base, [3] ttl ms, [4] ns, [5] checkpoint id, then (field, overwrite '1'/'0', value).
-# A write already stored under the same (task id, idx) is kept, unless it is a special channel.
-PUT_WRITES = _write(
-    """
-local e = expect(KEYS[2], 'set') or expect(KEYS[3], 'zset') or expect(KEYS[4], 'hash')
-if e then return e end
-local h = KEYS[4]
-local idx, seen, changed = {}, {}, false
-local raw = redis.call('HGET', h, 'x:' .. ARGV[5])
-if raw then idx = cjson.decode(raw) end
-for _, f in ipairs(idx) do seen[f] = true end
-for i = 6, #ARGV, 3 do
-  local f = ARGV[i]
-  local field = 'w:' .. ARGV[5] .. '#' .. f
-  if ARGV[i + 1] == '1' or redis.call('HEXISTS', h, field) == 0 then
-    redis.call('HSET', h, field, ARGV[i + 2])
-  end
-  if not seen[f] then
-    seen[f] = true
-    idx[#idx + 1] = f
-    changed = true
-  end
-end
-if changed then redis.call('HSET', h, 'x:' .. ARGV[5], cjson.encode(idx)) end
-redis.call('SADD', KEYS[2], ARGV[4])
-touch(KEYS[2], ARGV[2], tonumber(ARGV[3]))
-return 1
-"""
-)
-
-# KEYS[2] thread key; ARGV[2] base.
-DELETE_THREAD = _write(
-    """
-local e = check_thread(KEYS[2], ARGV[2])
-if e then return e end
-local n = 0
-for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  n = n + redis.call('DEL', ARGV[2] .. 'i:' .. ns, ARGV[2] .. 'h:' .. ns)
-end
-return n + redis.call('DEL', KEYS[2])
-"""
-)
-
-# KEYS[2] thread key; ARGV[2] base, ARGV[3] 'keep_latest' or 'delete'.
-PRUNE = _write(
-    """
-local e = check_thread(KEYS[2], ARGV[2])
-if e then return e end
-local base = ARGV[2]
-for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local ix, h = base .. 'i:' .. ns, base .. 'h:' .. ns
-  local top = redis.call('ZREVRANGEBYLEX', ix, '+', '-', 'LIMIT', 0, 1)
-  local latest = top[1]
-  if ARGV[3] == 'delete' then latest = nil end
-  local done = {}
-  for _, field in ipairs(redis.call('HKEYS', h)) do
-    local kind, cid = string.sub(field, 1, 2), string.sub(field, 3)
-    if (kind == 'c:' or kind == 'x:') and cid ~= latest and not done[cid] then
-      done[cid] = true
-      drop(ix, h, cid)
-    end
-  end
-  for _, cid in ipairs(redis.call('ZRANGE', ix, 0, -1)) do
-    if cid ~= latest then drop(ix, h, cid) end
-  end
-  gc(KEYS[2], ns, ix, h)
-end
-return 1
-"""
-)
-
-# KEYS[2] thread key; ARGV[2] base, ARGV[3..] run ids.
-DELETE_RUNS = _write(
-    """
-local e = check_thread(KEYS[2], ARGV[2])
-if e then return e end
-local runs = {}
-for i = 3, #ARGV do runs[ARGV[i]] = true end
-local n = 0
-for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local ix, h = ARGV[2] .. 'i:' .. ns, ARGV[2] .. 'h:' .. ns
-  local hit = false
-  for _, cid in ipairs(redis.call('ZRANGE', ix, 0, -1)) do
-    local rec = redis.call('HGET', h, 'c:' .. cid)
-    if rec then
-      local run = header(rec)['r']
-      if type(run) == 'string' and runs[run] then
-        drop(ix, h, cid)
-        n = n + 1
-        hit = true
-      end
-    end
-  end
-  if hit then gc(KEYS[2], ns, ix, h) end
-end
-return n
-"""
-)
-
-# KEYS[2] target thread key; ARGV[2] target base, [3] ttl ms, then per namespace:
-# ns, number of ids, number of hash fields, ids..., field, value, ...
-COPY_IN = _write(
-    """
-local e = check_thread(KEYS[2], ARGV[2])
-if e then return e end
-local i = 4
-while i <= #ARGV do
-  local ns, nids, nkv = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  e = expect(ARGV[2] .. 'i:' .. ns, 'zset') or expect(ARGV[2] .. 'h:' .. ns, 'hash')
-  if e then return e end
-  i = i + 3 + nids + 2 * nkv
-end
-i = 4
-while i <= #ARGV do
-  local ns, nids, nkv = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  local ix, h = ARGV[2] .. 'i:' .. ns, ARGV[2] .. 'h:' .. ns
-  i = i + 3
-  redis.call('SADD', KEYS[2], ns)
-  for j = i, i + nids - 1 do redis.call('ZADD', ix, 0, ARGV[j]) end
-  i = i + nids
-  for j = i, i + 2 * nkv - 1, 2 do redis.call('HSET', h, ARGV[j], ARGV[j + 1]) end
-  i = i + 2 * nkv
-end
-touch(KEYS[2], ARGV[2], tonumber(ARGV[3]))
-return 1
 """
 )
