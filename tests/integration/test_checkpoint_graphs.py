@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb import MemorystoreChatMessageHistory, aconnect, connect
 from memstore_nb.checkpoint import (
     history_to_state,
     import_history,
@@ -93,6 +93,21 @@ def test_async_client_and_async_graph(client_factory: Callable[..., Any], prefix
         await client.aclose()
 
     asyncio.run(main())
+
+
+def test_aconnect_and_connect_clients(any_url: str, topology: str, prefix: str) -> None:
+    async def main() -> None:
+        client = await aconnect(any_url, cluster=topology == "cluster")
+        graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix))
+        for text in ("hello", "add 2 3"):
+            await graph.ainvoke(human(text), cfg("ac"))
+        await client.aclose()
+
+    asyncio.run(main())
+    sync_client = connect(any_url, cluster=topology == "cluster")
+    state = agent_graph(MemorystoreSaver(sync_client, key_prefix=prefix)).invoke(human("bye"), cfg("ac"))
+    assert contents(state["messages"]) == EXPECTED
+    sync_client.close()
 
 
 def test_sync_saver_serves_ainvoke_and_invoke_alike(client_factory: Callable[..., Any], prefix: str) -> None:
