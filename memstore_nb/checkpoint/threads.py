@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import redis.exceptions
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..errors import CheckpointError
@@ -106,11 +107,18 @@ def thread_checkpoints(
     codec = serde or JsonPlusSerializer()
     keys = ThreadKeys(thread_id, check_prefix(key_prefix))
     stop = -1 if limit is None else max(limit, 1) - 1
-    ids = [text(i) for i in client.execute_command("ZREVRANGE", keys.index(checkpoint_ns), 0, stop)]
-    if (limit is not None and limit <= 0) or not ids:
-        return []
-    fields = [f"c:{cid}" for cid in ids]
-    records = client.execute_command("HMGET", keys.data(checkpoint_ns), *fields, NEVER_DECODE=True)
+    try:
+        ids = [text(i) for i in client.execute_command("ZREVRANGE", keys.index(checkpoint_ns), 0, stop)]
+        if (limit is not None and limit <= 0) or not ids:
+            return []
+        fields = [f"c:{cid}" for cid in ids]
+        records = client.execute_command("HMGET", keys.data(checkpoint_ns), *fields, NEVER_DECODE=True)
+    except redis.exceptions.ResponseError as exc:
+        raise CheckpointError(
+            f"thread {thread_id!r}: a key of the thread holds another type of data ({exc}); "
+            f"inspect the keys matching {keys.base}* with redis-cli",
+            thread_id,
+        ) from exc
     out = []
     for cid, raw in zip(ids, records, strict=True):
         if raw is None:

@@ -13,7 +13,7 @@ from langgraph.checkpoint.base import ERROR
 from langgraph.checkpoint.memory import InMemorySaver
 from redis.cluster import key_slot
 
-from memstore_nb.checkpoint import list_threads
+from memstore_nb.checkpoint import list_threads, thread_checkpoints, thread_messages
 from memstore_nb.checkpoint.layout import ThreadKeys, split_value
 from memstore_nb.checkpoint.records import MAX_CHAIN
 from memstore_nb.checkpoint.saver import MemorystoreSaver
@@ -175,6 +175,10 @@ def test_wrong_type_and_corrupt_data_name_the_thread_and_spare_the_others(
     with pytest.raises(CheckpointError, match="'typed'"):
         graph.invoke(human("again"), cfg("typed"))
     assert client.lrange(typed.data(""), 0, -1) == [b"not a hash"]  # nothing written over it
+    with pytest.raises(CheckpointError, match="'typed'"):
+        thread_checkpoints(client, "typed", key_prefix=prefix)
+    with pytest.raises(CheckpointError, match="'corrupt'"):
+        thread_messages(client, "corrupt", key_prefix=prefix)
     # Listing every thread skips the broken ones and still shows the good one.
     listed = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
     assert listed == {"good"}
