@@ -132,7 +132,41 @@ def main() -> int:
             f"| {mode} | {ms:.2f} | {ref:.2f} | {ms / ref:.2f} | {trips:.1f} | {count} | {data / count:.0f} |"
             f" {(data + markers) / count:.0f} |"
         )
+    reads()
     return 0
+
+
+def timed(fn: Any, repeat: int = 30) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def reads() -> None:
+    """get_tuple / list on threads of 20 and 200 checkpoints, and list(None, limit=100) over 10,000 threads."""
+    rows = []
+    with start_local_redis() as server:
+        client = redis.Redis.from_url(server.url, protocol=2)
+        saver = MemorystoreSaver(client)
+        g = graph(saver)
+        for name, turns in (("short", 7), ("long", 67)):
+            run_sync(g, turns, name)
+            conf = {"configurable": {"thread_id": name}}
+            count = len(list(saver.list(conf)))
+            rows.append((f"get_tuple, newest of {count}", timed(lambda conf=conf: saver.get_tuple(conf))))
+            rows.append((f"list(limit=10) of {count}", timed(lambda conf=conf: list(saver.list(conf, limit=10)))))
+        template = saver.get_tuple({"configurable": {"thread_id": "short"}})
+        assert template is not None
+        for n in range(10_000):
+            saver.put({"configurable": {"thread_id": f"many-{n}", "checkpoint_ns": ""}}, template.checkpoint, {}, {})
+        rows.append(("list(None, limit=100), 10,002 threads", timed(lambda: list(saver.list(None, limit=100)), 10)))
+        client.close()
+    print("\n| read (sync, one local server) | ms (median) |\n|---|---|")
+    for name, ms in rows:
+        print(f"| {name} | {ms:.2f} |")
 
 
 if __name__ == "__main__":

@@ -114,11 +114,12 @@ class SaverCore(BaseCheckpointSaver[str]):
 
     def _decode_list(self, call: Call, reply: Any) -> list[CheckpointTuple]:
         out = []
+        memo: dict[bytes, Any] = {}
         for i in range(0, len(reply or ()), 2):
             ns, item = text(reply[i]), reply[i + 1]
 
             def one(ns: str = ns, item: Any = item) -> CheckpointTuple:
-                return decode_item(self.serde, call.keys.thread_id, ns, item)
+                return decode_item(self.serde, call.keys.thread_id, ns, item, memo)
 
             out.append(call.decoding(one))
         return out

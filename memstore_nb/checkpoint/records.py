@@ -142,8 +142,12 @@ def _corrupt(thread_id: str, ns: str, cid: str, what: str, exc: BaseException) -
     )
 
 
-def _channel_value(serde: SerializerProtocol, pieces: list[bytes]) -> tuple[bool, Any]:
-    """A channel's value from its chain of stored pieces (newest first); ``(False, None)`` if none."""
+def _channel_value(serde: SerializerProtocol, pieces: list[bytes], memo: dict[bytes, Any] | None) -> tuple[bool, Any]:
+    """A channel's value from its chain of stored pieces (newest first); ``(False, None)`` if none.
+
+    ``memo`` (one list page) decodes a delta shared by several checkpoints once; each value is
+    still a list of its own.
+    """
     if not pieces:
         return False, None
     head, typed = split_value(pieces[-1])
@@ -151,15 +155,22 @@ def _channel_value(serde: SerializerProtocol, pieces: list[bytes]) -> tuple[bool
         return False, None
     if head[0] != BLOB_FULL:
         raise ValueError(f"the chain of list deltas ends at a missing version {head[1]!r}")
-    value = serde.loads_typed(typed)
-    if len(pieces) > 1:
-        value = list(value)
-        for piece in reversed(pieces[:-1]):
-            value.extend(serde.loads_typed(split_value(piece)[1]))
+    if len(pieces) == 1:
+        return True, serde.loads_typed(typed)
+    value: list[Any] = []
+    for piece in reversed(pieces):
+        found = memo.get(piece) if memo is not None else None
+        if found is None:
+            found = serde.loads_typed(split_value(piece)[1])
+            if memo is not None:
+                memo[piece] = found
+        value.extend(found)
     return True, value
 
 
-def decode_item(serde: SerializerProtocol, thread_id: str, ns: str, item: list[Any]) -> CheckpointTuple:
+def decode_item(
+    serde: SerializerProtocol, thread_id: str, ns: str, item: list[Any], memo: dict[bytes, Any] | None = None
+) -> CheckpointTuple:
     """A :class:`CheckpointTuple` from one item of the GET / LIST scripts."""
     cid = text(item[0])
     try:
@@ -173,7 +184,7 @@ def decode_item(serde: SerializerProtocol, thread_id: str, ns: str, item: list[A
     for i in range(0, len(blobs), 2):
         channel = text(blobs[i]).rsplit("#", 1)[0]
         try:
-            present, value = _channel_value(serde, blobs[i + 1])
+            present, value = _channel_value(serde, blobs[i + 1], memo)
         except Exception as exc:
             raise _corrupt(thread_id, ns, cid, f"channel {channel!r}", exc) from exc
         if present:
