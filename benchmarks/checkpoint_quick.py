@@ -94,40 +94,46 @@ async def run_async(g: Any, turns: int, thread: str) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=50)
-    turns = parser.parse_args().turns
-    rows = []
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, ours and InMemorySaver interleaved")
+    options = parser.parse_args()
+    turns = options.turns
+    ours_ms: dict[str, list[float]] = {"sync": [], "async": []}
+    ref_ms: dict[str, list[float]] = {"sync": [], "async": []}
+    facts: dict[str, tuple[float, int, int, int]] = {}
     Trips.install()
     with start_local_redis() as server:
         admin = redis.Redis.from_url(server.url, protocol=2, decode_responses=True)
-        for mode in ("sync", "async"):
-            ref = graph(InMemorySaver())
-            ref_ms = run_sync(ref, turns, "ref") if mode == "sync" else asyncio.run(run_async(ref, turns, "ref"))
-            prefix = f"q{uuid.uuid4().hex[:6]}:"
-            admin.flushall()
-            before = Trips.count
-            if mode == "sync":
-                ours = graph(MemorystoreSaver(redis.Redis.from_url(server.url, protocol=2), key_prefix=prefix))
-                ms = run_sync(ours, turns, "t")
-            else:
+        for round_no in range(options.rounds):
+            for mode in ("sync", "async") if round_no % 2 == 0 else ("async", "sync"):
+                ref = graph(InMemorySaver())
+                ref_ms[mode] += run_sync(ref, turns, "r") if mode == "sync" else asyncio.run(run_async(ref, turns, "r"))
+                prefix = f"q{uuid.uuid4().hex[:6]}:"
+                admin.flushall()
+                before = Trips.count
+                if mode == "sync":
+                    ours = graph(MemorystoreSaver(redis.Redis.from_url(server.url, protocol=2), key_prefix=prefix))
+                    ours_ms[mode] += run_sync(ours, turns, "t")
+                else:
 
-                async def go(prefix: str = prefix) -> list[float]:
-                    client = redis.asyncio.Redis.from_url(server.url, protocol=2)
-                    result = await run_async(graph(MemorystoreSaver(client, key_prefix=prefix)), turns, "t")
-                    await client.aclose()
-                    return result
+                    async def go(prefix: str = prefix) -> list[float]:
+                        client = redis.asyncio.Redis.from_url(server.url, protocol=2)
+                        result = await run_async(graph(MemorystoreSaver(client, key_prefix=prefix)), turns, "t")
+                        await client.aclose()
+                        return result
 
-                ms = asyncio.run(go())
-            trips = (Trips.count - before) / turns
-            data, markers, count = memory(admin, prefix)
-            rows.append((mode, statistics.median(ms), statistics.median(ref_ms), trips, count, data, markers))
+                    ours_ms[mode] += asyncio.run(go())
+                trips = (Trips.count - before) / turns
+                facts[mode] = (trips, *memory(admin, prefix))
         admin.close()
-    print(f"{turns}-turn conversation, StateGraph + add_messages, ~200-character messages, one local server")
+    print(f"{turns}-turn conversation x {options.rounds} rounds, StateGraph + add_messages, ~200-character messages")
     print(
         "| API | ms/turn (median) | InMemorySaver ms/turn | ratio | round trips/turn | checkpoints |"
         " bytes/checkpoint (data) | + write markers (expire in 10 min) |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for mode, ms, ref, trips, count, data, markers in rows:
+    for mode in ("sync", "async"):
+        ms, ref = statistics.median(ours_ms[mode]), statistics.median(ref_ms[mode])
+        trips, data, markers, count = facts[mode]
         print(
             f"| {mode} | {ms:.2f} | {ref:.2f} | {ms / ref:.2f} | {trips:.1f} | {count} | {data / count:.0f} |"
             f" {(data + markers) / count:.0f} |"
