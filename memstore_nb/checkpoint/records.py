@@ -32,7 +32,10 @@ __all__ = ["MAX_CHAIN", "ListCache", "decode_item", "encode_checkpoint", "encode
 
 #: Deltas in a row before a list channel is stored whole again.
 MAX_CHAIN = 100
+# The cache keeps the last stored list of recent threads alive (references, not copies of the
+# messages): bounded by entries and by list items in all, least recently used evicted first.
 _CACHE_SIZE = 4096
+_CACHE_ITEMS = 100_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ListCache:
 
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple[str, str, str], _Stored] = OrderedDict()
+        self._items = 0
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, str]) -> _Stored | None:
@@ -56,15 +60,16 @@ class ListCache:
     def update(self, entries: dict[tuple[str, str, str], _Stored]) -> None:
         with self._lock:
             for key, value in entries.items():
+                old = self._entries.pop(key, None)
+                self._items += len(value.items) - (len(old.items) if old else 0)
                 self._entries[key] = value
-                self._entries.move_to_end(key)
-            while len(self._entries) > _CACHE_SIZE:
-                self._entries.popitem(last=False)
+            while self._entries and (len(self._entries) > _CACHE_SIZE or self._items > _CACHE_ITEMS):
+                self._items -= len(self._entries.popitem(last=False)[1].items)
 
     def forget(self, thread_id: str) -> None:
         with self._lock:
             for key in [k for k in self._entries if k[0] == thread_id]:
-                del self._entries[key]
+                self._items -= len(self._entries.pop(key).items)
 
 
 def _extends(old: list[Any], new: list[Any]) -> bool:

@@ -49,3 +49,19 @@ def test_saver_resolves_lazily_with_langgraph() -> None:
     from memstore_nb.checkpoint.saver import MemorystoreSaver
 
     assert memstore_nb.MemorystoreSaver is MemorystoreSaver
+
+
+def test_list_cache_is_bounded_by_entries_and_items() -> None:
+    from memstore_nb.checkpoint import records
+
+    cache = records.ListCache()
+    big = list(range(records._CACHE_ITEMS // 3 + 1))
+    for n in range(4):
+        cache.update({(f"t{n}", "", "messages"): records._Stored(f"messages#{n}", big, 0)})
+    assert cache.get(("t0", "", "messages")) is None  # least recently used, evicted
+    assert cache.get(("t3", "", "messages")) is not None and cache._items <= records._CACHE_ITEMS
+    cache.forget("t3")
+    assert cache.get(("t3", "", "messages")) is None
+    for n in range(records._CACHE_SIZE + 10):
+        cache.update({(f"s{n}", "", "m"): records._Stored("m#1", [1], 0)})
+    assert len(cache._entries) == records._CACHE_SIZE
