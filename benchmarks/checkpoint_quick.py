@@ -153,26 +153,36 @@ def timed(fn: Any, repeat: int = 30) -> float:
 
 def reads() -> None:
     """get_tuple / list on threads of 20 and 200 checkpoints, and list(None, limit=100) over 10,000 threads."""
-    rows = []
+    rows: list[tuple[str, float, float | None]] = []
     with start_local_redis() as server:
         client = redis.Redis.from_url(server.url, protocol=2)
         saver = MemorystoreSaver(client)
         g = graph(saver)
+        ref = InMemorySaver()
+        ref_graph = graph(ref)
         for name, turns in (("short", 7), ("long", 67)):
             run_sync(g, turns, name)
+            run_sync(ref_graph, turns, name)
             conf = {"configurable": {"thread_id": name}}
             count = len(list(saver.list(conf)))
-            rows.append((f"get_tuple, newest of {count}", timed(lambda conf=conf: saver.get_tuple(conf))))
-            rows.append((f"list(limit=10) of {count}", timed(lambda conf=conf: list(saver.list(conf, limit=10)))))
+            for label, one in (
+                ("get_tuple, newest", lambda s, c: s.get_tuple(c)),
+                ("list(limit=10)", lambda s, c: list(s.list(c, limit=10))),
+            ):
+                ours = timed(lambda one=one, conf=conf: one(saver, conf))
+                theirs = timed(lambda one=one, conf=conf: one(ref, conf))
+                rows.append((f"{label} of {count} checkpoints", ours, theirs))
         template = saver.get_tuple({"configurable": {"thread_id": "short"}})
         assert template is not None
         for n in range(10_000):
             saver.put({"configurable": {"thread_id": f"many-{n}", "checkpoint_ns": ""}}, template.checkpoint, {}, {})
-        rows.append(("list(None, limit=100), 10,002 threads", timed(lambda: list(saver.list(None, limit=100)), 10)))
+        rows.append(
+            ("list(None, limit=100), 10,002 threads", timed(lambda: list(saver.list(None, limit=100)), 10), None)
+        )
         client.close()
-    print("\n| read (sync, one local server) | ms (median) |\n|---|---|")
-    for name, ms in rows:
-        print(f"| {name} | {ms:.2f} |")
+    print("\n| read (sync, one local server) | ms (median) | InMemorySaver ms |\n|---|---|---|")
+    for name, ms, ref_ms in rows:
+        print(f"| {name} | {ms:.2f} | {'-' if ref_ms is None else f'{ref_ms:.2f}'} |")
 
 
 if __name__ == "__main__":
