@@ -1,0 +1,782 @@
+"""Benchmark MemorystoreSaver beside LangGraph's other checkpointers, in one run on one machine.
+
+Run:  python benchmarks/bench_checkpoint.py [--quick] [--rounds N]
+
+Starts what it measures against (loopback only) and stops it at the end: a throw-away
+redis-server and a 3-shard local Redis Cluster (memstore_nb.start_local_redis), and a
+PostgreSQL from Debian's binaries (/usr/lib/postgresql/*/bin, run as a non-root user; skipped
+with a note when absent). Rows:
+
+- memory:      langgraph InMemorySaver, the floor
+- sqlite:      langgraph-checkpoint-sqlite (SqliteSaver / AsyncSqliteSaver, a file in a temp dir)
+- postgres:    langgraph-checkpoint-postgres (fsync and synchronous_commit off: no more durable
+               than the Redis server, which runs without RDB or AOF)
+- ours:        MemorystoreSaver (sync client, then a redis.asyncio client for the async column)
+- plainredis:  langgraph-checkpoint-plainredis RedisSaver / AsyncRedisSaver, same Redis server
+- aws:         langgraph-checkpoint-aws[valkey] ValkeySaver / AsyncValkeySaver, same Redis server
+- ours / plainredis / aws on the cluster, and ours / aws with decode_responses=True clients
+
+Workloads: (a) a conversation through a StateGraph with an add_messages channel (~200-character
+replies), ms per turn, sync and async, with client round trips per turn and MEMORY USAGE per
+checkpoint; (b) get_tuple of a thread's latest checkpoint and (c) list(limit=10), on a short and
+on a long thread (flat means the two agree); (d) put + put_writes pairs per second with a growing
+messages list; (e) list(None, limit=100) over many stored threads.
+
+Each round runs every saver in a process of its own (forked, so imports are paid once), in a
+rotated order; the tables give the median over rounds and the min-max range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio
+import redis.cluster
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+
+from memstore_nb import start_local_redis
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    turns: int  # (a)
+    short: int  # (b), (c): checkpoints of the short thread
+    long: int  # (b), (c), (d): checkpoints of the long thread
+    threads: int  # (e)
+    repeats: int  # timed repeats of (b), (c), (e) inside one process
+
+
+FULL = Sizes(rounds=5, turns=50, short=20, long=200, threads=10_000, repeats=20)
+QUICK = Sizes(rounds=1, turns=10, short=10, long=50, threads=500, repeats=5)
+
+# Redis databases of the standalone server: (conversation, many threads) per row.
+DBS = {"ours": (1, 2), "ours-decode": (3, 4), "plainredis": (5, 6), "aws": (7, 8), "aws-decode": (9, 10)}
+ROWS = [
+    "memory",
+    "sqlite",
+    "postgres",
+    "ours",
+    "plainredis",
+    "aws",
+    "ours-cluster",
+    "plainredis-cluster",
+    "aws-cluster",
+    "ours-decode",
+    "aws-decode",
+]
+PERSISTENT = ["sqlite", "postgres", "plainredis", "aws"]
+LABELS = {
+    "memory": "InMemorySaver (floor)",
+    "sqlite": "SqliteSaver",
+    "postgres": "PostgresSaver",
+    "ours": "MemorystoreSaver",
+    "plainredis": "plainredis RedisSaver",
+    "aws": "aws ValkeySaver",
+    "ours-cluster": "MemorystoreSaver, cluster",
+    "plainredis-cluster": "plainredis, cluster",
+    "aws-cluster": "aws ValkeySaver, cluster",
+    "ours-decode": "MemorystoreSaver, decode_responses",
+    "aws-decode": "aws ValkeySaver, decode_responses",
+}
+
+REPLY = (
+    "Redis keeps each checkpoint of this thread under one hash tag, so every key lands in the same "
+    "slot; the reply you are reading is padded to about two hundred characters, like a short answer."
+)
+
+
+# -- counting client round trips: every request a client sends goes through send_packed_command --
+
+ROUND_TRIPS = [0]
+
+
+def _count_round_trips() -> None:
+    """Patch the connection classes of redis-py and valkey-py (in the worker process only)."""
+    modules: list[Any] = [redis.connection, redis.asyncio.connection]
+    with contextlib.suppress(ImportError):
+        import valkey.asyncio.connection
+        import valkey.connection
+
+        modules += [valkey.connection, valkey.asyncio.connection]
+    for module in modules:
+        cls = module.AbstractConnection
+        original = cls.send_packed_command
+        if asyncio.iscoroutinefunction(original):
+
+            async def counted_async(self: Any, *a: Any, _o: Any = original, **k: Any) -> Any:
+                ROUND_TRIPS[0] += 1
+                return await _o(self, *a, **k)
+
+            cls.send_packed_command = counted_async
+        else:
+
+            def counted(self: Any, *a: Any, _o: Any = original, **k: Any) -> Any:
+                ROUND_TRIPS[0] += 1
+                return _o(self, *a, **k)
+
+            cls.send_packed_command = counted
+
+
+# -- the servers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalPostgres:
+    """A throw-away PostgreSQL from Debian's binaries, as a non-root user, on a free loopback port."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+        if not found:
+            raise FileNotFoundError("no /usr/lib/postgresql/*/bin/postgres (apt-get install postgresql)")
+        self.bin = found[-1].parent
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.uid = self.gid = -1
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use its own account, or nobody
+            import pwd
+
+            for name in ("postgres", "nobody"):
+                with contextlib.suppress(KeyError):
+                    entry = pwd.getpwnam(name)
+                    self.uid, self.gid = entry.pw_uid, entry.pw_gid
+                    break
+            os.chown(self.dir, self.uid, self.gid)
+
+    def _demote(self) -> None:
+        if self.uid >= 0:
+            os.setgid(self.gid)
+            os.setuid(self.uid)
+
+    def dsn(self, db: str) -> str:
+        return f"host=127.0.0.1 port={self.port} user=bench dbname={db}"
+
+    def start(self) -> LocalPostgres:
+        data = self.dir / "data"
+        subprocess.run(
+            [str(self.bin / "initdb"), "-D", str(data), "-U", "bench", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
+            preexec_fn=self._demote,  # noqa: PLW1509 - no threads yet that could deadlock
+        )
+        settings = ["listen_addresses=127.0.0.1", "fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+        args = [str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.dir)]
+        for setting in settings:
+            args += ["-c", setting]
+        log = (self.dir / "log").open("wb")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=self._demote)  # noqa: PLW1509
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+                    for db in ("conv", "many"):
+                        conn.execute(f"CREATE DATABASE {db}")
+                return self
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(2)  # SIGINT: fast shutdown
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Env:
+    redis_url: str
+    cluster_url: str
+    pg: LocalPostgres | None
+    tmp: str
+    sizes: Sizes
+
+
+def _url(env: Env, db: int) -> str:
+    parts = urlsplit(env.redis_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
+
+
+# -- making each saver: (sync saver, async factory, Redis admin for memory or None) ---------------
+
+
+@dataclass
+class Made:
+    sync: BaseCheckpointSaver[Any]
+    make_async: Callable[[], Any] | None  # coroutine function returning an async saver
+    memory: Callable[[], int] | None  # bytes held by the conversation (MEMORY USAGE)
+    redis: bool = True  # round trips are counted for Redis clients only
+
+
+def _redis_memory(client: Any, match: str = "*") -> Callable[[], int]:
+    def total() -> int:
+        if isinstance(client, redis.cluster.RedisCluster):
+            keys = list(client.scan_iter(match=match, count=1000, target_nodes=client.PRIMARIES))
+        else:
+            keys = list(client.scan_iter(match=match, count=1000))
+        return sum(int(client.memory_usage(k, samples=0) or 0) for k in keys)
+
+    return total
+
+
+def make(row: str, env: Env, part: str) -> Made:  # noqa: PLR0911, PLR0915 - one branch per saver
+    """The saver of ``row`` for ``part`` ("conv": (a)-(d), "many": (e))."""
+    conv = part == "conv"
+    if row == "memory":
+        return Made(InMemorySaver(), _async_value(InMemorySaver), None, redis=False)
+    if row == "sqlite":
+        import sqlite3
+
+        from langgraph.checkpoint.sqlite import SqliteSaver
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = os.path.join(env.tmp, f"{part}.sqlite")
+
+        async def sqlite_async() -> Any:
+            import aiosqlite
+
+            return AsyncSqliteSaver(await aiosqlite.connect(path))
+
+        return Made(SqliteSaver(sqlite3.connect(path, check_same_thread=False)), sqlite_async, None, redis=False)
+    if row == "postgres":
+        if env.pg is None:
+            raise RuntimeError("skipped: no PostgreSQL binaries")
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+
+        dsn = env.pg.dsn(part)
+        kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+
+        async def pg_async() -> Any:
+            return AsyncPostgresSaver(await psycopg.AsyncConnection.connect(dsn, **kwargs))
+
+        return Made(PostgresSaver(psycopg.connect(dsn, **kwargs)), pg_async, None, redis=False)
+    if row in ("ours", "ours-decode", "ours-cluster"):
+        from memstore_nb import MemorystoreSaver
+
+        decode = row == "ours-decode"
+        if row == "ours-cluster":
+            prefix = "conv:" if conv else "many:"
+            sync = redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2)
+
+            async def ours_cluster_async() -> Any:
+                client = redis.asyncio.RedisCluster.from_url(env.cluster_url, protocol=2)
+                return MemorystoreSaver(client, key_prefix=prefix)
+
+            return Made(MemorystoreSaver(sync, key_prefix=prefix), ours_cluster_async, _redis_memory(sync, "conv:*"))
+        url = _url(env, DBS[row][0 if conv else 1])
+        sync = redis.Redis.from_url(url, protocol=2, decode_responses=decode)
+
+        async def ours_async() -> Any:
+            return MemorystoreSaver(redis.asyncio.Redis.from_url(url, protocol=2, decode_responses=decode))
+
+        admin = redis.Redis.from_url(url, protocol=2)
+        return Made(MemorystoreSaver(sync), ours_async, _redis_memory(admin))
+    if row in ("plainredis", "plainredis-cluster"):
+        from langgraph_checkpoint_plainredis import AsyncRedisSaver, RedisSaver
+
+        if row == "plainredis-cluster":
+            prefix = "conv" if conv else "many"
+            cluster = redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2)
+
+            async def plain_cluster_async() -> Any:
+                client = redis.asyncio.RedisCluster.from_url(env.cluster_url, protocol=2)
+                return AsyncRedisSaver(client, prefix=prefix)
+
+            return Made(RedisSaver(cluster, prefix=prefix), plain_cluster_async, _redis_memory(cluster, "conv*"))
+        url = _url(env, DBS[row][0 if conv else 1])
+
+        async def plain_async() -> Any:
+            return AsyncRedisSaver(redis.asyncio.Redis.from_url(url, protocol=2))
+
+        admin = redis.Redis.from_url(url, protocol=2)
+        return Made(RedisSaver(redis.Redis.from_url(url, protocol=2)), plain_async, _redis_memory(admin))
+    if row in ("aws", "aws-decode", "aws-cluster"):
+        import valkey
+        import valkey.asyncio
+        import valkey.cluster
+        from langgraph_checkpoint_aws.checkpoint.valkey import AsyncValkeySaver, ValkeySaver
+
+        if row == "aws-cluster":
+            vcluster = valkey.cluster.ValkeyCluster.from_url(env.cluster_url, protocol=2)
+
+            async def aws_cluster_async() -> Any:
+                return AsyncValkeySaver(valkey.asyncio.ValkeyCluster.from_url(env.cluster_url, protocol=2))
+
+            return Made(ValkeySaver(vcluster), aws_cluster_async, None)
+        decode = row == "aws-decode"
+        url = _url(env, DBS[row][0 if conv else 1])
+
+        async def aws_async() -> Any:
+            return AsyncValkeySaver(valkey.asyncio.Valkey.from_url(url, protocol=2, decode_responses=decode))
+
+        admin = redis.Redis.from_url(url, protocol=2)
+        saver = ValkeySaver(valkey.Valkey.from_url(url, protocol=2, decode_responses=decode))
+        return Made(saver, aws_async, _redis_memory(admin))
+    raise ValueError(row)
+
+
+def _async_value(factory: Callable[[], Any]) -> Callable[[], Any]:
+    async def build() -> Any:
+        return factory()
+
+    return build
+
+
+def clear_store(row: str, env: Env, part: str) -> None:
+    """Empty what ``row`` stores for ``part`` (each process starts from nothing)."""
+    if row in DBS:
+        with redis.Redis.from_url(_url(env, DBS[row][0 if part == "conv" else 1]), protocol=2) as client:
+            client.flushdb()
+    elif row.endswith("-cluster"):
+        with redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2) as cluster:
+            for key in list(cluster.scan_iter(match=f"{part}*", count=1000, target_nodes=cluster.PRIMARIES)):
+                cluster.delete(key)
+    elif row == "sqlite":
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(env.tmp, f"{part}.sqlite"))
+    elif row == "postgres" and env.pg is not None:
+        import psycopg
+
+        with psycopg.connect(env.pg.dsn(part), autocommit=True) as conn:
+            for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+                with contextlib.suppress(psycopg.errors.UndefinedTable):
+                    conn.execute(f"TRUNCATE {table}")
+
+
+def setup_saver(saver: Any) -> None:
+    if hasattr(saver, "setup"):
+        saver.setup()
+
+
+# -- the workloads -------------------------------------------------------------------------------
+
+
+def build_graph(saver: Any, *, is_async: bool) -> Any:
+    def reply(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage(f"({len(state['messages'])}) {REPLY}")]}
+
+    async def areply(state: MessagesState) -> dict[str, Any]:
+        return reply(state)
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", areply if is_async else reply)
+    builder.add_edge(START, "chat")
+    return builder.compile(checkpointer=saver)
+
+
+def question(turn: int) -> HumanMessage:
+    return HumanMessage(f"Turn {turn}: what does the checkpointer store for this thread, and where?")
+
+
+def conversation_sync(saver: Any, turns: int, out: dict[str, Any], memory: Callable[[], int] | None) -> None:
+    graph = build_graph(saver, is_async=False)
+    config = {"configurable": {"thread_id": f"conv-{uuid.uuid4().hex}"}}
+    graph.invoke({"messages": [question(-1)]}, config)  # connections, scripts and setup are not a turn
+    trips = ROUND_TRIPS[0]
+    start = time.perf_counter()
+    for turn in range(turns):
+        graph.invoke({"messages": [question(turn)]}, config)
+    out["turn_sync_ms"] = (time.perf_counter() - start) * 1000 / turns
+    out["round_trips"] = (ROUND_TRIPS[0] - trips) / turns
+    if memory is not None:
+        checkpoints = sum(1 for _ in saver.list(config))
+        out["bytes_per_checkpoint"] = memory() / checkpoints
+
+
+async def conversation_async(make_async: Callable[[], Any], turns: int, out: dict[str, Any]) -> None:
+    saver = await make_async()
+    if hasattr(saver, "setup"):
+        done = saver.setup()
+        if asyncio.iscoroutine(done):
+            await done
+    graph = build_graph(saver, is_async=True)
+    config = {"configurable": {"thread_id": f"aconv-{uuid.uuid4().hex}"}}
+    await graph.ainvoke({"messages": [question(-1)]}, config)
+    trips = ROUND_TRIPS[0]
+    start = time.perf_counter()
+    for turn in range(turns):
+        await graph.ainvoke({"messages": [question(turn)]}, config)
+    out["turn_async_ms"] = (time.perf_counter() - start) * 1000 / turns
+    out["round_trips_async"] = (ROUND_TRIPS[0] - trips) / turns
+
+
+def checkpoints(saver: Any, thread_id: str, count: int, start: int = 0, state: dict[str, Any] | None = None) -> Any:
+    """put + put_writes pairs on one thread, its messages list growing by a question and an answer each."""
+    state = state if state is not None else {"messages": [], "version": None, "config": None}
+    for step in range(start, start + count):
+        state["messages"] = [*state["messages"], question(step), AIMessage(f"({step}) {REPLY}", id=f"ai-{step}")]
+        version = saver.get_next_version(state["version"], None)
+        checkpoint = empty_checkpoint()
+        checkpoint["id"] = str(uuid6(clock_seq=step))
+        checkpoint["channel_values"] = {"messages": state["messages"]}
+        checkpoint["channel_versions"] = {"messages": version}
+        checkpoint["versions_seen"] = {"chat": {"messages": state["version"]}} if state["version"] else {}
+        config = state["config"] or {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        metadata = {"source": "loop", "step": step, "parents": {}}
+        saved = saver.put(config, checkpoint, metadata, {"messages": version})
+        saver.put_writes(saved, [("messages", [AIMessage(f"pending {step}")])], str(uuid.uuid4()))
+        state["version"], state["config"] = version, saved
+    return state
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def reads(saver: Any, thread_id: str, repeats: int, out: dict[str, Any], tag: str) -> None:
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    out[f"get_{tag}_ms"] = median_ms(lambda: saver.get_tuple(config), repeats)
+    out[f"list10_{tag}_ms"] = median_ms(lambda: list(saver.list(config, limit=10)), repeats)
+
+
+def populate(saver: Any, threads: int) -> None:
+    for i in range(threads):
+        checkpoints(saver, f"many-{i:05d}", 1)
+
+
+def short_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    return text[:160]
+
+
+def worker(row: str, env: Env, do_populate: bool) -> dict[str, Any]:
+    """One saver, one round: every workload, each failure recorded instead of raised."""
+    _count_round_trips()
+    out: dict[str, Any] = {"errors": {}}
+
+    def attempt(name: str, fn: Callable[[], object]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - a failing saver is a result, not a crash
+            out["errors"][name] = short_error(exc)
+            if os.environ.get("BENCH_TRACEBACKS"):
+                traceback.print_exc()
+
+    try:
+        clear_store(row, env, "conv")
+        made = make(row, env, "conv")
+        setup_saver(made.sync)
+    except Exception as exc:  # noqa: BLE001
+        out["errors"]["setup"] = short_error(exc)
+        return out
+    sizes = env.sizes
+    attempt("(a) sync", lambda: conversation_sync(made.sync, sizes.turns, out, made.memory))
+    if made.make_async is not None:
+        make_async = made.make_async
+        attempt("(a) async", lambda: asyncio.run(conversation_async(make_async, sizes.turns, out)))
+    if not made.redis:
+        out.pop("round_trips", None)
+        out.pop("round_trips_async", None)
+
+    def thread_reads() -> None:
+        thread = f"long-{uuid.uuid4().hex}"
+        start = time.perf_counter()
+        state = checkpoints(made.sync, thread, sizes.short)
+        writing = time.perf_counter() - start
+        reads(made.sync, thread, sizes.repeats, out, "short")
+        start = time.perf_counter()
+        checkpoints(made.sync, thread, sizes.long - sizes.short, sizes.short, state)
+        out["pairs_per_s"] = sizes.long / (writing + time.perf_counter() - start)
+        reads(made.sync, thread, sizes.repeats, out, "long")
+
+    attempt("(b)-(d)", thread_reads)
+
+    def many() -> None:
+        saver = make(row, env, "many")
+        setup_saver(saver.sync)
+        if do_populate:
+            clear_store(row, env, "many")
+            populate(saver.sync, sizes.threads)
+        got = list(saver.sync.list(None, limit=100))
+        out["list_all_rows"] = len(got)
+        if got:  # a saver that lists nothing has no time worth showing
+            out["list_all_ms"] = median_ms(lambda: list(saver.sync.list(None, limit=100)), max(3, sizes.repeats // 4))
+
+    attempt("(e)", many)
+    return out
+
+
+def _child(conn: Any, row: str, env: Env, do_populate: bool) -> None:
+    try:
+        result = worker(row, env, do_populate)
+    except BaseException as exc:  # noqa: BLE001 - report, the parent prints it
+        result = {"errors": {"worker": short_error(exc)}}
+    conn.send(result)
+    conn.close()
+
+
+def run_in_process(row: str, env: Env, do_populate: bool, timeout: float) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, row, env, do_populate))
+    proc.start()
+    child.close()
+    result: dict[str, Any] = {"errors": {"worker": f"no result within {timeout:.0f} s"}}
+    if parent.poll(timeout):
+        with contextlib.suppress(EOFError):
+            result = parent.recv()
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    return result
+
+
+# -- the tables ----------------------------------------------------------------------------------
+
+
+def spread(values: list[float], fmt: str) -> str:
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return format(med, fmt)
+    return f"{format(med, fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def med(results: dict[str, list[dict[str, Any]]], row: str, key: str) -> float | None:
+    values = [r[key] for r in results.get(row, []) if key in r]
+    return statistics.median(values) if values else None
+
+
+def values(results: dict[str, list[dict[str, Any]]], row: str, key: str) -> list[float]:
+    return [r[key] for r in results.get(row, []) if key in r]
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+
+
+def report(results: dict[str, list[dict[str, Any]]], rows: list[str], sizes: Sizes) -> None:
+    floor_s, floor_a = med(results, "memory", "turn_sync_ms"), med(results, "memory", "turn_async_ms")
+    pg_e = med(results, "postgres", "list_all_ms")
+    lines = []
+    for row in rows:
+        memo = med(results, row, "bytes_per_checkpoint")
+        lines.append(
+            [
+                LABELS[row],
+                spread(values(results, row, "turn_sync_ms"), ".2f"),
+                ratio(med(results, row, "turn_sync_ms"), floor_s),
+                spread(values(results, row, "turn_async_ms"), ".2f"),
+                ratio(med(results, row, "turn_async_ms"), floor_a),
+                spread(values(results, row, "round_trips"), ".1f"),
+                spread(values(results, row, "round_trips_async"), ".1f"),
+                f"{memo / 1024:.2f}" if memo is not None else "-",
+            ]
+        )
+    table(
+        f"(a) {sizes.turns}-turn conversation through a StateGraph (add_messages, ~200-char replies); "
+        "median (min-max) over rounds",
+        ["saver", "sync ms/turn", "x floor", "async ms/turn", "x floor", "trips/turn", "async trips", "KB/ckpt"],
+        lines,
+    )
+    lines = []
+    for row in rows:
+        gs, gl = med(results, row, "get_short_ms"), med(results, row, "get_long_ms")
+        ls, ll = med(results, row, "list10_short_ms"), med(results, row, "list10_long_ms")
+        lines.append(
+            [
+                LABELS[row],
+                spread(values(results, row, "get_short_ms"), ".3f"),
+                spread(values(results, row, "get_long_ms"), ".3f"),
+                ratio(gl, gs),
+                spread(values(results, row, "list10_short_ms"), ".3f"),
+                spread(values(results, row, "list10_long_ms"), ".3f"),
+                ratio(ll, ls),
+                spread(values(results, row, "pairs_per_s"), ".0f"),
+            ]
+        )
+    s, n = sizes.short, sizes.long
+    table(
+        f"(b) get_tuple (latest) and (c) list(limit=10) on a thread of {s} and of {n} checkpoints, ms; "
+        f"(d) put + put_writes pairs/s over {n} checkpoints",
+        ["saver", f"(b) {s}", f"(b) {n}", "growth", f"(c) {s}", f"(c) {n}", "growth", "(d) pairs/s"],
+        lines,
+    )
+    lines = []
+    for row in rows:
+        got = values(results, row, "list_all_rows")
+        lines.append(
+            [
+                LABELS[row],
+                spread(values(results, row, "list_all_ms"), ".1f"),
+                ratio(med(results, row, "list_all_ms"), pg_e),
+                str(int(min(got))) if got else "-",
+            ]
+        )
+    table(
+        f"(e) list(None, limit=100) with {sizes.threads:,} threads stored, ms",
+        ["saver", "ms", "x postgres", "rows returned"],
+        lines,
+    )
+    goals(results, sizes)
+
+
+def goals(results: dict[str, list[dict[str, Any]]], sizes: Sizes) -> None:
+    print("\nGoals (issue 10), from the medians above:")
+
+    def line(ok: bool | None, text: str) -> None:
+        print(f"  [{'met' if ok else 'NOT met' if ok is not None else 'n/a'}] {text}")
+
+    for mode in ("sync", "async"):
+        key = f"turn_{mode}_ms"
+        ours, floor = med(results, "ours", key), med(results, "memory", key)
+        others = {r: med(results, r, key) for r in PERSISTENT}
+        others = {r: v for r, v in others.items() if v is not None}
+        within = ours is not None and floor is not None and ours <= 1.5 * floor
+        line(within if ours is not None else None, f"{mode} per turn within 1.5x of InMemorySaver ({ratio(ours, floor)})")
+        below = ours is not None and all(ours < v for v in others.values())
+        line(below if ours is not None else None, f"{mode} per turn below every other persistent saver ({', '.join(others)})")
+    flat = [med(results, "ours", k) for k in ("get_short_ms", "get_long_ms", "list10_short_ms", "list10_long_ms")]
+    if None not in flat:
+        gs, gl, ls, ll = (v or 0.0 for v in flat)
+        ok = gl <= 1.5 * gs + 0.05 and ll <= 1.5 * ls + 0.05
+        line(ok, f"(b), (c) flat in thread length ({sizes.short} -> {sizes.long}: get {ratio(gl, gs)}, list {ratio(ll, ls)})")
+    trips = med(results, "ours", "round_trips")
+    line(trips <= 8 if trips is not None else None, f"about 7 round trips per turn ({trips if trips is None else round(trips, 1)})")
+    e_ours, e_pg = med(results, "ours", "list_all_ms"), med(results, "postgres", "list_all_ms")
+    line(e_ours <= e_pg if e_ours is not None and e_pg is not None else None, f"(e) at or below Postgres ({ratio(e_ours, e_pg)})")
+    memo = med(results, "ours", "bytes_per_checkpoint")
+    line(memo <= 2048 if memo is not None else None, f"memory per checkpoint <= 2 KB after {sizes.turns} turns ({memo if memo is None else round(memo)} bytes)")
+
+
+def notes(results: dict[str, list[dict[str, Any]]], rows: list[str], skipped: dict[str, str]) -> None:
+    print("\nNotes (failures and skips):")
+    said = False
+    for row, why in skipped.items():
+        print(f"  {LABELS[row]}: skipped: {why}")
+        said = True
+    for row in rows:
+        seen: dict[str, str] = {}
+        for result in results.get(row, []):
+            for where, error in result.get("errors", {}).items():
+                seen.setdefault(where, error)
+        for where, error in seen.items():
+            print(f"  {LABELS[row]}: {where} failed: {error}")
+            said = True
+        got = values(results, row, "list_all_rows")
+        if got and min(got) < 100:
+            print(f"  {LABELS[row]}: list(None, limit=100) returned {int(min(got))} rows, not 100")
+            said = True
+    if not said:
+        print("  none")
+
+
+@contextlib.contextmanager
+def postgres(skipped: dict[str, str]) -> Iterator[LocalPostgres | None]:
+    try:
+        pg = LocalPostgres()
+    except FileNotFoundError as exc:
+        skipped["postgres"] = str(exc)
+        yield None
+        return
+    try:
+        pg.start()
+    except Exception as exc:  # noqa: BLE001 - a benchmark without Postgres is still worth printing
+        skipped["postgres"] = f"PostgreSQL did not start: {short_error(exc)}"
+        pg.stop()
+        yield None
+        return
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (CI smoke): small sizes, one round")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, or 1 with --quick)")
+    parser.add_argument("--only", help="comma-separated rows (default: all): " + ",".join(ROWS))
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.rounds:
+        sizes = Sizes(**{**sizes.__dict__, "rounds": max(1, args.rounds)})
+    rows = [r for r in ROWS if not args.only or r in args.only.split(",")]
+    skipped: dict[str, str] = {}
+    began = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ckpt-"))
+        server = stack.enter_context(start_local_redis())
+        cluster = stack.enter_context(start_local_redis(cluster=True))
+        pg = stack.enter_context(postgres(skipped)) if "postgres" in rows else None
+        env = Env(server.url, cluster.url, pg, tmp, sizes)
+        rows = [r for r in rows if r not in skipped]
+        print(
+            f"bench_checkpoint: {len(rows)} savers x {sizes.rounds} rounds; redis {server.url}, cluster "
+            f"{cluster.url}, postgres {'port ' + str(pg.port) if pg else 'skipped'}",
+            flush=True,
+        )
+        results: dict[str, list[dict[str, Any]]] = {}
+        timeout = 600.0
+        for rnd in range(sizes.rounds):
+            order = rows[rnd % len(rows) :] + rows[: rnd % len(rows)]
+            for row in order:
+                # The many-threads store is filled once (not timed) and read in every later round;
+                # InMemorySaver keeps nothing between processes, so it fills its own every round.
+                fill = rnd == 0 or row == "memory"
+                results.setdefault(row, []).append(run_in_process(row, env, fill, timeout))
+            print(f"  round {rnd + 1}/{sizes.rounds} done at {time.monotonic() - began:.0f} s", flush=True)
+        report(results, rows, sizes)
+        notes(results, rows, skipped)
+    print(f"\n{sys.executable.split('/')[-1]} {sys.version.split()[0]}, {os.cpu_count()} CPUs; {time.monotonic() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
