@@ -15,6 +15,8 @@ import redis
 import redis.cluster
 from nbtest_helpers import NOTEBOOKS, REPO
 
+from memstore_nb.writes import MARKER_TTL_SECONDS
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 NBVAL_COMMAND = [
@@ -129,3 +131,63 @@ def test_langchain_notebook_keeps_two_sessions(tmp_path: Path, fresh_db: tuple[s
     text = _stdout(nb)
     assert "(model saw 6 messages)" in text
     assert "warnings raised: 0" in text
+
+
+def _script_calls(cluster: redis.cluster.RedisCluster) -> int:
+    stats = cluster.info("commandstats", target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+    names = ("cmdstat_evalsha", "cmdstat_eval")
+    return sum(int(node.get(name, {}).get("calls", 0)) for node in stats.values() for name in names)
+
+
+def _assert_only_expiring_markers(client: Any, keys: set[str]) -> None:
+    """What a deleted thread leaves: only the exactly-once write markers, which expire by themselves."""
+    for key in keys:
+        assert ":memstore-nb:w:" in key, key
+        assert 0 < client.ttl(key) <= MARKER_TTL_SECONDS, key
+
+
+def _assert_agent_remembered(text: str) -> None:
+    assert "ai: Your name is Ada." in text  # across turns
+    assert "ai: You asked about Lisbon.\nmessages in the thread: 10" in text  # across the "restart"
+    assert "14 checkpoints, newest first:" in text
+    assert "latest state of the thread: 6 messages, last: In Porto today" in text  # the fork
+    assert "the Lisbon branch is still there: True" in text
+    assert "notebook:ada: 19 checkpoints" in text and "notebook:bob: 8 checkpoints" in text
+    assert "notebook:bob deleted; latest checkpoint now: None" in text
+
+
+def test_langgraph_memory_keeps_its_threads_in_the_injected_endpoint(
+    tmp_path: Path, fresh_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = fresh_db
+    client.set("someone-else", "kept")
+    info = client.info("commandstats")
+    scripts_before = sum(int(info.get(n, {}).get("calls", 0)) for n in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    nb = _execute("langgraph_memory.ipynb", tmp_path, ENDPOINT=url)
+
+    _assert_agent_remembered(_stdout(nb))
+    info = client.info("commandstats")
+    scripts_after = sum(int(info.get(n, {}).get("calls", 0)) for n in ("cmdstat_evalsha", "cmdstat_eval"))
+    assert scripts_after - scripts_before > 50  # the checkpoints went to the injected database
+    left = set(client.keys("*")) - {"someone-else"}
+    assert client.get("someone-else") == "kept"
+    _assert_only_expiring_markers(client, left)  # its threads deleted, nothing else touched
+
+
+def test_langgraph_memory_runs_on_a_cluster(tmp_path: Path, cluster_url: str) -> None:
+    cluster = redis.cluster.RedisCluster.from_url(cluster_url, protocol=2, decode_responses=True)
+    before = _script_calls(cluster)
+
+    nb = _execute("langgraph_memory.ipynb", tmp_path, ENDPOINT=cluster_url)
+
+    _assert_agent_remembered(_stdout(nb))
+    assert _script_calls(cluster) - before > 50
+    left = set(cluster.scan_iter(match="*notebook:*", target_nodes=redis.cluster.RedisCluster.PRIMARIES))
+    _assert_only_expiring_markers(cluster, left)
+    cluster.close()
+
+
+def test_langgraph_memory_runs_on_the_embedded_cluster(tmp_path: Path) -> None:
+    nb = _execute("langgraph_memory.ipynb", tmp_path, ENDPOINT="local-cluster")
+    _assert_agent_remembered(_stdout(nb))
