@@ -564,7 +564,7 @@ def _child(conn: Any, row: str, env: Env, do_populate: bool) -> None:
 def run_in_process(row: str, env: Env, do_populate: bool, timeout: float) -> dict[str, Any]:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, row, env, do_populate))
+    proc = ctx.Process(target=_child, args=(child, row, env, do_populate), daemon=True)
     proc.start()
     child.close()
     result: dict[str, Any] = {"errors": {"worker": f"no result within {timeout:.0f} s"}}
