@@ -440,6 +440,20 @@ async def conversation_async(make_async: Callable[[], Any], turns: int, out: dic
         await graph.ainvoke({"messages": [question(turn)]}, config)
     out["turn_async_ms"] = (time.perf_counter() - start) * 1000 / turns
     out["round_trips_async"] = (ROUND_TRIPS[0] - trips) / turns
+    await aclose(saver)
+
+
+async def aclose(saver: Any) -> None:
+    """Close an async saver's connection inside its event loop (aiosqlite complains otherwise)."""
+    for name in ("conn", "client"):
+        thing = getattr(saver, name, None)
+        closer = getattr(thing, "aclose", None) or getattr(thing, "close", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                done = closer()
+                if asyncio.iscoroutine(done):
+                    await done
+            return
 
 
 def checkpoints(
