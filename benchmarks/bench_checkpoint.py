@@ -295,7 +295,7 @@ def make(row: str, env: Env, part: str) -> Made:
 
         decode = row == "ours-decode"
         if row == "ours-cluster":
-            prefix = "conv:" if conv else "many:"
+            prefix = f"{part}-{row}:"
             on_cluster = redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2)
 
             async def ours_cluster_async() -> Any:
@@ -303,7 +303,7 @@ def make(row: str, env: Env, part: str) -> Made:
                 return MemorystoreSaver(client, key_prefix=prefix)
 
             saver = MemorystoreSaver(on_cluster, key_prefix=prefix)
-            return Made(saver, ours_cluster_async, _redis_memory(on_cluster, "conv:*"))
+            return Made(saver, ours_cluster_async, _redis_memory(on_cluster, f"{prefix}*"))
         url = _url(env, DBS[row][0 if conv else 1])
         sync = redis.Redis.from_url(url, protocol=2, decode_responses=decode)
 
@@ -316,7 +316,7 @@ def make(row: str, env: Env, part: str) -> Made:
         from langgraph_checkpoint_plainredis import AsyncRedisSaver, RedisSaver
 
         if row == "plainredis-cluster":
-            prefix = "conv" if conv else "many"
+            prefix = f"{part}-{row}"
             cluster = redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2)
 
             async def plain_cluster_async() -> Any:
@@ -324,7 +324,7 @@ def make(row: str, env: Env, part: str) -> Made:
                 return AsyncRedisSaver(client, prefix=prefix)  # type: ignore[arg-type]  # shows how it fails
 
             plain = RedisSaver(cluster, prefix=prefix)  # type: ignore[arg-type]  # shows how it fails
-            return Made(plain, plain_cluster_async, _redis_memory(cluster, "conv*"))
+            return Made(plain, plain_cluster_async, _redis_memory(cluster, f"{prefix}:*"))
         url = _url(env, DBS[row][0 if conv else 1])
 
         async def plain_async() -> Any:
@@ -371,11 +371,13 @@ def clear_store(row: str, env: Env, part: str) -> None:
             client.flushdb()
     elif row.endswith("-cluster"):
         with redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2) as cluster:
-            for key in list(cluster.scan_iter(match=f"{part}*", count=1000, target_nodes=cluster.PRIMARIES)):
+            match = f"{part}-{row}*"  # each row's own prefix (the aws saver has none: nothing to clear)
+            for key in list(cluster.scan_iter(match=match, count=1000, target_nodes=cluster.PRIMARIES)):
                 cluster.delete(key)
     elif row == "sqlite":
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(env.tmp, f"{part}.sqlite"))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(env.tmp, f"{part}.sqlite{suffix}"))
     elif row == "postgres" and env.pg is not None:
         import psycopg
 
@@ -552,10 +554,11 @@ def worker(row: str, env: Env, do_populate: bool) -> dict[str, Any]:
     attempt("(d)", pairs)
 
     def many() -> None:
+        if do_populate:
+            clear_store(row, env, "many")
         saver = make(row, env, "many")
         setup_saver(saver.sync)
         if do_populate:
-            clear_store(row, env, "many")
             populate(saver.sync, sizes.threads)
         got = list(saver.sync.list(None, limit=100))
         out["list_all_rows"] = len(got)
