@@ -500,9 +500,9 @@ def _connect(
         server = _local_server(cluster=ep.kind == "local-cluster")
         if ep.kind == "local-cluster":
             cluster = True
-        shown = f"{ep.kind} ({server.url})"
+        shown = f"{ep.kind} ({server.url})"  # the local store's url carries no password
         ep = parse_endpoint(server.url)
-        password, iam, ca_certs, credentials = None, False, None, None
+        password, iam, ca_certs, credentials = getattr(server, "password", None) or None, False, None, None
     kwargs = _client_kwargs(ep, password, ca_certs, iam, credentials, timeout)
     secrets = (kwargs.get("password"),)
     try:
@@ -587,10 +587,10 @@ def _not_redis(shown: str) -> ConnectError:
 
 
 def _local_server(*, cluster: bool) -> Any:
-    from . import local
+    from . import local, local_store
 
     if not cluster:
-        return local.shared_local_redis()
+        return local_store.ensure()  # the persistent per-user store; local-cluster stays per process
     try:
         return local.shared_local_redis(cluster=True)  # type: ignore[call-arg]
     except (TypeError, NotImplementedError):

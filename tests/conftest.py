@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-import redis
-import redis.asyncio
-import redis.asyncio.cluster
-import redis.cluster
+# Before anything else runs: the suite (and every subprocess, nbval kernel and papermill run it
+# starts, which inherit the environment) uses a local store of its own, never the user's.
+_STORE_DIR = tempfile.mkdtemp(prefix="memstore-nb-test-store-")
+os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
 
-from memstore_nb.local import LocalRedis, LocalRedisCluster, start_local_redis
+import pytest  # noqa: E402
+import redis  # noqa: E402
+import redis.asyncio  # noqa: E402
+import redis.asyncio.cluster  # noqa: E402
+import redis.cluster  # noqa: E402
+
+from memstore_nb.local import LocalRedis, LocalRedisCluster, start_local_redis  # noqa: E402
 
 TOPOLOGIES = ("standalone", "cluster")
 
@@ -28,6 +36,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="use this Redis Cluster (any node's URL) instead of starting a local one; it must be disposable",
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the suite's local store (started by whichever test used ``local``) and delete its data."""
+    from memstore_nb import local_store
+
+    os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
+    local_store.stop()
+    shutil.rmtree(_STORE_DIR, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
