@@ -133,7 +133,9 @@ def _read_state(directory: Path) -> dict[str, Any] | None:
 
 def _write_state(directory: Path, state: dict[str, Any]) -> None:
     tmp = directory / f"{_STATE}.tmp"
-    tmp.write_text(json.dumps(state, indent=1) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(state, indent=1) + "\n")
     os.replace(tmp, directory / _STATE)
 
 
@@ -292,8 +294,14 @@ def _start(directory: Path, password: str, binary: str, timeout: float) -> dict[
             (directory / _PIDFILE).unlink()
         offset = (directory / _LOG).stat().st_size if (directory / _LOG).exists() else 0
         # daemonize: the server forks away from us (no zombie, no tie to this process's life).
+        # umask 077: the AOF and the log hold chat data; only this user may read them.
         done = subprocess.run(
-            [binary, str(config)], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+            [binary, str(config)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            umask=0o077,
         )
         if done.returncode != 0:
             raise RedisStartError(

@@ -36,6 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="use this Redis Cluster (any node's URL) instead of starting a local one; it must be disposable",
     )
+    parser.addoption(
+        "--topology",
+        choices=("any", *TOPOLOGIES),
+        default="any",
+        help="run only the tests on a standalone server, or only those on a cluster (the compatibility matrix)",
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -47,10 +53,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_STORE_DIR, ignore_errors=True)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _on_cluster(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "topology" in callspec.params:
+        return bool(callspec.params["topology"] == "cluster")
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & {"redis_cluster", "redis_cluster_url", "cluster_client", "cluster_url"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.integration)
+    wanted = config.getoption("--topology")
+    if wanted != "any":
+        keep = [item for item in items if _on_cluster(item) == (wanted == "cluster")]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -97,6 +97,10 @@ def test_server_is_private_and_durable(store_dir: Path) -> None:
     assert stat.S_IMODE(store_dir.stat().st_mode) == 0o700
     client.rpush("kept", "a", "b")
     client.close()
+    time.sleep(1.2)  # appendfsync everysec
+    files = [path for path in store_dir.rglob("*") if path.is_file()]
+    assert any("appendonly" in path.name for path in files)
+    assert all(stat.S_IMODE(path.stat().st_mode) & 0o077 == 0 for path in files), "nothing readable by others"
 
     assert local_store.stop() is True
     assert local_store.running() is None
