@@ -43,7 +43,7 @@ else
     rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$repo[embedded,test]" "$pin" $extra
+    PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install --quiet -e "$repo[embedded,test]" "$pin" $extra
     echo "$want" > "$stamp"
 fi
 

@@ -529,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(session=None)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("run", help="execute a notebook with papermill, endpoint defaulting to the embedded Redis")
+    p = sub.add_parser("run", help="execute a notebook with papermill (its ENDPOINT defaults to the local store)")
     p.add_argument("notebook", metavar="NOTEBOOK")
     p.add_argument(
         "-p",

@@ -417,8 +417,9 @@ def shared_local_redis(cluster: Literal[True]) -> LocalRedisCluster: ...
 
 
 def shared_local_redis(cluster: bool = False) -> LocalRedis | LocalRedisCluster:
-    """The embedded server behind ``ENDPOINT = "local"`` (or the 3-shard cluster behind
-    ``"local-cluster"`` when ``cluster`` is true): started once per process, then reused."""
+    """A throw-away embedded server (or, when ``cluster`` is true, the 3-shard cluster behind
+    ``ENDPOINT = "local-cluster"``): started once per process, then reused, gone when it ends.
+    ``ENDPOINT = "local"`` is the persistent store of :mod:`memstore_nb.local_store` instead."""
     global _shared, _shared_cluster
     with _shared_lock:
         if cluster:
