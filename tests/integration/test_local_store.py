@@ -194,3 +194,40 @@ def test_password_never_shown(store_dir: Path) -> None:
     assert server_processes(store_dir), "the loop above checked a server"
     assert secret not in (store_dir / "server.log").read_text()
     assert secret not in (store_dir / "state.json").read_text()
+
+
+def cli_on_a_terminal(answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with a pseudo-terminal as stdin, typing ``answer`` at its prompt."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "memstore_nb.cli", *args],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(leader, answer.encode() + b"\n")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_reset_on_a_terminal_asks_first(store_dir: Path) -> None:
+    store = local_store.ensure()
+    client_of(store).set("precious", "1")
+
+    declined = cli_on_a_terminal("no", "local", "reset")
+    assert declined.returncode == 1 and "type 'yes' to confirm" in declined.stdout
+    assert "nothing deleted" in declined.stdout
+    assert client_of(store).get("precious") == "1"
+
+    confirmed = cli_on_a_terminal("yes", "local", "reset")
+    assert confirmed.returncode == 0 and "deleted the local store's data" in confirmed.stdout
+    assert local_store.running() is None and not store_dir.exists()
+    fresh = local_store.ensure()
+    assert client_of(fresh).get("precious") is None
