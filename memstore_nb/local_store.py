@@ -21,36 +21,34 @@ import os
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MemstoreError, RedisStartError
+from .local_daemon import (
+    CONFIG_FILE,
+    HOST,
+    LOG_FILE,
+    PID_FILE,
+    ask,
+    is_our_server,
+    launch,
+    pid_of,
+    process_alive,
+)
 
 __all__ = ["DATA_DIR_ENV", "LocalStore", "data_dir", "ensure", "reset", "status", "stop"]
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "MEMSTORE_NB_DATA_DIR"
-_HOST = "127.0.0.1"
 _STATE = "state.json"
 _PASSWORD = "password"
-_CONFIG = "server.conf"
-_LOG = "server.log"
-_PIDFILE = "server.pid"
 _LOCK = ".lock"
-# Log lines after which a starting server will not come up.
-_FATAL = ("Fatal error", "FATAL", "Bad file format", "Unrecoverable", "Can't chdir")
 # Everything the store writes in its directory; reset() deletes these and nothing else.
-_OURS = (_STATE, _PASSWORD, _CONFIG, _LOG, _PIDFILE, _LOCK, "appendonlydir", "appendonly.aof", "dump.rdb")
-
-
-class LocalStoreError(MemstoreError, RuntimeError):
-    """The local store could not be reached, started or stopped; the message says what to do."""
+_OURS = (_STATE, _PASSWORD, CONFIG_FILE, LOG_FILE, PID_FILE, _LOCK, "appendonlydir", "appendonly.aof", "dump.rdb")
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class LocalStore:
     started: bool = False
     password: str = field(default="", repr=False)
 
-    host = _HOST
+    host = HOST
 
     @property
     def url(self) -> str:
@@ -139,58 +137,9 @@ def _write_state(directory: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, directory / _STATE)
 
 
-def _ask(port: int, password: str, *command: bytes, timeout: float = 1.0) -> bytes | None:
-    """AUTH, then one command over a raw socket (no client library needed to find the store).
-
-    Returns the command's raw reply (a simple, integer or complete bulk reply), b"" when the
-    server closed the connection (SHUTDOWN), or None when nothing answers or AUTH fails.
-    """
-    payload = b"".join(
-        b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
-        for parts in ((b"AUTH", password.encode()), command)
-    )
-    reply = b""
-    try:
-        with socket.create_connection((_HOST, port), timeout=timeout) as sock:
-            sock.sendall(payload)
-            while not _complete(reply) and len(reply) < 1 << 20:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-    except OSError:
-        if not reply:
-            return None
-    if not reply.startswith(b"+OK\r\n"):
-        return None
-    return reply[5:]
-
-
-def _complete(reply: bytes) -> bool:
-    """Whether ``reply`` holds the AUTH reply and one whole reply after it."""
-    if not reply.startswith(b"+OK\r\n"):
-        return b"\r\n" in reply  # an error to AUTH: nothing more will come
-    rest = reply[5:]
-    head, sep, body = rest.partition(b"\r\n")
-    if not sep:
-        return False
-    if rest.startswith(b"$"):
-        size = int(head[1:] or b"-1")
-        return size < 0 or len(body) >= size + 2
-    return True
-
-
 def _alive(state: dict[str, Any], password: str) -> bool:
-    reply = _ask(int(state["port"]), password, b"PING")
+    reply = ask(int(state["port"]), password, b"PING")
     return reply is not None and reply.startswith(b"+PONG")
-
-
-def _server_version(port: int, password: str) -> str:
-    reply = _ask(port, password, b"INFO", b"server", timeout=3.0) or b""
-    fields = dict(line.split(":", 1) for line in reply.decode(errors="replace").splitlines() if ":" in line)
-    if "valkey_version" in fields:
-        return f"valkey {fields['valkey_version'].strip()}"
-    return f"redis {fields.get('redis_version', '?').strip()}"
 
 
 def _handle(directory: Path, state: dict[str, Any], password: str, *, started: bool) -> LocalStore:
@@ -240,9 +189,9 @@ def ensure(*, timeout: float = 20.0) -> LocalStore:
         state = _read_state(directory)
         if state is not None and _alive(state, password):  # another process won the race
             return _handle(directory, state, password, started=False)
-        state = _start(directory, password, _binary(state), timeout)
+        state = launch(directory, password, _binary(state), timeout)
         _write_state(directory, state)
-        log.info("started the local store at redis://%s:%s (data in %s)", _HOST, state["port"], directory)
+        log.info("started the local store at redis://%s:%s (data in %s)", HOST, state["port"], directory)
         return _handle(directory, state, password, started=True)
 
 
@@ -256,123 +205,6 @@ def _binary(state: dict[str, Any] | None) -> str:
     return find_redis_binary()
 
 
-def _config(directory: Path, port: int, password: str) -> str:
-    lines = [
-        f"port {port}",
-        f"bind {_HOST}",
-        "protected-mode yes",
-        f'dir "{directory}"',
-        "daemonize yes",
-        f'pidfile "{directory / _PIDFILE}"',
-        f'logfile "{directory / _LOG}"',
-        "appendonly yes",
-        "appendfsync everysec",
-        'save ""',
-        f'requirepass "{password}"',
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _log_tail(directory: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join((directory / _LOG).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _start(directory: Path, password: str, binary: str, timeout: float) -> dict[str, Any]:
-    from .local import free_port
-
-    config = directory / _CONFIG
-    for attempt in range(3):
-        port = free_port()
-        # The password goes in a 0600 file, never on the command line (visible to every user in ps).
-        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(_config(directory, port, password))
-        with contextlib.suppress(FileNotFoundError):
-            (directory / _PIDFILE).unlink()
-        offset = (directory / _LOG).stat().st_size if (directory / _LOG).exists() else 0
-        # daemonize: the server forks away from us (no zombie, no tie to this process's life).
-        # umask 077: the AOF and the log hold chat data; only this user may read them.
-        done = subprocess.run(
-            [binary, str(config)],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            umask=0o077,
-        )
-        if done.returncode != 0:
-            raise RedisStartError(
-                f"{binary} exited with code {done.returncode}",
-                (done.stdout + done.stderr).decode(errors="replace")[-2000:] + _log_tail(directory),
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = _ask(port, password, b"PING")
-            if reply is not None and reply.startswith(b"+PONG"):
-                pid = _pid(directory)
-                return {
-                    "port": port,
-                    "pid": pid,
-                    "binary": binary,
-                    "version": _server_version(port, password),
-                    "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                }
-            if reply is not None and reply.startswith(b"-LOADING"):
-                deadline = max(deadline, time.monotonic() + 1)  # a big AOF: keep waiting while it loads
-            fresh = _new_log(directory, offset)
-            if "Address already in use" in fresh:
-                break  # someone took the port between our probe and the bind: another port
-            if any(marker in fresh for marker in _FATAL):
-                raise RedisStartError(
-                    f"the local store did not start (data in {directory}; see {directory / _LOG})",
-                    _log_tail(directory),
-                )
-            time.sleep(0.05)
-        else:
-            raise RedisStartError(
-                f"the local store did not answer within {timeout:.0f}s on port {port} "
-                f"(data in {directory}; see {directory / _LOG})",
-                _log_tail(directory),
-            )
-        log.info("local store: port %s was taken, retrying (%d)", port, attempt + 1)
-    raise RedisStartError(f"the local store found no free port after 3 attempts (data in {directory})")
-
-
-def _new_log(directory: Path, offset: int) -> str:
-    try:
-        with open(directory / _LOG, "rb") as logfile:
-            logfile.seek(offset)
-            return logfile.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _pid(directory: Path) -> int:
-    try:
-        return int((directory / _PIDFILE).read_text().strip())
-    except (OSError, ValueError):
-        return 0
-
-
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def stop(*, timeout: float = 20.0) -> bool:
     """Stop the local store (its AOF is flushed first); the data stays. Returns False when it was not running."""
     directory = data_dir()
@@ -384,7 +216,7 @@ def stop(*, timeout: float = 20.0) -> bool:
 
 def _stop_locked(directory: Path, timeout: float) -> bool:
     state = _read_state(directory)
-    pid = _pid(directory) or int((state or {}).get("pid", 0))
+    pid = pid_of(directory) or int((state or {}).get("pid", 0))
     was_running = False
     if state is not None:
         try:
@@ -394,26 +226,17 @@ def _stop_locked(directory: Path, timeout: float) -> bool:
         # SHUTDOWN closes the connection without a reply when it works; _ask then returns None.
         if password and _alive(state, password):
             was_running = True
-            _ask(int(state["port"]), password, b"SHUTDOWN", timeout=timeout)
+            ask(int(state["port"]), password, b"SHUTDOWN", timeout=timeout)
     deadline = time.monotonic() + timeout
-    while _process_alive(pid) and _is_our_server(pid, directory) and time.monotonic() < deadline:
+    while process_alive(pid) and is_our_server(pid, directory) and time.monotonic() < deadline:
         was_running = True
         time.sleep(0.05)
-    if _process_alive(pid) and _is_our_server(pid, directory):
+    if process_alive(pid) and is_our_server(pid, directory):
         os.kill(pid, signal.SIGTERM)
         time.sleep(0.5)
     with contextlib.suppress(FileNotFoundError):
         (directory / _STATE).unlink()
     return was_running
-
-
-def _is_our_server(pid: int, directory: Path) -> bool:
-    """Whether ``pid`` is still a server process (pids get reused: never signal a stranger)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return _process_alive(pid)
-    return b"redis" in cmdline or b"valkey" in cmdline
 
 
 def reset(*, timeout: float = 20.0) -> Path:
@@ -449,7 +272,7 @@ def status() -> dict[str, Any]:
     info: dict[str, Any] = {"directory": str(directory), "running": store is not None}
     if store is not None:
         info.update(port=store.port, pid=store.pid, binary=store.binary, version=store.version, url=store.url)
-        reply = _ask(store.port, store.password, b"DBSIZE") or b""
+        reply = ask(store.port, store.password, b"DBSIZE") or b""
         if reply.startswith(b":"):
             info["keys"] = int(reply[1:].split(b"\r\n", 1)[0])
     size = 0
