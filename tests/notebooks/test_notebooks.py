@@ -31,7 +31,6 @@ NBVAL_COMMAND = [
     "--nbval-current-env",
     "--nbval-sanitize-with",
     "notebooks/sanitize.cfg",
-    "notebooks/",
 ]
 
 
@@ -62,10 +61,17 @@ def _rpush_calls(cluster: redis.cluster.RedisCluster) -> int:
     return sum(int(node.get("cmdstat_rpush", {}).get("calls", 0)) for node in stats.values())
 
 
-def test_strict_nbval_over_the_committed_outputs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("notebook", sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")))
+def test_strict_nbval_over_the_committed_outputs(tmp_path: Path, notebook: str) -> None:
     # The nested run keeps its coverage data to itself: two runs writing one .coverage corrupt it.
-    env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage")}
-    done = subprocess.run(NBVAL_COMMAND, cwd=REPO, capture_output=True, text=True, timeout=900, check=False, env=env)
+    # Each notebook meets a fresh local store, as a first-time reader does (`local` keeps its data).
+    env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage"), "MEMSTORE_NB_DATA_DIR": str(tmp_path / "store")}
+    command = [*NBVAL_COMMAND, f"notebooks/{notebook}"]
+    try:
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900, check=False, env=env)
+    finally:
+        stop = [sys.executable, "-m", "memstore_nb.cli", "local", "stop"]
+        subprocess.run(stop, env=env, capture_output=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
 
