@@ -466,12 +466,21 @@ async def aconnect(
         timeout=timeout,
     )
     checked.close()
+    async_kwargs = dict(kwargs)
+    if "password" in async_kwargs:
+        # redis.asyncio before redis-py 7 prints connection kwargs, password included, in its repr;
+        # a credential provider is shown only as an object.
+        from redis.credentials import UsernamePasswordCredentialProvider
+
+        async_kwargs["credential_provider"] = UsernamePasswordCredentialProvider(
+            async_kwargs.pop("username", None), async_kwargs.pop("password")
+        )
     client: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
     if info.mode == "cluster":
-        node_kwargs = {k: v for k, v in kwargs.items() if k != "db"}
+        node_kwargs = {k: v for k, v in async_kwargs.items() if k != "db"}
         client = redis.asyncio.cluster.RedisCluster(**node_kwargs, retry=AsyncBoundedRetry(budget))
     else:
-        client = redis.asyncio.Redis(**kwargs, retry=AsyncBoundedRetry(budget))
+        client = redis.asyncio.Redis(**async_kwargs, retry=AsyncBoundedRetry(budget))
     try:
         await client.ping()
     except (redis.exceptions.RedisError, OSError) as exc:

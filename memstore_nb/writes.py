@@ -14,8 +14,9 @@ Cluster), is a plain string (never a list, so it never shows up as a session), a
 itself. A script runs atomically: a replay sees either nothing or the marker with all the writes.
 
 Sending is one round trip (``EVALSHA``; ``EVAL`` once per server to load the script). On a
-connection failure the same write — same id — is sent again within a small bounded budget; if the
-outcome still cannot be known, :class:`~memstore_nb.server_errors.WriteUnconfirmed` says so.
+connection failure (after the client's own retries, which are replay-safe too) the same write —
+same id — is sent once more; if the outcome still cannot be known,
+:class:`~memstore_nb.server_errors.WriteUnconfirmed` says so.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ MARKER_TTL_SECONDS = 600
 MAX_TTL_SECONDS = 2**62 // 1000
 
 _MARKER_INFIX = ":memstore-nb:w:"
-_RETRY_BUDGET = 3  # extra sends of the same write after a connection failure
-_RETRY_WINDOW = 10.0  # seconds, at most, spent on them
+# Extra sends of the same write after a connection failure. The client's own retry policy has
+# usually re-sent it already (safely: same id); one more send, after a short pause, settles most
+# lost replies without multiplying the client's wait on a server that is down.
+_RETRY_BUDGET = 1
+_RETRY_WINDOW = 5.0  # seconds since the first send after which no new send starts
 _TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
 
 # The two wrappers. KEYS[1] is the marker; the body sees its own keys from KEYS[2] and its
@@ -187,7 +191,7 @@ class OnceScript:
                 if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
                 log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
-                time.sleep(min(0.05 * 2**attempt, 0.5))
+                time.sleep(0.1)
 
     def _send(self, client: Any, argv: list[Any]) -> Any:
         try:
@@ -210,7 +214,7 @@ class OnceScript:
                 if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
                 log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
-                await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+                await asyncio.sleep(0.1)
 
     async def _asend(self, client: Any, argv: list[Any]) -> Any:
         try:
