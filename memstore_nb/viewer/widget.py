@@ -97,20 +97,21 @@ class ChatHistoryViewer(widgets.VBox):
         >>> viewer  # doctest: +SKIP
     """
 
-    session_id = Unicode(None, allow_none=True, help="The open session (its key), or None").tag(sync=True)
-    match = Unicode("*", help="Glob pattern for the session list").tag(sync=True)
-    page = Int(0, help="Page shown, 0 being the newest (or the oldest with oldest_first)").tag(sync=True)
-    page_size = Int(50, help="Messages per page (1-1000)").tag(sync=True)
-    oldest_first = Bool(False, help="Page from the start of the session instead of its end").tag(sync=True)
-    role_filter = Unicode("", help="Show only messages of this role on the page ('' = all)").tag(sync=True)
-    search = Unicode("", help="Text to find (case-insensitive) with find()").tag(sync=True)
-    follow = Bool(False, help="Poll for new messages every follow_interval seconds").tag(sync=True)
-    follow_interval = Float(3.0, help="Seconds between polls while following").tag(sync=True)
-    editable = Bool(False, help="Allow appending messages and deleting the session").tag(sync=True)
-    scan_count = Int(1000, help="SCAN COUNT hint for the session list").tag(sync=True)
-    rows_per_scan = Int(50, help="Sessions added to the list per scan").tag(sync=True)
-    chunk_size = Int(1000, help="Messages per LRANGE while searching or exporting").tag(sync=True)
-    max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link").tag(sync=True)
+    # None of these traits is synced: the page shows the child widgets, and no
+    # message from the front end may change what the viewer reads or writes.
+    session_id = Unicode(None, allow_none=True, help="The open session (its key), or None")
+    match = Unicode("*", help="Glob pattern for the session list")
+    page = Int(0, help="Page shown, 0 being the newest (or the oldest with oldest_first)")
+    page_size = Int(50, help="Messages per page (1-1000)")
+    oldest_first = Bool(False, help="Page from the start of the session instead of its end")
+    role_filter = Unicode("", help="Show only messages of this role on the page ('' = all)")
+    search = Unicode("", help="Text to find (case-insensitive) with find()")
+    follow = Bool(False, help="Poll for new messages every follow_interval seconds")
+    follow_interval = Float(3.0, help="Seconds between polls while following")
+    scan_count = Int(1000, help="SCAN COUNT hint for the session list")
+    rows_per_scan = Int(50, help="Sessions added to the list per scan")
+    chunk_size = Int(1000, help="Messages per LRANGE while searching or exporting")
+    max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link")
 
     def __init__(
         self,
@@ -123,6 +124,8 @@ class ChatHistoryViewer(widgets.VBox):
         **kwargs: Any,
     ) -> None:
         self._client = client
+        # Decided here, once: writing is never a trait the front end could flip.
+        self._editable = bool(editable)
         self._lock = threading.RLock()
         self._muted = 0
         self._history: MemorystoreChatMessageHistory | None = None
@@ -130,7 +133,7 @@ class ChatHistoryViewer(widgets.VBox):
         self._items: list[tuple[int, Item]] = []
         self._hits: list[int] = []
         self._hit_pos = -1
-        self._pending_delete: int | None = None
+        self._pending_delete: tuple[str, int] | None = None
         self._session_iter: Iterator[str] | None = None
         self._listed: list[tuple[str, str]] = []
         self._follow_stop: threading.Event | None = None
@@ -141,7 +144,6 @@ class ChatHistoryViewer(widgets.VBox):
         with self._muted_observers():
             self.match = match
             self.page_size = page_size
-            self.editable = editable
         self._arrange()
         self.scan()
         if session_id:
@@ -267,7 +269,7 @@ class ChatHistoryViewer(widgets.VBox):
         )
         export = _row(self._export_json_button, self._export_md_button, self._export_progress, self._export_link)
         children = [self._style, self._status, browser, self._header, nav, find, self._transcript, export]
-        if self.editable:
+        if self._editable:
             children.append(self._edit_box)
         self.children = children
 
@@ -345,11 +347,10 @@ class ChatHistoryViewer(widgets.VBox):
         else:
             self._stop_follow()
 
-    @observe("editable")
-    def _editable_changed(self, change: Any) -> None:
-        self._cancel_delete()
-        if not self._muted:
-            self._update_children()
+    @property
+    def editable(self) -> bool:
+        """Whether this viewer may append and delete; fixed when it is built (``editable=True``)."""
+        return self._editable
 
     @contextmanager
     def _muted_observers(self) -> Iterator[None]:
@@ -709,7 +710,7 @@ class ChatHistoryViewer(widgets.VBox):
     # -- editing --------------------------------------------------------------
 
     def _require_editable(self, action: str) -> bool:
-        if not self.editable:
+        if not self._editable:
             self._report(MemstoreError(f"this viewer is read-only: create it with editable=True to {action}"))
             return False
         if self._history is None or self.session_id is None:
@@ -741,7 +742,8 @@ class ChatHistoryViewer(widgets.VBox):
         self._ask_delete(len(self._history))
 
     def _ask_delete(self, count: int) -> None:
-        self._pending_delete = count
+        assert self._history is not None
+        self._pending_delete = (self._history.key, count)
         noun = "message" if count == 1 else "messages"
         self._confirm_html.value = (
             f"Delete session <b>{html.escape(self.session_id or '')}</b> and its {count:,} {noun}? "
@@ -757,8 +759,11 @@ class ChatHistoryViewer(widgets.VBox):
         if self._pending_delete is None:
             raise MemstoreError("press 'Delete session…' first; nothing was deleted")
         assert self._history is not None
+        if self._pending_delete[0] != self._history.key:
+            self._cancel_delete()
+            raise MemstoreError("another session is open now; nothing was deleted: press 'Delete session…' again")
         now = len(self._history)
-        if now != self._pending_delete:
+        if now != self._pending_delete[1]:
             self._ask_delete(now)
             raise MemstoreError(f"the session changed meanwhile and now has {now:,} messages; confirm again")
         key = self._history.key

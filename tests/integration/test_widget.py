@@ -464,3 +464,57 @@ def test_viewer_on_standalone_and_cluster(any_client, any_session_id: str, viewe
     any_client.delete(f"{sid}:a")
     viewer._refresh_button.click()
     assert "does not exist any more" in status(viewer)
+
+
+def from_page(widget: widgets.Widget, data: dict) -> None:
+    """Deliver a comm message to ``widget`` exactly as the page's widget manager sends it."""
+    msg = {"content": {"comm_id": widget.model_id, "data": data}, "buffers": [], "metadata": {}}
+    comm = widget.comm
+    handle = getattr(comm, "handle_msg", None)
+    if handle is not None and getattr(comm, "_msg_callback", None) is not None:
+        handle(msg)
+    else:
+        widget._handle_msg(msg)
+
+
+def page_update(widget: widgets.Widget, state: dict) -> None:
+    from_page(widget, {"method": "update", "state": state, "buffer_paths": []})
+
+
+def page_click(button: widgets.Button) -> None:
+    from_page(button, {"method": "custom", "content": {"event": "click"}})
+
+
+def test_page_cannot_turn_writing_on(client: redis.Redis, session_id: str, make):
+    """Issue 9 part 4: read-only is decided in Python; no comm message from the page can turn writing on."""
+    history = seed(client, session_id, conversation(6))
+    seed(client, f"{session_id}:other", conversation(3))
+    viewer = make(match=f"{session_id}*", session_id=session_id)
+    assert viewer.editable is False
+    page_update(viewer, {"editable": True})
+    viewer.set_state({"editable": True, "session_id": f"{session_id}:other"})
+    for state in ({"editable": True}, {"_editable": True}):
+        page_update(viewer, state)
+    assert viewer.editable is False and viewer.session_id == session_id
+    assert viewer._edit_box not in viewer.children
+    for button in (viewer._delete_button, viewer._confirm_delete_button, viewer._append_button):
+        page_click(button)
+    page_click(viewer._delete_button)
+    page_click(viewer._confirm_delete_button)
+    viewer._delete_button.click()
+    viewer._confirm_delete_button.click()
+    assert len(history) == 6 and client.exists(f"{session_id}:other")
+    assert "read-only" in status(viewer)
+    assert "editable" not in viewer.keys and "session_id" not in viewer.keys
+
+
+def test_confirm_applies_only_to_the_session_asked_about(client: redis.Redis, session_id: str, make):
+    first = seed(client, f"{session_id}:a", conversation(4))
+    second = seed(client, f"{session_id}:b", conversation(4))
+    viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", editable=True)
+    page_click(viewer._delete_button)
+    assert "4 messages" in viewer._confirm_html.value
+    viewer._history = MemorystoreChatMessageHistory(client, f"{session_id}:b")  # swapped under the question
+    page_click(viewer._confirm_delete_button)
+    assert len(first) == 4 and len(second) == 4
+    assert "nothing was deleted" in status(viewer)
