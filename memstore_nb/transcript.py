@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 import redis
 from langchain_core.messages import BaseMessage
 
 from .errors import CorruptMessageError, MemstoreError
 from .history import MemorystoreChatMessageHistory
 from .kinds import COMMUNITY, MEMSTORE, Transcript, kind_of, source_for
-from .sessions import SessionStats, _decode, _wrong_type, find_in_session, read_raw, session_stats
+from .sessions import SessionStats, _decode, _wrong_type, entry_role, find_in_session, read_raw, session_stats
 
-__all__ = ["ListTranscript", "open_transcript"]
+__all__ = ["ListTranscript", "open_transcript", "raw_role", "read_at", "role_indices"]
 
 Item = BaseMessage | CorruptMessageError
 
@@ -67,6 +68,74 @@ class ListTranscript:
     ) -> list[int]:
         """Indices (0 = oldest) of the messages whose text contains ``text``, any case, chunk by chunk."""
         return find_in_session(self.client, self.session_id, text, chunk_size=chunk_size, progress=progress)
+
+
+_ROLE_OF_TYPE = {
+    "human": "human",
+    "HumanMessageChunk": "human",
+    "ai": "ai",
+    "AIMessageChunk": "ai",
+    "system": "system",
+    "SystemMessageChunk": "system",
+    "tool": "tool",
+    "ToolMessageChunk": "tool",
+    "function": "function",
+    "FunctionMessageChunk": "function",
+}
+
+
+def raw_role(raw: object) -> str:
+    """The role of a stored element without building the message (a chat message's own role)."""
+    try:
+        doc = orjson.loads(raw)  # type: ignore[arg-type]
+        kind = doc["type"]
+        if kind in _ROLE_OF_TYPE:
+            return _ROLE_OF_TYPE[kind]
+        if kind in ("chat", "ChatMessageChunk"):
+            return str(doc["data"]["role"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    return entry_role(_decode(raw, "", -1))
+
+
+def read_at(transcript: Transcript, indices: Sequence[int]) -> list[Item]:
+    """The messages at ``indices`` (0 = oldest): one pipelined round trip for list kinds."""
+    if not indices:
+        return []
+    if isinstance(transcript, ListTranscript):
+        pipe = transcript.client.pipeline(transaction=False)
+        newest_first = transcript.kind == COMMUNITY
+        for i in indices:
+            pipe.lindex(transcript.session_id, -(i + 1) if newest_first else i)
+        raws = pipe.execute(raise_on_error=False)
+        return [_decode(raw, transcript.session_id, i) for i, raw in zip(indices, raws, strict=True)]
+    return [transcript.read_range(i, i)[0] for i in indices]
+
+
+def role_indices(
+    transcript: Transcript,
+    role: str,
+    length: int,
+    *,
+    chunk_size: int = 1000,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[int]:
+    """Indices (0 = oldest) of the messages of ``role`` in the whole conversation, read chunk by chunk."""
+    out: list[int] = []
+    start = 0
+    while start < length:
+        end = min(start + chunk_size, length) - 1
+        if isinstance(transcript, ListTranscript) and role != "unreadable":
+            roles = [raw_role(raw) for raw in read_raw(transcript.client, transcript.session_id, start, end)]
+        else:
+            roles = [entry_role(item) for item in transcript.read_range(start, end)]
+        if not roles:
+            break
+        out.extend(start + i for i, r in enumerate(roles) if r == role)
+        start += len(roles)
+        if progress is not None:
+            progress(min(start, length), length)
+    return out
 
 
 def open_transcript(client: Any, session_id: str, kind: str | None = None) -> Transcript:

@@ -1,0 +1,120 @@
+"""Small building blocks the viewer's parts share: buttons, rows, hiding, and the status line."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+import ipywidgets as widgets
+import redis
+
+from ..errors import MemstoreError
+from ..sessions import SessionNotFound
+from .render import VIEWER_CLASS
+
+__all__ = ["StatusLine", "button", "error_text", "hidden", "row", "shared_button_style", "text_box"]
+
+log = logging.getLogger(__name__)
+
+
+def shared_button_style() -> dict[str, Any]:
+    """One Layout and one Style for many buttons.
+
+    Every widget would otherwise make a Layout and a Style widget of its own;
+    buttons that are never hidden can share one of each, which makes building
+    the viewer markedly cheaper (each widget is a comm to the front end).
+    """
+    return {"layout": widgets.Layout(width="auto", min_height="32px"), "style": widgets.ButtonStyle()}
+
+
+def button(description: str, tooltip: str, *, style: str = "", shared: dict[str, Any] | None = None) -> widgets.Button:
+    """A button whose tooltip doubles as its accessible description."""
+    return widgets.Button(description=description, tooltip=tooltip, button_style=style, **(shared or {}))
+
+
+def text_box(placeholder: str, *, width: str = "auto") -> widgets.Text:
+    """A text box that reports its value on Enter (and on leaving it), not on every key."""
+    return widgets.Text(placeholder=placeholder, continuous_update=False, layout=widgets.Layout(width=width))
+
+
+def row(*children: widgets.Widget) -> widgets.HBox:
+    """Children side by side, wrapping onto more lines on a narrow screen."""
+    return widgets.HBox(list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+
+
+def hidden(widget: widgets.Widget, hide: bool) -> None:
+    """Hide or show ``widget`` (its space too)."""
+    widget.layout.display = "none" if hide else None
+
+
+class StatusLine:
+    """The viewer's one status line: errors, outcomes, and "working…" for slow steps.
+
+    The HTML sits in a ``role="status" aria-live="polite"`` region (errors in a
+    ``role="alert"``), so screen readers announce changes.
+    """
+
+    def __init__(self) -> None:
+        self.widget = widgets.HTML(value="")
+        self.error = ""
+
+    def _set(self, klass: str, text: str, role: str = "status") -> None:
+        live = "assertive" if role == "alert" else "polite"
+        self.widget.value = (
+            f'<div class="{VIEWER_CLASS}"><div class="{klass}" role="{role}" aria-live="{live}">'
+            f"{html.escape(text)}</div></div>"
+            if text
+            else ""
+        )
+
+    def fail(self, text: str) -> None:
+        """Show an error until the next success."""
+        self.error = text
+        self._set("msnb-error", text, role="alert")
+
+    def info(self, text: str) -> None:
+        """Show an outcome (this clears any error)."""
+        self.error = ""
+        self._set("msnb-muted", text)
+
+    def busy(self, text: str) -> None:
+        """Say that something slow is under way."""
+        self._set("msnb-muted msnb-busy", f"⏳ {text}")
+
+    def clear(self) -> None:
+        """Nothing to say: the last action succeeded."""
+        self.error = ""
+        self.widget.value = ""
+
+
+def error_text(exc: BaseException, client: Any) -> str:
+    """What the status line says about a failure: what happened and what to do, secrets redacted."""
+    if isinstance(exc, SessionNotFound):
+        return (
+            f"Session {exc.session_id!r} does not exist any more (deleted or expired). "
+            "Pick another session, or press Scan to list the current ones."
+        )
+    if isinstance(exc, MemstoreError):
+        return str(exc)
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        return (
+            f"Lost the connection to Redis ({type(exc).__name__}: {_redact(str(exc), client)}). "
+            "Check that the server is reachable, then press Refresh."
+        )
+    if isinstance(exc, redis.RedisError):
+        return f"Redis answered with an error: {_redact(str(exc), client)}"
+    log.exception("ChatHistoryViewer: unexpected error")
+    return f"Unexpected error: {type(exc).__name__}: {_redact(str(exc), client)}"
+
+
+def _redact(text: str, client: Any) -> str:
+    # Some redis-py errors quote the command they failed on (AUTH included).
+    secrets = []
+    for holder in (getattr(client, "connection_pool", None), getattr(client, "nodes_manager", None)):
+        kwargs = getattr(holder, "connection_kwargs", None) or {}
+        secrets += [kwargs.get("password"), kwargs.get("username")]
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= 3:
+            text = text.replace(secret, "<REDACTED>")
+    return text
