@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as widgets
@@ -13,7 +17,7 @@ from ..errors import MemstoreError
 from ..sessions import SessionNotFound
 from .render import VIEWER_CLASS
 
-__all__ = ["StatusLine", "button", "error_text", "hidden", "row", "shared_button_style", "text_box"]
+__all__ = ["StatusLine", "button", "client_timeout", "error_text", "hidden", "row", "shared_button_style", "text_box"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,35 @@ class StatusLine:
         self.error = ""
         self.widget.value = ""
 
+    @contextmanager
+    def working(self, what: str, timeout: float, *, after: float = 0.2) -> Iterator[None]:
+        """Say ``what…`` when the step takes longer than ``after`` seconds, and after ``timeout``
+        seconds without an answer that Redis may be down (the client may still be retrying)."""
+        started = time.monotonic()
+        done = threading.Event()
+        before = self.widget.value
+
+        def watch() -> None:
+            if done.wait(after):
+                return
+            self.busy(f"{what}…")
+            if done.wait(max(timeout - after, 0.0)):
+                return
+            waited = time.monotonic() - started
+            self.busy(
+                f"{what}: Redis has not answered for {waited:.0f} s; it may be down or unreachable. Still trying…"
+            )
+
+        watcher = threading.Thread(target=watch, name="msnb-viewer-busy", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join(timeout=1)
+            if "msnb-busy" in self.widget.value:
+                self.widget.value = before
+
 
 def error_text(exc: BaseException, client: Any) -> str:
     """What the status line says about a failure: what happened and what to do, secrets redacted."""
@@ -118,3 +151,13 @@ def _redact(text: str, client: Any) -> str:
         if isinstance(secret, str) and len(secret) >= 3:
             text = text.replace(secret, "<REDACTED>")
     return text
+
+
+def client_timeout(client: Any) -> float:
+    """The socket timeout a client waits for a reply (5 s when it does not say)."""
+    for holder in (getattr(client, "connection_pool", None), getattr(client, "nodes_manager", None)):
+        kwargs = getattr(holder, "connection_kwargs", None) or {}
+        value = kwargs.get("socket_timeout") or kwargs.get("socket_connect_timeout")
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+    return 5.0

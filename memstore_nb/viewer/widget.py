@@ -20,7 +20,7 @@ from .editor import Editor
 from .export import Exporter
 from .finder import Finder
 from .follow import Follower
-from .parts import StatusLine, error_text, shared_button_style
+from .parts import StatusLine, client_timeout, error_text, shared_button_style
 from .render import VIEWER_CLASS, viewer_css
 from .session_table import SessionTable
 from .transcript_view import TranscriptView
@@ -29,6 +29,17 @@ __all__ = ["ChatHistoryViewer"]
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
+
+_BUSY = {
+    "scan": "listing sessions",
+    "scan_more": "listing more sessions",
+    "_open": "opening the session",
+    "_load_page": "reading the page",
+    "find": "searching the session",
+    "_filter_roles": "filtering the whole session",
+    "export_json": "reading the session for export",
+    "export_markdown": "reading the session for export",
+}
 
 # Page-level layout the renderer's CSS does not cover: table beside transcript, stacked when narrow.
 _LAYOUT_CSS = """<style>
@@ -41,13 +52,21 @@ _LAYOUT_CSS = """<style>
 
 
 def _guarded(method: F) -> F:
-    """Run a handler under the widget's lock; show any failure inside the widget instead of raising."""
+    """Run a handler under the widget's lock, with a busy note when it is slow; show any failure in the widget."""
+    what = _BUSY.get(method.__name__, "working")
 
     @functools.wraps(method)
     def wrapper(self: ChatHistoryViewer, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             try:
-                result = method(self, *args, **kwargs)
+                if self._busy_depth:
+                    return method(self, *args, **kwargs)
+                self._busy_depth += 1
+                try:
+                    with self._status_line.working(what, self._timeout):
+                        result = method(self, *args, **kwargs)
+                finally:
+                    self._busy_depth -= 1
             except Exception as exc:  # the widget must survive anything Redis or the data throw at it
                 self._report(exc)
                 return None
@@ -109,6 +128,8 @@ class ChatHistoryViewer(widgets.VBox):
         self._editable = bool(editable)  # decided here, once: never a trait the front end could flip
         self._lock = threading.RLock()
         self._muted = 0
+        self._busy_depth = 0
+        self._timeout = client_timeout(client)
         shared = shared_button_style()
         self._status_line = StatusLine()
         self._table = SessionTable(client, self._pick, shared)

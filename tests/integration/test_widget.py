@@ -524,3 +524,44 @@ def test_confirm_applies_only_to_the_session_asked_about(client: redis.Redis, se
     page_click(viewer._confirm_delete_button)
     assert len(first) == 4 and len(second) == 4
     assert "nothing was deleted" in status(viewer)
+
+
+def test_redis_down_is_said_within_the_client_timeout(make, viewers):
+    """Issue 11 item 5: with a retrying client, the status says Redis is not answering within its timeout."""
+    from memstore_nb import connect
+
+    with start_local_redis() as server:
+        conn = connect(server.url, timeout=1.0)  # retries refused connections for up to 5 s
+        seed(conn, "s1", conversation(4))
+        viewer = make(client=conn, session_id="s1")
+        server.kill()
+        conn.connection_pool.disconnect()
+        worker = threading.Thread(target=viewer.refresh, daemon=True)
+        started = time.monotonic()
+        worker.start()
+        said = None
+        while time.monotonic() - started < 8 and said is None:
+            if "has not answered" in status(viewer) or "Lost the connection" in status(viewer):
+                said = time.monotonic() - started
+            time.sleep(0.02)
+        worker.join(timeout=10)
+        assert said is not None and said < 1.6, (said, status(viewer))
+        assert "Lost the connection to Redis" in status(viewer)  # and the final word, once the client gives up
+        server.start()  # an empty server: the test's data went with the old process
+        seed(conn, "s1", conversation(2))
+        viewer.refresh()
+        assert status(viewer) == "" and shown(viewer) == [0, 1]  # the error clears on the next success
+        conn.close()
+
+
+def test_busy_note_for_slow_steps_only(client: redis.Redis, session_id: str, make):
+    from memstore_nb.viewer.parts import StatusLine
+
+    line = StatusLine()
+    with line.working("reading", timeout=5):
+        assert line.widget.value == ""
+    seen = []
+    with line.working("reading", timeout=5, after=0.05):
+        time.sleep(0.3)
+        seen.append(line.widget.value)
+    assert 'role="status"' in seen[0] and "reading…" in seen[0] and line.widget.value == ""
