@@ -46,16 +46,22 @@ class TranscriptView:
         self.prev_button = button("‹ Prev", "previous page", shared=shared)
         self.next_button = button("Next ›", "next page", shared=shared)
         self.last_button = button("Last »", "last page", shared=shared)
-        self.jump_input = widgets.IntText(
-            value=0, description="message #", continuous_update=False, layout=widgets.Layout(width="170px")
+        # No `description` anywhere: under ipywidgets 7 a description is typeset with MathJax, which throws
+        # on pages without MathJax 2 (Voila). Placeholders name the boxes; toggles carry their own text.
+        self.jump_input = widgets.Text(
+            placeholder="message # (Enter)", continuous_update=False, layout=widgets.Layout(width="150px")
         )
-        self.jump_button = button(
-            "Go to #", "show this message index at the top (0 is the oldest; Enter)", shared=shared
+        self.jump_button = button("Go to #", "show this message at the top (0 is the oldest; Enter)", shared=shared)
+        self.order_checkbox = widgets.ToggleButton(
+            value=False, description="oldest first", tooltip="page from the oldest message", layout=_toggle_layout()
         )
-        self.order_checkbox = widgets.Checkbox(value=False, description="oldest first", indent=False)
-        self.page_size_input = widgets.IntText(value=50, description="per page", layout=widgets.Layout(width="140px"))
+        self.page_size_input = widgets.Text(
+            value="50", placeholder="per page (Enter)", continuous_update=False, layout=widgets.Layout(width="110px")
+        )
         self.refresh_button = button("Refresh", "read the session again", shared=shared)
-        self.follow_checkbox = widgets.Checkbox(value=False, description="follow", indent=False)
+        self.follow_checkbox = widgets.ToggleButton(
+            value=False, description="follow", tooltip="show new messages as they arrive", layout=_toggle_layout()
+        )
         self.role_dropdown = widgets.Dropdown(options=list(ROLE_CHOICES), value="", layout={"width": "120px"})
         self.role_progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
         hidden(self.role_progress, True)
@@ -66,11 +72,11 @@ class TranscriptView:
             (self.prev_button, lambda _: self.go_page(self.page_shown - 1)),
             (self.next_button, lambda _: self.go_page(self.page_shown + 1)),
             (self.last_button, lambda _: self.go_page(self.pages - 1)),
-            (self.jump_button, lambda _: viewer.jump_to(self.jump_input.value)),
+            (self.jump_button, lambda _: viewer.jump_to(self.jump_input.value or "0")),
             (self.refresh_button, lambda _: viewer.refresh()),
         ]:
             child.on_click(handler)
-        self.jump_input.observe(lambda c: viewer.jump_to(c.new), names="value")  # Enter jumps
+        self.jump_input.observe(lambda c: c.new.strip() and viewer.jump_to(c.new), names="value")  # Enter jumps
         self.pager = row(self.first_button, self.prev_button, self.next_button, self.last_button)
         self.options = row(
             self.jump_input,
@@ -221,6 +227,10 @@ class TranscriptView:
             parts.append(fragment)
         body = "".join(parts) or f'<div class="msnb-empty">{html.escape(empty)}</div>'
         self.html.value = f'{viewer_css()}<div class="{VIEWER_CLASS}">{body}</div>'
+
+
+def _toggle_layout() -> widgets.Layout:
+    return widgets.Layout(width="auto", min_height="32px")
 
 
 def _role(item: Any) -> str:

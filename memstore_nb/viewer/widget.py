@@ -146,7 +146,7 @@ class ChatHistoryViewer(widgets.VBox):
             self.page_size = page_size
             traitlets.link((self, "match"), (self._match_text, "value"))
             traitlets.link((self, "oldest_first"), (self._order_checkbox, "value"))
-            traitlets.link((self, "page_size"), (self._page_size_input, "value"))
+            traitlets.link((self, "page_size"), (self._page_size_input, "value"), transform=(str, _parse_page_size))
             traitlets.link((self, "follow"), (self._follow_checkbox, "value"))
             traitlets.link((self, "search"), (self._search_text, "value"))
         self._role_dropdown.observe(lambda c: setattr(self, "role_filter", c.new or ""), names="value")
@@ -420,12 +420,15 @@ class ChatHistoryViewer(widgets.VBox):
         self._table.refresh_rows([session_id])
 
     @_guarded
-    def jump_to(self, index: int) -> None:
+    def jump_to(self, index: int | str) -> None:
         """Show message ``index`` at the top of the transcript (0 is the oldest; negative counts from the end)."""
         view = self._view
         if view.transcript is None:
             raise MemstoreError("open a session first: pick one in the list")
-        index = int(index)
+        try:
+            index = int(str(index).strip().lstrip("#").replace(",", ""))
+        except ValueError:
+            raise MemstoreError(f"type a message number, such as 0 or -1, not {str(index)[:40]!r}") from None
         if index < 0:
             index += self.length
         if not 0 <= index < self.length:
@@ -489,6 +492,13 @@ class ChatHistoryViewer(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<ChatHistoryViewer session_id={self.session_id!r} match={self.match!r} editable={self.editable}>"
+
+
+def _parse_page_size(text: str) -> int:
+    try:
+        return int(str(text).strip() or 50)
+    except ValueError:
+        return 50
 
 
 def _close_tree(widget: widgets.Widget) -> None:

@@ -171,13 +171,13 @@ def test_paging_oldest_first_and_jump(client: redis.Redis, session_id: str, make
     assert viewer.oldest_first and viewer.page == 0 and shown(viewer) == list(range(50))
     viewer._last_button.click()
     assert shown(viewer) == list(range(100, 120))
-    viewer._jump_input.value = 75  # Enter in "message #" jumps: the message comes first, at the top
+    viewer._jump_input.value = "75"  # Enter in "message #" jumps: the message comes first, at the top
     assert shown(viewer) == list(range(75, 120))
     viewer._prev_button.click()  # back to page-aligned paging: the page before #75's page
     assert shown(viewer) == list(range(0, 50))
     viewer.jump_to(-1)
     assert shown(viewer) == [119]
-    viewer._jump_input.value = 120
+    viewer._jump_input.value = "120"
     assert "out of range" in status(viewer) and shown(viewer) == [119]
     viewer.jump_to(100)
     viewer.page_size = 10  # keeps the oldest message shown in view
