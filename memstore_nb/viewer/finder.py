@@ -27,7 +27,7 @@ class Finder:
         self.v = viewer
         self.hits: list[int] = []
         self.pos = -1
-        self.text = text_box("find text, any case (Enter)")
+        self.text = text_box("find text, any case (Enter)", label="find")
         self.find_button = button("Find", "search the whole session, chunk by chunk", shared=shared)
         self.prev_button = button("‹ Hit", "previous search hit", shared=shared)
         self.next_button = button("Hit ›", "next search hit", shared=shared)
@@ -41,6 +41,9 @@ class Finder:
         self.widget = row(self.text, self.find_button, self.prev_button, self.next_button, self.progress, self.status)
 
     def _entered(self, change: Any) -> None:
+        # This observer may run before the link that copies the box into ``viewer.search``
+        # (whose observer resets the hits): copy it first, then search.
+        self.v.search = change.new
         if change.new and self.v.session_id is not None:
             self.v.find()
 

@@ -17,7 +17,18 @@ from ..errors import MemstoreError
 from ..sessions import SessionNotFound
 from .render import VIEWER_CLASS
 
-__all__ = ["StatusLine", "button", "client_timeout", "error_text", "hidden", "row", "shared_button_style", "text_box"]
+__all__ = [
+    "LABELS",
+    "StatusLine",
+    "button",
+    "client_timeout",
+    "error_text",
+    "hidden",
+    "labelled",
+    "row",
+    "shared_button_style",
+    "text_box",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +48,25 @@ def button(description: str, tooltip: str, *, style: str = "", shared: dict[str,
     return widgets.Button(description=description, tooltip=tooltip, button_style=style, **(shared or {}))
 
 
-def text_box(placeholder: str, *, width: str = "auto") -> widgets.Text:
+# ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
+# there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
+LABELS = int(widgets.__version__.split(".")[0]) >= 8
+
+
+def labelled(label: str) -> dict[str, Any]:
+    """``description`` keyword arguments for an accessible label, where that is safe (ipywidgets 8)."""
+    return {"description": label, "style": {"description_width": "initial"}} if LABELS else {}
+
+
+def text_box(placeholder: str, *, label: str = "", width: str = "auto", value: str = "") -> widgets.Text:
     """A text box that reports its value on Enter (and on leaving it), not on every key."""
-    return widgets.Text(placeholder=placeholder, continuous_update=False, layout=widgets.Layout(width=width))
+    return widgets.Text(
+        value=value,
+        placeholder=placeholder,
+        continuous_update=False,
+        layout=widgets.Layout(width=width),
+        **(labelled(label) if label else {}),
+    )
 
 
 def row(*children: widgets.Widget) -> widgets.HBox:

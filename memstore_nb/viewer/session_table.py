@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..codec import escape_controls
 from ..sessions import SessionSummary, list_sessions, summarize_sessions
-from .parts import button, hidden, row, text_box
+from .parts import button, hidden, labelled, row, text_box
 
 __all__ = ["COLUMNS", "SessionTable", "format_row"]
 
@@ -72,18 +72,18 @@ class SessionTable:
         self.descending = False
         self.current: str | None = None
         self._muted = False
-        self.match_text = text_box("sessions matching, e.g. user-* (Enter)")
+        self.match_text = text_box("sessions matching, e.g. user-* (Enter)", label="pattern")
         self.scan_button = button("Scan", "list the sessions matching the pattern (SCAN)", shared=shared)
         # Its own layout: it hides when everything is listed (the shared one would hide every button).
         self.more_button = button("Scan more", "list more matching sessions (SCAN continues)")
         self.more_button.layout.min_height = "32px"
-        self.filter_text = text_box("filter the listed rows (Enter)")
+        self.filter_text = text_box("filter the listed rows (Enter)", label="filter")
         self.status = widgets.HTML(value="")
         self.sort_buttons = {
             name: button(name, f"sort the listed sessions by {name}; again to reverse", shared=shared)
             for name in COLUMNS
         }
-        self.select = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="auto"))
+        self.select = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="auto"), **labelled("sessions"))
         self.select.add_class("msnb-table")
         self.filter_text.observe(lambda _: self.show(), names="value")
         self.select.observe(self._picked, names="value")

@@ -12,7 +12,7 @@ from ..codec import escape_controls
 from ..kinds import Transcript
 from ..sessions import SessionStats
 from ..transcript import read_at, role_indices
-from .parts import button, hidden, row
+from .parts import button, hidden, labelled, row, text_box
 from .render import VIEWER_CLASS, render_message, viewer_css
 
 if TYPE_CHECKING:
@@ -46,23 +46,20 @@ class TranscriptView:
         self.prev_button = button("‹ Prev", "previous page", shared=shared)
         self.next_button = button("Next ›", "next page", shared=shared)
         self.last_button = button("Last »", "last page", shared=shared)
-        # No `description` anywhere: under ipywidgets 7 a description is typeset with MathJax, which throws
-        # on pages without MathJax 2 (Voila). Placeholders name the boxes; toggles carry their own text.
-        self.jump_input = widgets.Text(
-            placeholder="message # (Enter)", continuous_update=False, layout=widgets.Layout(width="150px")
-        )
+        # A `description` only under ipywidgets 8 (see parts.LABELS); toggles carry their own text.
+        self.jump_input = text_box("message # (Enter)", label="message #", width="210px")
         self.jump_button = button("Go to #", "show this message at the top (0 is the oldest; Enter)", shared=shared)
         self.order_checkbox = widgets.ToggleButton(
             value=False, description="oldest first", tooltip="page from the oldest message", layout=_toggle_layout()
         )
-        self.page_size_input = widgets.Text(
-            value="50", placeholder="per page (Enter)", continuous_update=False, layout=widgets.Layout(width="110px")
-        )
+        self.page_size_input = text_box("per page (Enter)", label="per page", width="170px", value="50")
         self.refresh_button = button("Refresh", "read the session again", shared=shared)
         self.follow_checkbox = widgets.ToggleButton(
             value=False, description="follow", tooltip="show new messages as they arrive", layout=_toggle_layout()
         )
-        self.role_dropdown = widgets.Dropdown(options=list(ROLE_CHOICES), value="", layout={"width": "120px"})
+        self.role_dropdown = widgets.Dropdown(
+            options=list(ROLE_CHOICES), value="", layout={"width": "auto"}, **labelled("role")
+        )
         self.role_progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
         hidden(self.role_progress, True)
         self.html = widgets.HTML(value="", layout=widgets.Layout(height="60vh", min_height="240px", overflow="auto"))

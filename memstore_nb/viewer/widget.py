@@ -110,7 +110,7 @@ class ChatHistoryViewer(widgets.VBox):
     follow = Bool(False, help="Poll for new messages every follow_interval seconds")
     follow_interval = Float(3.0, help="Seconds between polls while following")
     scan_count = Int(1000, help="SCAN COUNT hint for the session list")
-    rows_per_scan = Int(200, help="Sessions added to the list per scan")
+    rows_per_scan = Int(50, help="Sessions listed by the first scan (Scan more adds ten times as many)")
     chunk_size = Int(1000, help="Messages per LRANGE while searching, filtering or exporting")
     max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link")
 
@@ -220,7 +220,7 @@ class ChatHistoryViewer(widgets.VBox):
     def _valid_interval(self, proposal: Any) -> float:
         return max(float(proposal.value), 0.05)
 
-    @validate("scan_count", "rows_per_scan", "chunk_size")
+    @validate("scan_count", "rows_per_scan", "chunk_size", "max_link_bytes")
     def _valid_positive(self, proposal: Any) -> int:
         return max(int(proposal.value), 1)
 
@@ -310,8 +310,8 @@ class ChatHistoryViewer(widgets.VBox):
 
     @_guarded
     def scan_more(self) -> None:
-        """Add up to ``rows_per_scan`` more sessions to the list."""
-        self._table.more(self.match, self.rows_per_scan)
+        """Add up to ten times ``rows_per_scan`` more sessions to the list."""
+        self._table.more(self.match, 10 * self.rows_per_scan)
         self._status_line.clear()
 
     def _pick(self, session_id: str) -> None:

@@ -217,9 +217,11 @@ def test_search_jumps_to_hits(client: redis.Redis, session_id: str, make):
     seed(client, session_id, messages)
     viewer = make(session_id=session_id, page_size=20)
     viewer.chunk_size = 64
-    viewer._search_text.value = "nEEdle"
-    viewer._find_button.click()
+    viewer._search_text.value = "nEEdle"  # Enter in the box runs Find
     assert viewer._hits == [250, 5]  # newest first, like the pages
+    assert viewer._search_progress.value == viewer._search_progress.max == 300
+    viewer._find_button.click()
+    assert viewer._hits == [250, 5]
     assert viewer.hit == 250 and 250 in shown(viewer)
     assert "hit 1 of 2" in viewer._search_status.value
     assert viewer._search_progress.value == viewer._search_progress.max == 300
