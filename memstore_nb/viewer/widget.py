@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -15,12 +14,12 @@ from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
-from ..transcript import open_transcript
 from .editor import Editor
 from .export import Exporter
 from .finder import Finder
 from .follow import Follower
 from .parts import StatusLine, client_timeout, error_text, shared_button_style
+from .reading import Reading, guarded
 from .render import VIEWER_CLASS, viewer_css
 from .session_table import SessionTable
 from .transcript_view import TranscriptView
@@ -29,17 +28,6 @@ __all__ = ["ChatHistoryViewer"]
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-_BUSY = {
-    "scan": "listing sessions",
-    "scan_more": "listing more sessions",
-    "_open": "opening the session",
-    "_load_page": "reading the page",
-    "find": "searching the session",
-    "_filter_roles": "filtering the whole session",
-    "export_json": "reading the session for export",
-    "export_markdown": "reading the session for export",
-}
 
 # Page-level layout the renderer's CSS does not cover: table beside transcript, stacked when narrow.
 _LAYOUT_CSS = """<style>
@@ -51,31 +39,7 @@ _LAYOUT_CSS = """<style>
 </style>"""
 
 
-def _guarded(method: F) -> F:
-    """Run a handler under the widget's lock, with a busy note when it is slow; show any failure in the widget."""
-    what = _BUSY.get(method.__name__, "working")
-
-    @functools.wraps(method)
-    def wrapper(self: ChatHistoryViewer, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            try:
-                if self._busy_depth:
-                    return method(self, *args, **kwargs)
-                self._busy_depth += 1
-                try:
-                    with self._status_line.working(what, self._timeout):
-                        result = method(self, *args, **kwargs)
-                finally:
-                    self._busy_depth -= 1
-            except Exception as exc:  # the widget must survive anything Redis or the data throw at it
-                self._report(exc)
-                return None
-            return result
-
-    return wrapper  # type: ignore[return-value]
-
-
-class ChatHistoryViewer(widgets.VBox):
+class ChatHistoryViewer(Reading, widgets.VBox):
     """Browse the chat sessions of a Redis database and read them page by page.
 
     Made only of stock ipywidgets, so it renders in Colab (ipywidgets 7.7.1,
@@ -301,14 +265,14 @@ class ChatHistoryViewer(widgets.VBox):
 
     # -- session list ---------------------------------------------------------
 
-    @_guarded
+    @guarded
     def scan(self) -> None:
         """List the sessions matching ``match`` again, from the start (SCAN)."""
         self._table.current = self.session_id
         self._table.scan(self.match, self.scan_count, self.rows_per_scan)
         self._status_line.clear()
 
-    @_guarded
+    @guarded
     def scan_more(self) -> None:
         """Add up to ten times ``rows_per_scan`` more sessions to the list."""
         self._table.more(self.match, 10 * self.rows_per_scan)
@@ -317,131 +281,9 @@ class ChatHistoryViewer(widgets.VBox):
     def _pick(self, session_id: str) -> None:
         self.session_id = session_id
 
-    # -- transcript -----------------------------------------------------------
-
-    @property
-    def length(self) -> int:
-        """Messages in the open session, as of the last read (0 when none is open)."""
-        return self._view.length
-
-    @property
-    def pages(self) -> int:
-        """Number of pages of the open session (at least 1), counting only the filtered role when one is set."""
-        return self._view.pages
-
-    @property
-    def items(self) -> list[tuple[int, Any]]:
-        """The page shown, as ``(index, message or CorruptMessageError)`` pairs, oldest first."""
-        return list(self._view.items)
-
-    @property
-    def hit(self) -> int | None:
-        """Index of the search hit shown, or None."""
-        return self._finder.hit
-
-    @property
-    def _hits(self) -> list[int]:
-        return self._finder.hits
-
-    @_guarded
-    def _open(self) -> None:
-        view = self._view
-        self._finder.reset()
-        if self._editor is not None:
-            self._editor.cancel()
-        self._exporter.link.value = ""
-        self._table.select_current(self.session_id)
-        sid = self.session_id
-        with self._muted_observers():
-            self.page = 0
-        view.open(None)
-        if sid is None:
-            self._status_line.clear()
-            self._render()
-            return
-        view.open(open_transcript(self._client, sid, self._table.kind_of(sid)))
-        try:
-            view.stats = view.transcript.stats()  # type: ignore[union-attr]
-        finally:
-            self._render()
-        view.scan_roles()
-        self._load_page()
-
-    @_guarded
-    def _load_page(self, *, restat: bool = False) -> None:
-        view = self._view
-        if view.transcript is None or self.session_id is None:
-            return
-        if restat or view.stats is None:
-            view.stats = view.transcript.stats()
-            if restat:
-                view.scan_roles()
-        with self._muted_observers():
-            self.page = self.page  # re-clamp to the current length
-        view.load()
-        if not view.items and view.total:  # the list vanished or shrank since LLEN
-            view.stats = view.transcript.stats()
-            view.scan_roles()
-            with self._muted_observers():
-                self.page = self.page
-            view.load()
-        self._status_line.clear()
-        self._render()
-
-    def _render(self) -> None:
-        self._view.render_header()
-        self._view.render(self.search)
-        for child in (self._find_button, self._export_json_button, self._export_md_button):
-            child.disabled = self.session_id is None
-
-    @_guarded
-    def _filter_roles(self) -> None:
-        view = self._view
-        if view.transcript is None:
-            self._render()
-            return
-        view.scan_roles()
-        with self._muted_observers():
-            self.page = 0
-        view.anchor = None
-        self._load_page()
-
-    def refresh(self) -> None:
-        """Read the open session again (length, TTL, memory, the page shown and its list row)."""
-        if self.session_id is None:
-            self.scan()
-            return
-        self._load_page(restat=True)
-        if self.session_id is not None:
-            self._guarded_refresh_row(self.session_id)
-
-    @_guarded
-    def _guarded_refresh_row(self, session_id: str) -> None:
-        self._table.refresh_rows([session_id])
-
-    @_guarded
-    def jump_to(self, index: int | str) -> None:
-        """Show message ``index`` at the top of the transcript (0 is the oldest; negative counts from the end)."""
-        view = self._view
-        if view.transcript is None:
-            raise MemstoreError("open a session first: pick one in the list")
-        try:
-            index = int(str(index).strip().lstrip("#").replace(",", ""))
-        except ValueError:
-            raise MemstoreError(f"type a message number, such as 0 or -1, not {str(index)[:40]!r}") from None
-        if index < 0:
-            index += self.length
-        if not 0 <= index < self.length:
-            raise MemstoreError(f"message #{index} is out of range: this session has messages #0 to #{self.length - 1}")
-        view.anchor = index
-        pos = index if view.role_hits is None else view._pos_of(index)
-        with self._muted_observers():
-            self.page = view.page_of(pos)
-        self._load_page()
-
     # -- search, export, editing ----------------------------------------------
 
-    @_guarded
+    @guarded
     def find(self) -> None:
         """Search the open session for ``search`` (any case), chunk by chunk, and show the first hit."""
         self._finder.run()
@@ -449,25 +291,25 @@ class ChatHistoryViewer(widgets.VBox):
     def _step_hit(self, step: int) -> None:
         self._finder.step(step)
 
-    @_guarded
+    @guarded
     def export_json(self) -> str:
         """Offer the whole session as LangChain ``messages_to_dict`` JSON; returns the JSON text too."""
         return self._exporter.as_json()
 
-    @_guarded
+    @guarded
     def export_markdown(self) -> str:
         """Offer the whole session as a Markdown transcript; returns the Markdown text too."""
         return self._exporter.as_markdown()
 
-    @_guarded
+    @guarded
     def _append_clicked(self) -> None:
         self._editor.append() if self._editor else self._read_only("append messages")
 
-    @_guarded
+    @guarded
     def _delete_clicked(self) -> None:
         self._editor.ask_delete() if self._editor else self._read_only("delete sessions")
 
-    @_guarded
+    @guarded
     def _confirm_delete_clicked(self) -> None:
         self._editor.confirm() if self._editor else self._read_only("delete sessions")
 
