@@ -89,6 +89,12 @@ class StatusLine:
     def __init__(self) -> None:
         self.widget = widgets.HTML(value="")
         self.error = ""
+        self._cv = threading.Condition()
+        self._job: tuple[int, str, float, float, float] | None = None
+        self._token = 0
+        self._shown = False
+        self._closed = False
+        self._watcher: threading.Thread | None = None
 
     def _set(self, klass: str, text: str, role: str = "status") -> None:
         live = "assertive" if role == "alert" else "polite"
@@ -121,31 +127,59 @@ class StatusLine:
     @contextmanager
     def working(self, what: str, timeout: float, *, after: float = 0.2) -> Iterator[None]:
         """Say ``what…`` when the step takes longer than ``after`` seconds, and after ``timeout``
-        seconds without an answer that Redis may be down (the client may still be retrying)."""
-        started = time.monotonic()
-        done = threading.Event()
+        seconds without an answer that Redis may be down (the client may still be retrying).
+
+        One watcher thread per status line does the waiting, so a fast step costs a notify, no thread.
+        """
         before = self.widget.value
-
-        def watch() -> None:
-            if done.wait(after):
-                return
-            self.busy(f"{what}…")
-            if done.wait(max(timeout - after, 0.0)):
-                return
-            waited = time.monotonic() - started
-            self.busy(
-                f"{what}: Redis has not answered for {waited:.0f} s; it may be down or unreachable. Still trying…"
-            )
-
-        watcher = threading.Thread(target=watch, name="msnb-viewer-busy", daemon=True)
-        watcher.start()
+        with self._cv:
+            self._token += 1
+            token = self._token
+            self._job = (token, what, time.monotonic(), after, timeout)
+            self._shown = False
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(target=self._watch, name="msnb-viewer-busy", daemon=True)
+                self._watcher.start()
+            self._cv.notify()
         try:
             yield
         finally:
-            done.set()
-            watcher.join(timeout=1)
-            if "msnb-busy" in self.widget.value:
+            with self._cv:
+                shown = self._shown
+                self._job = None
+                self._shown = False
+            if shown and "msnb-busy" in self.widget.value:
                 self.widget.value = before
+
+    def _watch(self) -> None:
+        with self._cv:
+            while not self._closed:
+                job = self._job
+                if job is None:
+                    self._cv.wait()
+                    continue
+                token, what, started, after, timeout = job
+                waited = time.monotonic() - started
+                due = after if not self._shown else max(timeout, after)
+                if waited < due:
+                    self._cv.wait(due - waited)
+                    continue
+                if self._job is None or self._job[0] != token:
+                    continue
+                if not self._shown:
+                    self._shown = True
+                    self.busy(f"{what}…")
+                else:
+                    self.busy(
+                        f"{what}: Redis has not answered for {waited:.0f} s; it may be down or unreachable. Trying…"
+                    )
+                    self._job = None  # said once; the step's own outcome comes next
+
+    def close(self) -> None:
+        """End the watcher thread."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
 
 
 def error_text(exc: BaseException, client: Any) -> str:

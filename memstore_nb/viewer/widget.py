@@ -327,6 +327,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         """Stop following and close the widget and its children."""
         self.follow = False
         self._follower.stop()
+        self._status_line.close()
         owned = [v for k, v in vars(self).items() if k.startswith("_") and isinstance(v, widgets.Widget)]
         for child in [*owned, *self.children]:
             _close_tree(child)
