@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from langchain_core.messages import BaseMessage, messages_to_dict
 
 from ..errors import MemstoreError
-from .parts import button, hidden, row
+from .parts import button, hidden, plain_html, row
 from .render import to_markdown
 
 if TYPE_CHECKING:
@@ -31,11 +31,11 @@ class Exporter:
         self.json_button = button("Export JSON", "messages_to_dict of the whole session", shared=shared)
         self.md_button = button("Export Markdown", "the whole session as a Markdown transcript", shared=shared)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
-        self.link = widgets.HTML(value="")
+        self.link = plain_html(shared)
         hidden(self.progress, True)
         self.json_button.on_click(lambda _: viewer.export_json())
         self.md_button.on_click(lambda _: viewer.export_markdown())
-        self.widget = row(self.json_button, self.md_button, self.progress, self.link)
+        self.widget = row(self.json_button, self.md_button, self.progress, self.link, shared=shared)
 
     def read_all(self) -> list[Any]:
         v = self.v

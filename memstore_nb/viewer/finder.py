@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..errors import MemstoreError
-from .parts import button, hidden, row, text_box
+from .parts import button, hidden, plain_html, row, text_box
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -32,13 +32,15 @@ class Finder:
         self.prev_button = button("‹ Hit", "previous search hit", shared=shared)
         self.next_button = button("Hit ›", "next search hit", shared=shared)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
-        self.status = widgets.HTML(value="")
+        self.status = plain_html(shared)
         hidden(self.progress, True)
         self.find_button.on_click(lambda _: viewer.find())
         self.prev_button.on_click(lambda _: self.step(-1))
         self.next_button.on_click(lambda _: self.step(1))
         self.text.observe(self._entered, names="value")
-        self.widget = row(self.text, self.find_button, self.prev_button, self.next_button, self.progress, self.status)
+        self.widget = row(
+            self.text, self.find_button, self.prev_button, self.next_button, self.progress, self.status, shared=shared
+        )
 
     def _entered(self, change: Any) -> None:
         # This observer may run before the link that copies the box into ``viewer.search``

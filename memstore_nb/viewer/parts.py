@@ -25,6 +25,7 @@ __all__ = [
     "error_text",
     "hidden",
     "labelled",
+    "plain_html",
     "row",
     "shared_button_style",
     "text_box",
@@ -45,7 +46,8 @@ def shared_button_style() -> dict[str, Any]:
 
 def button(description: str, tooltip: str, *, style: str = "", shared: dict[str, Any] | None = None) -> widgets.Button:
     """A button whose tooltip doubles as its accessible description."""
-    return widgets.Button(description=description, tooltip=tooltip, button_style=style, **(shared or {}))
+    looks = {k: shared[k] for k in ("layout", "style")} if shared else {}
+    return widgets.Button(description=description, tooltip=tooltip, button_style=style, **looks)
 
 
 # ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
@@ -69,9 +71,20 @@ def text_box(placeholder: str, *, label: str = "", width: str = "auto", value: s
     )
 
 
-def row(*children: widgets.Widget) -> widgets.HBox:
-    """Children side by side, wrapping onto more lines on a narrow screen."""
-    return widgets.HBox(list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+def row(*children: widgets.Widget, shared: dict[str, Any] | None = None) -> widgets.HBox:
+    """Children side by side, wrapping onto more lines on a narrow screen (rows never hidden share a layout)."""
+    if shared is None:
+        return widgets.HBox(list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+    if "row" not in shared:
+        shared["row"] = widgets.Layout(flex_flow="row wrap", align_items="center")
+    return widgets.HBox(list(children), layout=shared["row"])
+
+
+def plain_html(shared: dict[str, Any]) -> widgets.HTML:
+    """An HTML widget that is never hidden: it shares one layout with the others."""
+    if "plain" not in shared:
+        shared["plain"] = widgets.Layout()
+    return widgets.HTML(value="", layout=shared["plain"])
 
 
 def hidden(widget: widgets.Widget, hide: bool) -> None:

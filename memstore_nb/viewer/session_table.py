@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..codec import escape_controls
 from ..sessions import SessionSummary, list_sessions, summarize_sessions
-from .parts import button, hidden, labelled, row, text_box
+from .parts import button, hidden, labelled, plain_html, row, text_box
 
 __all__ = ["COLUMNS", "SessionTable", "format_row"]
 
@@ -78,7 +78,7 @@ class SessionTable:
         self.more_button = button("Scan more", "list more matching sessions (SCAN continues)")
         self.more_button.layout.min_height = "32px"
         self.filter_text = text_box("filter the listed rows (Enter)", label="filter")
-        self.status = widgets.HTML(value="")
+        self.status = plain_html(shared)
         self.sort_buttons = {
             name: button(name, f"sort the listed sessions by {name}; again to reverse", shared=shared)
             for name in COLUMNS
@@ -91,9 +91,9 @@ class SessionTable:
             child.on_click(lambda _, name=name: self.sort(name))
         self.widget = widgets.VBox(
             [
-                row(self.match_text, self.scan_button, self.more_button),
-                row(self.filter_text, self.status),
-                row(*self.sort_buttons.values()),
+                row(self.match_text, self.scan_button, self.more_button, shared=shared),
+                row(self.filter_text, self.status, shared=shared),
+                row(*self.sort_buttons.values(), shared=shared),
                 self.select,
             ],
             layout=widgets.Layout(flex="1 1 340px", min_width="0", max_width="100%"),

@@ -12,7 +12,7 @@ from ..codec import escape_controls
 from ..kinds import Transcript
 from ..sessions import SessionStats
 from ..transcript import read_at, role_indices
-from .parts import button, hidden, labelled, row, text_box
+from .parts import button, hidden, labelled, plain_html, row, text_box
 from .render import VIEWER_CLASS, render_message, viewer_css
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class TranscriptView:
         self.anchor: int | None = None
         self.current: int | None = None  # the search hit to outline
         self.role_hits: list[int] | None = None  # indices of the filtered role, oldest first
-        self.header = widgets.HTML(value="")
+        self.header = plain_html(shared)
         self.first_button = button("« First", "newest page (or oldest, with oldest first)", shared=shared)
         self.prev_button = button("‹ Prev", "previous page", shared=shared)
         self.next_button = button("Next ›", "next page", shared=shared)
@@ -74,7 +74,7 @@ class TranscriptView:
         ]:
             child.on_click(handler)
         self.jump_input.observe(lambda c: c.new.strip() and viewer.jump_to(c.new), names="value")  # Enter jumps
-        self.pager = row(self.first_button, self.prev_button, self.next_button, self.last_button)
+        self.pager = row(self.first_button, self.prev_button, self.next_button, self.last_button, shared=shared)
         self.options = row(
             self.jump_input,
             self.jump_button,
@@ -84,6 +84,7 @@ class TranscriptView:
             self.page_size_input,
             self.refresh_button,
             self.follow_checkbox,
+            shared=shared,
         )
 
     # -- geometry -----------------------------------------------------------------
