@@ -96,7 +96,7 @@ class SessionTable:
                 row(*self.sort_buttons.values(), shared=shared),
                 self.select,
             ],
-            layout=widgets.Layout(flex="1 1 340px", min_width="0", max_width="100%"),
+            layout=widgets.Layout(flex="1 1 560px", min_width="0", max_width="100%"),
         )
         self.widget.add_class("msnb-sessions")
 

@@ -154,7 +154,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         v = self._view
         reader = widgets.VBox(
             [v.header, v.pager, self._finder.widget, v.options, v.html, self._exporter.widget],
-            layout=widgets.Layout(flex="3 1 480px", min_width="0", max_width="100%"),
+            layout=widgets.Layout(flex="2 1 560px", min_width="0", max_width="100%"),
         )
         if self._editor is not None:
             reader.children = [*reader.children, self._editor.widget]

@@ -55,9 +55,9 @@ def reading_page(reading_url: str) -> Iterator[ViewerServer]:
         yield server
 
 
-def _open(server: ViewerServer, pg: Any, size: str) -> Any:
+def _open(server: ViewerServer, pg: Any, size: str, query: str = "") -> Any:
     pg.set_viewport_size(SIZES[size])
-    pg.goto(server.url)
+    pg.goto(server.url + (("&" if "?" in server.url else "?") + query if query else ""))
     rows = pg.locator("select[size] option")
     expect(rows.first).to_be_visible(timeout=KERNEL_WAIT_MS)
     return rows
@@ -140,7 +140,7 @@ def test_newest_on_top_find_and_role_filter(
     expect(pg.locator(".msnb-msg").first).to_have_attribute("data-index", "0")  # #0, though page 1 was the newest
     expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("1 system messages")
     if os.environ.get("MEMSTORE_NB_UPDATE_SCREENSHOT"):
-        role.select_option("")
+        role.select_option(label="all roles")
         _pick(pg, SHOWCASE)
         pg.screenshot(path=str(DOCS / ("viewer-phone.png" if size == "phone" else "viewer-trace.png")))
     assert watch.problems() == []
@@ -162,7 +162,7 @@ def test_accessible_names_targets_and_theme(reading_page: ViewerServer, page: tu
     """Item 9 and 10: named controls, a live status region, 32 px targets; a dark page when the browser prefers it."""
     pg, watch = page
     pg.emulate_media(color_scheme=theme)
-    _open(reading_page, pg, "wide")
+    _open(reading_page, pg, "wide", "voila-theme=dark" if theme == "dark" else "")
     _pick(pg, SHOWCASE)
     for name in ("Scan", "Find", "‹ Hit", "Hit ›", "Go to #", "Refresh", "oldest first", "follow", "Export JSON"):
         button = pg.get_by_role("button", name=name, exact=True)
