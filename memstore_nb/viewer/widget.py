@@ -15,7 +15,7 @@ from traitlets import Bool, Float, Int, Unicode, observe, validate
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
 from .editor import Editor
-from .export import Exporter
+from .download import Exporter
 from .finder import Finder
 from .follow import Follower
 from .parts import StatusLine, client_timeout, error_text, shared_button_style

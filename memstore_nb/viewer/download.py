@@ -1,4 +1,4 @@
-"""The viewer's export: the whole session as LangChain JSON or Markdown, offered as a download link."""
+"""The viewer's export buttons: the whole session as LangChain JSON or Markdown, offered as a download link."""
 
 from __future__ import annotations
 
