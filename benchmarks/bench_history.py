@@ -3,7 +3,10 @@
 Run:  python benchmarks/bench_history.py [--runs 7]
 
 Starts its own redis-server (memstore_nb.start_local_redis) and prints one table.
-Every row is measured in the same run on the same server; times are medians.
+Every row is measured in the same run on the same server; times are medians. The contenders of a
+row run interleaved (one round each, in rotating order), so load on a shared machine hits all alike.
+Every write of ours is exactly-once (a write id checked by a server-side script): the rows show
+what that costs beside plain RPUSH.
 
 - ours:     MemorystoreChatMessageHistory
 - raw:      the floor with plain redis-py. Writes: message_to_dict + json.dumps per
@@ -56,6 +59,22 @@ def median_ms(fn: Callable[[], object], runs: int, setup: Callable[[], object] |
     return statistics.median(times) * 1000
 
 
+def interleaved(
+    contenders: dict[str, Callable[[], object]], runs: int, setup: Callable[[], object] | None = None
+) -> dict[str, float]:
+    """Median ms of each contender, run one round each in a rotating order (load hits all alike)."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_ in range(runs):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            if setup:
+                setup()
+            start = time.perf_counter()
+            contenders[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="repetitions per measurement (median is reported)")
@@ -69,35 +88,38 @@ def main(argv: list[str] | None = None) -> int:
         thousand = conversation(1_000)
         rows: list[tuple[str, float, float, float | None, int]] = []
 
-        # (a) one at a time, with a TTL
+        # (a) one at a time, without and with a TTL
         ours = MemorystoreChatMessageHistory(client, key, ttl=TTL)
+        plain = MemorystoreChatMessageHistory(client, key)
 
-        def ours_one_by_one() -> None:
-            for m in thousand:
-                ours.add_message(m)
+        def one_by_one(history: MemorystoreChatMessageHistory) -> Callable[[], None]:
+            def run() -> None:
+                for m in thousand:
+                    history.add_message(m)
+
+            return run
 
         def upstream_one_by_one() -> None:
             for m in thousand:
                 client.rpush(key, json.dumps(message_to_dict(m)))
                 client.expire(key, TTL)
 
-        def raw_one_by_one_no_ttl() -> None:
+        def raw_one_by_one() -> None:
             for m in thousand:
                 client.rpush(key, json.dumps(message_to_dict(m)))
 
-        rows.append(
-            (
-                "(a) add 1,000 one at a time, TTL",
-                median_ms(ours_one_by_one, runs, drop),
-                median_ms(raw_one_by_one_no_ttl, runs, drop),
-                median_ms(upstream_one_by_one, runs, drop),
-                1_000,
-            )
+        got = interleaved(
+            {"ours": one_by_one(plain), "ours_ttl": one_by_one(ours), "raw": raw_one_by_one, "up": upstream_one_by_one},
+            runs,
+            drop,
         )
+        rows.append(("(a) add 1,000 one at a time", got["ours"], got["raw"], None, 1_000))
+        rows.append(("(a) add 1,000 one at a time, TTL", got["ours_ttl"], got["raw"], got["up"], 1_000))
+
+        # (a) the same with redis.asyncio
+        rows.append(("(a) async, one at a time", *_async_one_by_one(server.url, key, thousand, runs), None, 1_000))
 
         # (b) one batch of 1,000
-        plain = MemorystoreChatMessageHistory(client, key)
-
         def raw_batch() -> None:
             client.rpush(key, *[json.dumps(message_to_dict(m)) for m in thousand])
 
@@ -105,26 +127,18 @@ def main(argv: list[str] | None = None) -> int:
             for m in thousand:  # upstream's add_messages loops over add_message
                 client.rpush(key, json.dumps(message_to_dict(m)))
 
-        raw_b = median_ms(raw_batch, runs, drop)
-        up_b = median_ms(upstream_batch, runs, drop)
-        rows.append(
-            (
-                "(b) add_messages of 1,000",
-                median_ms(lambda: plain.add_messages(thousand), runs, drop),
-                raw_b,
-                up_b,
-                1_000,
-            )
+        got = interleaved(
+            {
+                "ours": lambda: plain.add_messages(thousand),
+                "ours_ttl": lambda: ours.add_messages(thousand),
+                "raw": raw_batch,
+                "up": upstream_batch,
+            },
+            runs,
+            drop,
         )
-        rows.append(
-            (
-                "(b) add_messages of 1,000, TTL",
-                median_ms(lambda: ours.add_messages(thousand), runs, drop),
-                raw_b,
-                None,
-                1_000,
-            )
-        )
+        rows.append(("(b) add_messages of 1,000", got["ours"], got["raw"], got["up"], 1_000))
+        rows.append(("(b) add_messages of 1,000, TTL", got["ours_ttl"], got["raw"], None, 1_000))
 
         def raw_read(start: int, end: int) -> Callable[[], list[BaseMessage]]:
             return lambda: messages_from_dict([json.loads(r) for r in client.lrange(key, start, end)])
@@ -135,17 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         # (c) read all of a 10,000-message session
         drop()
         plain.add_messages(conversation(10_000))
-        ours_c = median_ms(lambda: plain.messages, runs)
         assert plain.messages == raw_read(0, -1)(), "ours and raw disagree on (c)"
-        rows.append(
-            (
-                "(c) read all of 10,000",
-                ours_c,
-                median_ms(raw_read(0, -1), runs),
-                median_ms(upstream_read_all, runs),
-                10_000,
-            )
-        )
+        got = interleaved({"ours": lambda: plain.messages, "raw": raw_read(0, -1), "up": upstream_read_all}, runs)
+        rows.append(("(c) read all of 10,000", got["ours"], got["raw"], got["up"], 10_000))
 
         # (d) the last 20 of a 100,000-message session
         drop()
@@ -184,9 +190,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name:<32} | {ours_ms:>9.1f} | {raw_ms:>9.1f} | {ours_ms / raw_ms:>7.2f}x | {up} | {rate:>10,.0f} |")
     print(
         "Raw (a) has no TTL (RPUSH only): ours keeps a sliding TTL in the same single round trip; "
-        "upstream pays RPUSH + EXPIRE (two round trips) per message."
+        "upstream pays RPUSH + EXPIRE (two round trips) per message. Raw async is redis.asyncio's RPUSH."
     )
     return 0
+
+
+def _async_one_by_one(url: str, key: str, messages: list[BaseMessage], runs: int) -> tuple[float, float]:
+    import asyncio
+
+    import redis.asyncio
+
+    async def measure() -> tuple[float, float]:
+        client = redis.asyncio.Redis.from_url(url, protocol=2)
+        history = MemorystoreChatMessageHistory(client, key)
+
+        async def ours() -> None:
+            for m in messages:
+                await history.aadd_messages([m])
+
+        async def raw() -> None:
+            for m in messages:
+                await client.rpush(key, json.dumps(message_to_dict(m)))
+
+        times: dict[str, list[float]] = {"ours": [], "raw": []}
+        for round_ in range(runs):
+            for name, fn in (("ours", ours), ("raw", raw)) if round_ % 2 == 0 else (("raw", raw), ("ours", ours)):
+                await client.delete(key)
+                start = time.perf_counter()
+                await fn()
+                times[name].append(time.perf_counter() - start)
+        await client.delete(key)
+        await client.aclose()
+        return statistics.median(times["ours"]) * 1000, statistics.median(times["raw"]) * 1000
+
+    return asyncio.run(measure())
 
 
 if __name__ == "__main__":

@@ -12,10 +12,9 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 import uuid
-import webbrowser
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -62,6 +61,31 @@ class ProgressBar:
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def _safe(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` fit for a terminal: escape sequences and bidi controls shown as ``\\x1b``, ``\\u202e``."""
+    from .codec import escape_controls
+
+    return escape_controls(text, keep_lines=keep_lines)
+
+
+def _json_text(doc: Any, indent: int | None = None) -> str:
+    """JSON for a terminal or a script: non-ASCII text stays readable, control and bidi characters are escaped.
+
+    ``json.dumps`` already escapes U+0000-U+001F; the C1 controls and bidi overrides it leaves
+    as they are only ever appear inside strings, where ``\\uXXXX`` means the same character.
+    """
+    import re
+
+    from .codec import escape_controls
+
+    def escaped(match: re.Match[str]) -> str:
+        ch = match.group()
+        return ch if escape_controls(ch) == ch else f"\\u{ord(ch):04x}"
+
+    # newlines between tokens (indent) stay; inside strings json.dumps has written them as \\n
+    return re.sub("[^\n\x20-\x7e]", escaped, json.dumps(doc, ensure_ascii=False, indent=indent))
 
 
 def _one_line(text: str, limit: int = 80) -> str:
@@ -134,7 +158,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
         )
         _say(f"wrote {len(history)} messages to session {session_id!r}; read back:")
         for i, message in enumerate(history.messages):
-            _say(f"  #{i} {message_role(message):<6} {_one_line(message_summary(message))}")
+            _say(f"  #{i} {_safe(message_role(message)):<6} {_safe(_one_line(message_summary(message)))}")
         if args.keep:
             _say(f"kept (expires in 10 minutes): memstore-nb show {session_id} --endpoint ...")
         else:
@@ -147,38 +171,37 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from .sessions import list_sessions, summarize_sessions
 
     with _redis(args) as (client, _url):
-        ids: list[str] = []
-        for session_id in list_sessions(client, match=args.match):
-            if args.limit and len(ids) >= args.limit:
-                print(f"(showing the first {args.limit}; use --limit 0 for all)", file=sys.stderr)
-                break
-            ids.append(session_id)
+        # Sorted by id, so a listing is the same every time (SCAN's order is not); SCAN may
+        # report a key twice, the set keeps it once.
+        ids = sorted(set(list_sessions(client, match=args.match)))
+        if args.limit and len(ids) > args.limit:
+            print(f"(showing the first {args.limit} of {len(ids)} by id; use --limit 0 for all)", file=sys.stderr)
+            ids = ids[: args.limit]
         rows = []
         for low in range(0, len(ids), 200):  # one pipelined round trip per 200 sessions
             rows.extend(summarize_sessions(client, ids[low : low + 200]))
         if args.json:
-            docs = [
-                {
-                    "session_id": r.session_id,
-                    "length": r.length,
-                    "ttl": r.ttl,
-                    "last_role": r.last_role,
-                    "last_preview": r.last_preview,
-                }
-                for r in rows
-            ]
-            _say(json.dumps(docs, ensure_ascii=False, indent=1))
+            _say(_json_text([_session_doc(r) for r in rows], indent=1))
             return 0
         if not rows:
-            _say(f"no sessions match {args.match!r}")
+            _say(f"no sessions match {_safe(repr(args.match))}")
             return 0
-        width = max(len("SESSION"), *(len(r.session_id) for r in rows))
+        shown = [_safe(r.session_id) for r in rows]
+        width = max(len("SESSION"), *(len(i) for i in shown))
         _say(f"{'SESSION':<{width}}  {'MESSAGES':>8}  {'TTL':>7}  LAST MESSAGE")
-        for r in rows:
+        for r, session_id in zip(rows, shown, strict=True):
             ttl = "-" if r.ttl is None else f"{r.ttl}s"
-            last = f"{r.last_role}: {_one_line(r.last_preview, 60)}" if r.length else "(gone)"
-            _say(f"{r.session_id:<{width}}  {r.length:>8,}  {ttl:>7}  {last}")
+            last = f"{_safe(r.last_role)}: {_safe(_one_line(r.last_preview, 60))}" if r.length else "(gone)"
+            _say(f"{session_id:<{width}}  {r.length:>8,}  {ttl:>7}  {last}")
     return 0
+
+
+SESSION_KEYS = ("session_id", "length", "ttl", "last_role", "last_preview")
+
+
+def _session_doc(row: Any) -> dict[str, Any]:
+    """One ``sessions --json`` element; docs/cli.md documents these keys, a test pins them."""
+    return {key: getattr(row, key) for key in SESSION_KEYS}
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -186,13 +209,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     from .codec import message_role, message_summary
     from .history import MemorystoreChatMessageHistory
-    from .sessions import SessionNotFound
 
     with _redis(args) as (client, _url):
         history = MemorystoreChatMessageHistory(client, args.session_id)
         length = len(history)
         if length == 0 and not client.exists(history.key):
-            raise SessionNotFound(args.session_id)
+            raise CliError(
+                f"no session {_safe(repr(args.session_id))}: the key does not exist (it may have expired or been "
+                "deleted); list the existing ones with `memstore-nb sessions` (same --endpoint)"
+            )
         start = 0 if args.tail is None else max(length - args.tail, 0)
         chunk = 500  # LRANGE windows: a 100,000-message session is never loaded at once
         if args.json:
@@ -203,11 +228,11 @@ def cmd_show(args: argparse.Namespace) -> int:
                 index = low + offset
                 if args.json:
                     doc = {"index": index, "error": str(item)} if isinstance(item, Exception) else message_to_dict(item)
-                    sys.stdout.write(("\n " if first else ",\n ") + json.dumps(doc, ensure_ascii=False))
+                    sys.stdout.write(("\n " if first else ",\n ") + _json_text(doc))
                 elif isinstance(item, Exception):
-                    _say(f"#{index} !! unreadable entry: {item}")
+                    _say(f"#{index} !! unreadable entry: {_safe(str(item))}")
                 else:
-                    _say(f"#{index} {message_role(item)}: {message_summary(item)}")
+                    _say(f"#{index} {_safe(message_role(item))}: {_safe(message_summary(item), keep_lines=True)}")
                 first = False
         if args.json:
             sys.stdout.write("\n]\n")
@@ -222,30 +247,72 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     source = Path(args.notebook)
     if not source.is_file():
-        raise CliError(f"no notebook at {args.notebook!r}")
-    output = Path(args.output) if args.output else Path.cwd() / f"{source.stem}.out.ipynb"
+        raise CliError(f"no notebook at {_safe(repr(args.notebook))}")
     parameters = {name: _literal(value) for name, value in args.parameters}
     if args.endpoint is not None:
         parameters.setdefault("ENDPOINT", args.endpoint)
+    _check_parameters(source, parameters)
+    if args.output:
+        output = Path(args.output)
+    else:  # not the current directory: that is often a git checkout
+        output = Path(tempfile.mkdtemp(prefix="memstore-nb-run-")) / f"{source.stem}.out.ipynb"
     print(f"running {source} -> {output} with {sorted(parameters) or 'the notebook defaults'}", file=sys.stderr)
-    try:
-        papermill.execute_notebook(
-            str(source),
-            str(output),
-            parameters=parameters,
-            cwd=str(source.parent),
-            progress_bar=sys.stderr.isatty(),
-            kernel_name=args.kernel,
-        )
-    except papermill.PapermillExecutionError as exc:
-        print(
-            f"memstore-nb: the notebook failed in cell {exc.exec_count}: {exc.ename}: {_one_line(exc.evalue, 300)} "
-            f"(the executed notebook with the traceback: {output})",
-            file=sys.stderr,
-        )
-        return 1
+    with tempfile.TemporaryDirectory(prefix="memstore-nb-kernel-") as sockets:
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=parameters,
+                cwd=str(source.parent),
+                progress_bar=sys.stderr.isatty(),
+                kernel_name=args.kernel,
+                **_kernel_transport(Path(sockets)),
+            )
+        except papermill.PapermillExecutionError as exc:
+            print(
+                f"memstore-nb: the notebook failed in cell {exc.exec_count}: {exc.ename}: "
+                f"{_safe(_one_line(exc.evalue, 300))} (the executed notebook with the traceback: {output})",
+                file=sys.stderr,
+            )
+            return 1
     _say(f"done: {output}")
     return 0
+
+
+def _check_parameters(source: Path, parameters: dict[str, Any]) -> None:
+    """Refuse input that is not a notebook, and parameters the notebook does not declare (one line each)."""
+    import nbformat
+    import papermill
+
+    try:
+        nbformat.read(str(source), as_version=4)
+    except Exception as exc:  # NotJSONError, a validation error, bad UTF-8: the file is not a notebook
+        raise CliError(
+            f"{_safe(str(source))} is not a Jupyter notebook "
+            f"({type(exc).__name__}: {_safe(_one_line(str(exc), 120))}); give an .ipynb file"
+        ) from None
+    declared = papermill.inspect_notebook(str(source))
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        names = ", ".join(_safe(name) for name in unknown)
+        known = ", ".join(declared) if declared else "none (it has no cell tagged 'parameters')"
+        raise CliError(f"{source.name} has no parameter {names}; its parameters: {_safe(known)}")
+
+
+def _kernel_transport(folder: Path) -> dict[str, Any]:
+    """Kernel sockets as files in a private folder (IPC) instead of loopback TCP.
+
+    Other users of the machine cannot reach them, and ipykernel no longer warns that the
+    kernel "is running over TCP without encryption". Windows has no IPC transport: TCP there.
+    """
+    if os.name != "posix":
+        return {}
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(folder / "kernel")
+    return {"config": config}
 
 
 def _literal(value: str) -> Any:
@@ -261,6 +328,8 @@ def _literal(value: str) -> Any:
 
 
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    import urllib.request  # here, not at the top: `--version` and `--help` stay fast
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -319,6 +388,8 @@ def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
         _say(f"JupyterLab: {url}")
         _say(f'in a notebook, set ENDPOINT = "{_shown(url_of_redis)}" to see the demo data; Ctrl-C stops everything')
         if not args.no_browser:
+            import webbrowser
+
             webbrowser.open(url)
         return proc.wait()
     finally:
@@ -412,7 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("NAME", "VALUE"),
         help="set a parameter (repeatable); True/False/None and numbers are converted",
     )
-    p.add_argument("-o", "--output", metavar="OUTPUT", help="executed notebook (default: ./NAME.out.ipynb)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="where the executed notebook goes (default: NAME.out.ipynb in a new temporary folder; printed)",
+    )
     p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
     _add_connection(p, default=None, tls_iam=False)
     p.set_defaults(func=cmd_run)
@@ -456,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MemstoreError as exc:
-        print(f"memstore-nb: error: {_one_line(str(exc), 2000)}", file=sys.stderr)
+        print(f"memstore-nb: error: {_safe(_one_line(str(exc), 2000))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nmemstore-nb: interrupted, stopped everything it started", file=sys.stderr)

@@ -28,6 +28,7 @@ __all__ = [
     "decode_message",
     "encode_message",
     "escape_controls",
+    "load_json",
     "message_role",
     "message_summary",
     "message_text",
@@ -61,7 +62,7 @@ def encode_message(message: BaseMessage) -> str:
     return json.dumps(message_to_dict(message))
 
 
-def _parse(raw: Raw) -> Any:
+def load_json(raw: Raw) -> Any:
     """The JSON document in ``raw``, exactly as ``json.loads`` reads it, orjson-fast where that is the same."""
     digits = _LONG_DIGITS_B if isinstance(raw, bytes) else _LONG_DIGITS_S
     if digits.search(raw) is None:  # type: ignore[arg-type]
@@ -92,7 +93,7 @@ def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
             never another exception type.
     """
     try:
-        doc = _parse(raw)
+        doc = load_json(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise CorruptMessageError(key, index, _preview(raw), "not valid JSON") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict) or not isinstance(doc.get("type"), str):

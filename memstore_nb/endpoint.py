@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import redis
+import redis.asyncio
+import redis.asyncio.cluster
 import redis.cluster
 
 from .errors import (
@@ -29,9 +31,9 @@ from .errors import (
     TLSMismatch,
     UnknownHost,
 )
-from .retry import BoundedRetry, RetryingRedisCluster, no_retry
+from .retry import AsyncBoundedRetry, BoundedRetry, RetryingRedisCluster, no_retry
 
-__all__ = ["Endpoint", "connect", "is_private_address", "parse_endpoint"]
+__all__ = ["Endpoint", "aconnect", "connect", "is_private_address", "parse_endpoint", "redact_endpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ ACCEPTED_FORMS = (
 )
 MIN_VERSION = (5, 0)
 _MAX_LEN = 2048
+_MAX_HOST = 253  # RFC 1035: a name of at most 253 characters, labels of at most 63
+_MAX_LABEL = 63
 _HOST_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?")
 # Up to the LAST '@', as the parser splits there: an unencoded '@' in a password stays hidden.
 _USERINFO_PASSWORD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^:@/]*):(.*)@", re.DOTALL)
@@ -97,6 +101,10 @@ class Endpoint:
         userinfo = ""
         if self.username or self.password:
             userinfo = self.username or ""
+            if redact and not _SIMPLE_USER_RE.fullmatch(userinfo):
+                userinfo = "***"  # a "user name" with '?' or '#' is more likely a mistyped password
+            elif not redact:
+                userinfo = _quote_userinfo(userinfo)
             if self.password:
                 userinfo += ":" + ("***" if redact else _quote_userinfo(self.password))
             userinfo += "@"
@@ -114,6 +122,31 @@ def _quote_userinfo(text: str) -> str:
     return quote(text, safe="")
 
 
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SIMPLE_USER_RE = re.compile(r"[A-Za-z0-9._~%-]*")
+
+
+def redact_endpoint(text: str) -> str:
+    """An endpoint string fit for showing: whatever stands before the last ``@`` reads ``***``.
+
+    Unlike a URL parser, this makes no guess about which ``?``, ``#``, ``/`` or ``:`` belongs to
+    the password: everything between the scheme and the last ``@`` is hidden, except a plain user
+    name before a ``:`` (``redis://admin:***@host``).
+
+    Example:
+        >>> redact_endpoint("redis://:abc?Pw-S3cr3t@127.0.0.1:7351")
+        'redis://:***@127.0.0.1:7351'
+    """
+    scheme = _SCHEME_RE.match(text)
+    start = scheme.end() if scheme else 0
+    at = text.rfind("@")
+    if at < start:
+        return text
+    user, colon, _secret = text[start:at].partition(":")
+    keep = user + ":" if colon and _SIMPLE_USER_RE.fullmatch(user) else ""
+    return f"{text[:start]}{keep}***{text[at:]}"
+
+
 def redact_text(text: str, secrets: tuple[str | None, ...] = ()) -> str:
     """``text`` with URL passwords and each of ``secrets`` replaced by ``***``."""
     out = _USERINFO_PASSWORD_RE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}:***@", text, count=1)
@@ -124,7 +157,7 @@ def redact_text(text: str, secrets: tuple[str | None, ...] = ()) -> str:
 
 
 def _bad(problem: str, raw: str) -> EndpointError:
-    shown = redact_text(raw)
+    shown = redact_endpoint(raw)
     if len(shown) > 80:
         shown = shown[:80] + "…"
     return EndpointError(f"{problem} in endpoint {shown!r}; {ACCEPTED_FORMS}", shown)
@@ -163,7 +196,7 @@ def parse_endpoint(text: str | Endpoint) -> Endpoint:
     lowered = raw.lower()
     if lowered in ("local", "local-cluster"):
         return Endpoint(kind=lowered)
-    if _PLACEHOLDERS.search(raw):
+    if _PLACEHOLDERS.search(redact_endpoint(raw)):  # a password may look like anything
         raise _bad(
             "this is a placeholder, not an address: replace it with your instance's IP and port "
             "(Console > Memorystore > your instance > Connections), or use 'local' to try the walkthrough",
@@ -213,10 +246,11 @@ def _parse_db(text: str, raw: str) -> int:
 
 
 def _parse_unix(rest: str, raw: str) -> Endpoint:
+    # The user info first, up to the LAST '@': a password may hold '?', '#', '/', ':' or '@'.
+    user, password, rest = _split_userinfo(rest, raw)
     if "#" in rest:
         raise _bad("stray '#'", raw)
-    rest, _, query = rest.partition("?")
-    user, password, path = _split_userinfo(rest, raw)
+    path, _, query = rest.partition("?")
     if not path.startswith("/") or path == "/":
         raise _bad("a unix socket needs an absolute path, e.g. unix:///run/redis.sock", raw)
     db = _parse_query(query, raw)
@@ -224,10 +258,11 @@ def _parse_unix(rest: str, raw: str) -> Endpoint:
 
 
 def _parse_tcp(rest: str, raw: str, *, tls: bool) -> Endpoint:
+    # The user info first, up to the LAST '@': a password may hold '?', '#', '/', ':' or '@'.
+    user, password, rest = _split_userinfo(rest, raw)
     if "#" in rest:
         raise _bad("stray '#'", raw)
     rest, _, query = rest.partition("?")
-    user, password, rest = _split_userinfo(rest, raw)
     authority, slash, dbpart = rest.partition("/")
     db = 0
     if slash and dbpart:
@@ -273,6 +308,16 @@ def _split_host_port(authority: str, raw: str) -> tuple[str, str | None]:
         raise _bad("the host is missing", raw)
     if not host.isascii() or not _HOST_RE.fullmatch(host):
         raise _bad(f"stray characters in the host {host!r}", raw)
+    name = host.removesuffix(".")
+    if len(name) > _MAX_HOST:
+        raise _bad(f"the host name is {len(name)} characters long (DNS allows at most {_MAX_HOST})", raw)
+    longest = max(name.split("."), key=len)
+    if len(longest) > _MAX_LABEL:
+        raise _bad(
+            f"the host name part {longest[:20] + '…'!r} is {len(longest)} characters long "
+            f"(DNS allows at most {_MAX_LABEL} between dots)",
+            raw,
+        )
     return host, (port if colon else None)
 
 
@@ -374,6 +419,77 @@ def connect_with_info(
     timeout: float = 5.0,
 ) -> tuple[redis.Redis | redis.cluster.RedisCluster, ConnectInfo]:
     """Like :func:`connect`, and also returns the server version, mode and PING latency."""
+    client, info, _kwargs, _budget = _connect(
+        endpoint,
+        password=password,
+        ca_certs=ca_certs,
+        iam=iam,
+        credentials=credentials,
+        cluster=cluster,
+        timeout=timeout,
+    )
+    return client, info
+
+
+async def aconnect(
+    endpoint: str | Endpoint,
+    *,
+    password: str | None = None,
+    ca_certs: str | bytes | os.PathLike[str] | None = None,
+    iam: bool = False,
+    credentials: Any = None,
+    cluster: bool | None = None,
+    timeout: float = 5.0,
+) -> redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster:
+    """The async twin of :func:`connect`: the same checks, errors and retry policy, an asyncio client.
+
+    Returns a ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` (RESP2, bytes
+    replies, transient failures retried within the same bounded budget). The server checks run in
+    a worker thread, so the event loop is never blocked.
+
+    Example:
+        >>> client = await aconnect("local")  # doctest: +SKIP
+        >>> history = MemorystoreChatMessageHistory(client, "session1")  # doctest: +SKIP
+        >>> await history.aadd_messages([HumanMessage("hi")])  # doctest: +SKIP
+    """
+    import asyncio
+
+    checked, info, kwargs, budget = await asyncio.to_thread(
+        _connect,
+        endpoint,
+        password=password,
+        ca_certs=ca_certs,
+        iam=iam,
+        credentials=credentials,
+        cluster=cluster,
+        timeout=timeout,
+    )
+    checked.close()
+    client: redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+    if info.mode == "cluster":
+        node_kwargs = {k: v for k, v in kwargs.items() if k != "db"}
+        client = redis.asyncio.cluster.RedisCluster(**node_kwargs, retry=AsyncBoundedRetry(budget))
+    else:
+        client = redis.asyncio.Redis(**kwargs, retry=AsyncBoundedRetry(budget))
+    try:
+        await client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        await client.aclose()
+        ep = parse_endpoint(endpoint)
+        raise explain_failure(exc, ep, shown=info.endpoint, secrets=(kwargs.get("password"),), iam=iam) from None
+    return client
+
+
+def _connect(
+    endpoint: str | Endpoint,
+    *,
+    password: str | None,
+    ca_certs: str | bytes | os.PathLike[str] | None,
+    iam: bool,
+    credentials: Any,
+    cluster: bool | None,
+    timeout: float,
+) -> tuple[redis.Redis | redis.cluster.RedisCluster, ConnectInfo, dict[str, Any], float]:
     ep = parse_endpoint(endpoint)
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}", timeout)
@@ -426,11 +542,13 @@ def connect_with_info(
                 "or the instance's TLS port (Memorystore: 6378)",
                 shown,
             )
+        if type(error) in (TLSMismatch, ConnectError) and _answers_http(ep, timeout):
+            error = _not_redis(shown)
         raise error from None
     mode = "cluster" if cluster else "standalone"
     info = ConnectInfo(shown, ".".join(map(str, version)), mode, latency)
     log.info("connected to %s: Redis %s, %s, PING %.1f ms", shown, info.version, mode, latency)
-    return client, info
+    return client, info, kwargs, budget
 
 
 def _tcp_accepts(ep: Endpoint, timeout: float) -> bool:
@@ -440,6 +558,32 @@ def _tcp_accepts(ep: Endpoint, timeout: float) -> bool:
             return True
     except OSError:
         return False
+
+
+def _answers_http(ep: Endpoint, timeout: float) -> bool:
+    """Whether the port answers an HTTP request (tells "a web server" from "a TLS-only Redis").
+
+    Only called after the Redis handshake failed, so a working Redis never sees the request.
+    """
+    if ep.kind != "tcp":
+        return False
+    wait = min(timeout, 2.0)
+    try:
+        with socket.create_connection((ep.host or "", ep.port or 0), timeout=wait) as sock:
+            sock.settimeout(wait)
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            return sock.recv(16).startswith(b"HTTP/")
+    except OSError:
+        return False
+
+
+def _not_redis(shown: str) -> ConnectError:
+    return ConnectError(
+        f"could not connect to {shown}: it is not a Redis server (it answered HTTP, so a web server or "
+        "proxy listens there): check the host and port (Memorystore: 6379, or 6378 with in-transit "
+        f"encryption; Console > your instance > Connections); {_LOCAL_HINT}",
+        shown,
+    )
 
 
 def _local_server(*, cluster: bool) -> Any:
@@ -605,6 +749,8 @@ def explain_failure(
             f"{where}: a password was given but the server has none configured: leave the password empty{tail}",
             shown,
         )
+    if "protocol error" in low and ("http/" in low or "<html" in low or "<!doctype" in low):
+        return _not_redis(shown)
     if "certificate" in low:
         hint = _CA_HINT
         if "hostname" in low or "ip address mismatch" in low:

@@ -10,11 +10,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ArgumentError",
     "AuthError",
+    "CheckpointError",
     "ClientKindError",
     "ConnectError",
     "CorruptMessageError",
     "EndpointError",
     "MemstoreError",
+    "MissingExtraError",
     "RedisBinaryNotFound",
     "RedisStartError",
     "WriteUnconfirmed",
@@ -174,3 +176,21 @@ def __getattr__(name: str) -> Any:
 
         return getattr(server_errors, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class CheckpointError(MemstoreError, ValueError):
+    """A LangGraph thread's stored data cannot be used: a key of another type, or a corrupt value.
+
+    Attributes:
+        thread_id: the thread.
+        checkpoint_id: the checkpoint, when one is concerned.
+    """
+
+    def __init__(self, message: str, thread_id: str = "", checkpoint_id: str | None = None) -> None:
+        self.thread_id = thread_id
+        self.checkpoint_id = checkpoint_id
+        super().__init__(message)
+
+
+class MissingExtraError(MemstoreError, ImportError):
+    """An optional dependency is not installed; the message gives the ``pip install`` line."""

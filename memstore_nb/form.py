@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from .endpoint import ConnectInfo, Endpoint, connect_with_info, parse_endpoint, redact_text
+from .endpoint import ConnectInfo, Endpoint, connect_with_info, parse_endpoint, redact_endpoint
 from .errors import MemstoreError
 
 __all__ = ["ConnectionForm"]
@@ -38,7 +38,17 @@ def ca_from_upload(value: Any) -> str | None:
 def _without_password(endpoint: Endpoint) -> str:
     if endpoint.kind in ("local", "local-cluster"):
         return endpoint.kind
-    return dataclasses.replace(endpoint, password=None).to_url(redact=False)
+    username = endpoint.username if endpoint.username and _plain_user(endpoint.username) else None
+    return dataclasses.replace(endpoint, username=username, password=None).to_url(redact=False)
+
+
+def _plain_user(username: str | None) -> bool:
+    """A user name shown as is; one with '?', '#', '/' ... is more likely a mistyped password."""
+    return not username or redact_endpoint(f"{username}:x@h").startswith(f"{username}:")
+
+
+def _hidden_parts(endpoint: Endpoint) -> bool:
+    return bool(endpoint.password) or not _plain_user(endpoint.username)
 
 
 class ConnectionForm(widgets.VBox):
@@ -65,14 +75,15 @@ class ConnectionForm(widgets.VBox):
     def __init__(self, default: str = "local", *, timeout: float = 5.0, **kwargs: Any) -> None:
         self._timeout = timeout
         self._url_password: str | None = None
+        self._url_username: str | None = None  # only one that is not shown (see _plain_user)
         shown = default
         try:
             parsed = parse_endpoint(default)
-            if parsed.password:
-                self._url_password = parsed.password
+            if _hidden_parts(parsed):
+                self._keep_hidden(parsed)
                 shown = _without_password(parsed)
         except MemstoreError:
-            shown = redact_text(default)  # Connect reports the problem; a password still stays out
+            shown = redact_endpoint(default)  # Connect reports the problem; a password still stays out
         style = {"description_width": "8em"}
         wide = widgets.Layout(width="36em")
         self._endpoint = widgets.Text(
@@ -115,6 +126,8 @@ class ConnectionForm(widgets.VBox):
         self._outcome.value = "<span>Connecting…</span>"
         try:
             endpoint = parse_endpoint(self._endpoint.value)
+            if self._url_username and not endpoint.username and endpoint.kind in ("tcp", "unix"):
+                endpoint = dataclasses.replace(endpoint, username=self._url_username)
             password = self._password.value or endpoint.password or self._url_password or None
             ca = self._ca_text.value.strip() or ca_from_upload(self._ca_upload.value) or None
             client, info = connect_with_info(
@@ -143,11 +156,17 @@ class ConnectionForm(widgets.VBox):
         try:
             parsed = parse_endpoint(self._endpoint.value)
         except MemstoreError:
-            self._endpoint.value = redact_text(self._endpoint.value)
+            self._endpoint.value = redact_endpoint(self._endpoint.value)
             return
+        if _hidden_parts(parsed):
+            self._keep_hidden(parsed)
+            self._endpoint.value = _without_password(parsed)
+
+    def _keep_hidden(self, parsed: Endpoint) -> None:
         if parsed.password:
             self._url_password = parsed.password
-            self._endpoint.value = _without_password(parsed)
+        if not _plain_user(parsed.username):
+            self._url_username = parsed.username
 
     def _show_error(self, message: str) -> None:
         self.client = None

@@ -32,36 +32,32 @@ Raw = Union[bytes, str]
 # TTL before touching anything, so a key of another type is never written or expired, and a
 # write whose reply was lost is not stored twice when it is sent again.
 # unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
-_APPEND = OnceScript(
-    """
-local key = KEYS[2]
-local kind = redis.call('TYPE', key)['ok']
-if kind ~= 'list' and kind ~= 'none' then
-  return redis.error_reply('WRONGTYPE memstore-nb: the key holds a ' .. kind)
-end
-local ttl = tonumber(ARGV[2])
-if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
-  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[2])
-end
-local n = 0
-for i = 3, #ARGV, 1000 do
-  n = redis.call('RPUSH', key, unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-if ttl > 0 then redis.call('EXPIRE', key, ttl) end
-return n
-""".replace("MAX_TTL", str(MAX_TTL_SECONDS))
-)
-
-# DEL, but only of a list: a hash or string at the key is refused, in the same atomic step.
-_CLEAR = OnceScript(
-    """
+_CHECK_LIST = """
 local kind = redis.call('TYPE', KEYS[2])['ok']
 if kind ~= 'list' and kind ~= 'none' then
   return redis.error_reply('WRONGTYPE memstore-nb: the key holds a ' .. kind)
 end
-return redis.call('DEL', KEYS[2])
 """
+_APPEND = OnceScript(
+    """
+local n = 0
+for i = 2, #ARGV, 1000 do
+  n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+return n
+""",
+    check=_CHECK_LIST
+    + """
+local ttl = tonumber(ARGV[1])
+if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
+  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[1])
+end
+""".replace("MAX_TTL", str(MAX_TTL_SECONDS)),
 )
+
+# DEL, but only of a list: a hash or string at the key is refused, in the same atomic step.
+_CLEAR = OnceScript("return redis.call('DEL', KEYS[2])", check=_CHECK_LIST)
 _HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
 _PENDING_LIMIT = 64
 
@@ -314,30 +310,42 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         try:
             _APPEND.run(self._sync(), self.key, [self.key], [self.ttl or 0, *encoded], write_id=write_id)
         except WriteUnconfirmed:
+            self._unconfirmed(fingerprint, encoded, write_id)
             raise
         except redis.ResponseError as exc:
             self._settled(fingerprint)
             raise self._wrong_type(exc) from exc
         self._settled(fingerprint)
 
-    def _write_id(self, encoded: list[str]) -> tuple[bytes, str]:
-        digest = hashlib.sha256()
-        digest.update(f"{self.key}\x00{self.ttl}".encode("utf-8", "surrogatepass"))
+    def _write_id(self, encoded: list[str]) -> tuple[bytes | None, str]:
+        """The id for writing ``encoded``: a new one, or the id of an unconfirmed write of the same content.
+
+        The content is hashed only while some write of this object is unconfirmed, so the usual
+        call pays nothing for the retry bookkeeping.
+        """
+        if not self._pending:
+            return None, new_write_id()
+        fingerprint = self._fingerprint(encoded)
+        with self._pending_lock:
+            return fingerprint, self._pending.get(fingerprint) or new_write_id()
+
+    def _fingerprint(self, encoded: list[str]) -> bytes:
+        digest = hashlib.sha256(f"{self.key}\x00{self.ttl}".encode("utf-8", "surrogatepass"))
         for item in encoded:
             digest.update(b"\x1e" + item.encode("utf-8", "surrogatepass"))
-        fingerprint = digest.digest()
-        with self._pending_lock:
-            write_id = self._pending.get(fingerprint)
-            if write_id is None:
-                write_id = new_write_id()
-                if len(self._pending) >= _PENDING_LIMIT:
-                    self._pending.pop(next(iter(self._pending)))
-                self._pending[fingerprint] = write_id
-        return fingerprint, write_id
+        return digest.digest()
 
-    def _settled(self, fingerprint: bytes) -> None:
+    def _unconfirmed(self, fingerprint: bytes | None, encoded: list[str], write_id: str) -> None:
+        fingerprint = fingerprint or self._fingerprint(encoded)
         with self._pending_lock:
-            self._pending.pop(fingerprint, None)
+            if fingerprint not in self._pending and len(self._pending) >= _PENDING_LIMIT:
+                self._pending.pop(next(iter(self._pending)))
+            self._pending[fingerprint] = write_id
+
+    def _settled(self, fingerprint: bytes | None) -> None:
+        if fingerprint is not None:
+            with self._pending_lock:
+                self._pending.pop(fingerprint, None)
 
     @staticmethod
     def _encode(messages: Sequence[BaseMessage]) -> list[str]:
@@ -389,6 +397,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         try:
             await _APPEND.arun(self.client, self.key, [self.key], [self.ttl or 0, *encoded], write_id=write_id)
         except WriteUnconfirmed:
+            self._unconfirmed(fingerprint, encoded, write_id)
             raise
         except redis.ResponseError as exc:
             self._settled(fingerprint)

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
+import redis.asyncio.retry
 import redis.cluster
 from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
 
-__all__ = ["BoundedRetry", "RetryingRedisCluster", "no_retry"]
+__all__ = ["AsyncBoundedRetry", "BoundedRetry", "RetryingRedisCluster", "no_retry"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,6 +118,48 @@ class BoundedRetry(Retry):
                     raise
                 log.debug("retrying after %s (attempt %d, %.2fs)", type(error).__name__, failures, pause)
                 time.sleep(pause)
+
+
+class AsyncBoundedRetry(redis.asyncio.retry.Retry):
+    """The :class:`BoundedRetry` policy for ``redis.asyncio`` clients: transient errors only,
+    jittered exponential backoff, and no retry once ``budget`` seconds have passed since the first
+    failure."""
+
+    def __init__(self, budget: float = 10.0, *, base: float = 0.05, cap: float = 1.0, retries: int = 30) -> None:
+        super().__init__(
+            EqualJitterBackoff(cap=cap, base=base),
+            retries,
+            (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, socket.timeout),  # type: ignore[arg-type]
+        )
+        self.budget = budget
+
+    async def call_with_retry(  # type: ignore[override]
+        self,
+        do: Callable[[], Any],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> Any:
+        import asyncio
+
+        self._backoff.reset()
+        failures = 0
+        deadline = 0.0
+        while True:
+            try:
+                return await do()
+            except self._supported_errors as error:
+                if (is_retryable and not is_retryable(error)) or not _is_transient(error):
+                    raise
+                failures += 1
+                if failures == 1:
+                    deadline = time.monotonic() + self.budget
+                await (fail(error, failures) if with_failure_count else fail(error))
+                pause = self._backoff.compute(failures)
+                if failures > self._retries or time.monotonic() + pause > deadline:
+                    raise
+                log.debug("retrying after %s (attempt %d, %.2fs)", type(error).__name__, failures, pause)
+                await asyncio.sleep(pause)
 
 
 def no_retry() -> Retry:

@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-import orjson
 import redis
 import redis.cluster
 
-from .codec import content_text, decode_message, escape_controls, message_role, message_text, reply_text
+from .codec import content_text, decode_message, escape_controls, load_json, message_role, message_text, reply_text
 from .errors import CorruptMessageError, MemstoreError, WrongTypeError
 from .kinds import COMMUNITY, MEMSTORE, SessionId, kind_of, list_kind, registered_sources, source_for
 
@@ -143,8 +142,8 @@ def _sessions_in(client: SyncClient, keys: Sequence[Raw], typed: bool) -> Iterat
 def _looks_like_message(raw: Raw) -> bool:
     # The shape check only; full validation happens when a message is shown.
     try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        doc = load_json(raw)
+    except (ValueError, RecursionError):
         return False
     return (
         isinstance(doc, dict)
@@ -442,9 +441,9 @@ def _searchable(raw: Raw) -> str:
     # orjson and a dict walk instead of building pydantic models: 100,000
     # messages search in well under a second this way.
     try:
-        doc = orjson.loads(raw)
+        doc = load_json(raw)
         content = doc["data"]["content"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+    except (ValueError, RecursionError, KeyError, TypeError, IndexError):
         return reply_text(raw)
     return content_text(content)
 

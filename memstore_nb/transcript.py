@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
 import redis
 from langchain_core.messages import BaseMessage
 
+from .codec import load_json
 from .errors import CorruptMessageError, MemstoreError
 from .history import MemorystoreChatMessageHistory
 from .kinds import COMMUNITY, MEMSTORE, Transcript, kind_of, source_for
@@ -87,13 +87,13 @@ _ROLE_OF_TYPE = {
 def raw_role(raw: object) -> str:
     """The role of a stored element without building the message (a chat message's own role)."""
     try:
-        doc = orjson.loads(raw)  # type: ignore[arg-type]
+        doc = load_json(raw)  # type: ignore[arg-type]
         kind = doc["type"]
         if kind in _ROLE_OF_TYPE:
             return _ROLE_OF_TYPE[kind]
         if kind in ("chat", "ChatMessageChunk"):
             return str(doc["data"]["role"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+    except (ValueError, RecursionError, KeyError, TypeError):
         pass
     return entry_role(_decode(raw, "", -1))
 

@@ -4,9 +4,10 @@ A client (redis-py's default retry, a cluster client after a failover, our own r
 command again when the reply was lost although the server had applied it. Every write of the
 history and of the LangGraph saver therefore runs as one small Lua script that
 
-1. returns at once if the write's *marker key* exists (this write id was applied already),
-2. validates everything (key types, TTL) before it writes anything,
-3. writes, and then sets the marker key with a short expiry (:data:`MARKER_TTL_SECONDS`).
+1. validates everything (key types, TTL) before it writes anything,
+2. returns at once if the write's *marker key* exists (this write id was applied already),
+   and otherwise creates it with a short expiry (:data:`MARKER_TTL_SECONDS`),
+3. writes.
 
 The marker lives in the same hash slot as the data it guards (so the script is legal on a Redis
 Cluster), is a plain string (never a list, so it never shows up as a session), and expires by
@@ -20,6 +21,7 @@ outcome still cannot be known, :class:`~memstore_nb.server_errors.WriteUnconfirm
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
@@ -60,17 +62,28 @@ _RETRY_BUDGET = 3  # extra sends of the same write after a connection failure
 _RETRY_WINDOW = 10.0  # seconds, at most, spent on them
 _TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
 
-# The wrapper every write body runs inside. KEYS[1] is the marker, ARGV[1] its TTL in ms;
-# the body sees its own keys and arguments from KEYS[2] / ARGV[2] on, and returns a value,
-# or redis.error_reply(...) BEFORE writing anything to refuse.
-_WRAPPER = """
+# The two wrappers. KEYS[1] is the marker; the body sees its own keys from KEYS[2] and its
+# arguments from ARGV[1] (the marker's expiry is written into the script, not sent).
+#
+# With a separate check (the fast form), the check runs first and may refuse with
+# redis.error_reply(...); then SET NX both tests for a replay and records the write id in one
+# command, before the body writes. That is safe because the body cannot fail any more: the check
+# has ruled out the errors, and Redis checks memory (OOM) only before a script's first write.
+_CHECKED = """
+CHECK
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', MARKER_MS) then return redis.status_reply('REPLAY') end
+BODY
+"""
+# Without one (the general form), the body may refuse after reading, so the marker is tested
+# first and set only after the body has written.
+_GENERAL = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 local function body()
 BODY
 end
 local result = body()
 if type(result) == 'table' and result.err then return result end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('SET', KEYS[1], '1', 'PX', MARKER_MS)
 return {1, result}
 """
 
@@ -98,6 +111,7 @@ def _hash_tag(key: str) -> str | None:
     return key[start + 1 : end]
 
 
+@functools.lru_cache(maxsize=4096)
 def slot_tag(key: KeyLike) -> str:
     """A hash tag that puts ``"{tag}..."`` in the same cluster slot as ``key``.
 
@@ -138,16 +152,22 @@ class OnceScript:
     """A Lua write body, made replay-safe by :data:`_WRAPPER`, and its sync and async runners.
 
     Args:
-        body: Lua code of a function body. Its keys are ``KEYS[2..]`` and its arguments
-            ``ARGV[2..]``; it validates before writing and returns ``redis.error_reply(...)`` to refuse.
+        body: Lua code that writes. Its keys are ``KEYS[2..]`` and its arguments ``ARGV[1..]``.
+            Without ``check`` it is a function body: it validates before writing, returns
+            ``redis.error_reply(...)`` to refuse, and returns its result.
+        check: Lua code run before anything is written, which refuses with
+            ``return redis.error_reply(...)``. With it, the body must not refuse or fail (the
+            write id is recorded just before it runs) — one command fewer per write.
     """
 
-    def __init__(self, body: str) -> None:
-        self.script = _WRAPPER.replace("BODY", body)
+    def __init__(self, body: str, *, check: str | None = None) -> None:
+        template = _GENERAL if check is None else _CHECKED.replace("CHECK", check)
+        self.checked = check is not None
+        self.script = template.replace("BODY", body).replace("MARKER_MS", str(MARKER_TTL_SECONDS * 1000))
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
 
     def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str) -> list[Any]:
-        return [1 + len(keys), marker_key(key, write_id), *keys, MARKER_TTL_SECONDS * 1000, *args]
+        return [1 + len(keys), marker_key(key, write_id), *keys, *args]
 
     def run(self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str) -> Outcome:
         """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.
@@ -162,7 +182,7 @@ class OnceScript:
         while True:
             attempt += 1
             try:
-                return _outcome(self._send(client, argv))
+                return self._outcome(self._send(client, argv))
             except _TRANSIENT as exc:
                 if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
@@ -185,7 +205,7 @@ class OnceScript:
         while True:
             attempt += 1
             try:
-                return _outcome(await self._asend(client, argv))
+                return self._outcome(await self._asend(client, argv))
             except _TRANSIENT as exc:
                 if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
@@ -198,7 +218,10 @@ class OnceScript:
         except redis.exceptions.NoScriptError:
             return await client.eval(self.script, *argv)
 
-
-def _outcome(reply: Any) -> Outcome:
-    applied = bool(int(reply[0]))
-    return Outcome(applied, reply[1] if applied and len(reply) > 1 else None)
+    def _outcome(self, reply: Any) -> Outcome:
+        if self.checked:
+            if reply in (b"REPLAY", "REPLAY"):
+                return Outcome(False, None)
+            return Outcome(True, reply)
+        applied = bool(int(reply[0]))
+        return Outcome(applied, reply[1] if applied and len(reply) > 1 else None)

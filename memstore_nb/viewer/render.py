@@ -1,160 +1,70 @@
-"""Safe HTML (and Markdown export) for LangChain messages: pure functions, no Redis, no widgets."""
+"""Safe HTML for LangChain messages: pure functions, no Redis, no widgets."""
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ChatMessage, ToolMessage, message_to_dict
-from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage, message_to_dict
 
-from ..codec import message_role, message_text
+from ..codec import escape_controls, message_text
 from ..errors import CorruptMessageError
+from .export import to_markdown
+from .fields import (
+    Item,
+    Time,
+    details,
+    display_id,
+    esc,
+    image_url,
+    json_block,
+    json_text,
+    message_time,
+    model_name,
+    role_label,
+    shorten,
+    time_text,
+    usage_text,
+)
+from .highlight import highlight_budget
+from .links import ToolLinks, json_result, tool_calls, tool_links, tool_ref
+from .markdown import REL, render_markdown
+from .theme import PAGE_CLASS, SCROLL_CLASS, VIEWER_CLASS, viewer_css
 
-__all__ = ["VIEWER_CLASS", "render_markdown", "render_message", "render_page", "to_markdown", "viewer_css"]
+__all__ = [
+    "FOLD_CHARS",
+    "PAGE_CLASS",
+    "SCROLL_CLASS",
+    "VIEWER_CLASS",
+    "ToolLinks",
+    "display_id",
+    "render_markdown",
+    "render_message",
+    "render_page",
+    "to_markdown",
+    "tool_links",
+    "viewer_css",
+]
 
-VIEWER_CLASS = "msnb-viewer"
-
-Item = BaseMessage | CorruptMessageError
-_ROLES = frozenset({"human", "ai", "system", "tool", "function"})
-_REL = 'rel="noopener noreferrer nofollow" target="_blank"'
-# Beyond this size a text is shown verbatim: Markdown parsing is not linear
-# on every input and one pathological message must not freeze a page.
-_MARKDOWN_LIMIT = 50_000
 _URL_SHOWN = 80
+# Text longer than this (or with more lines than _FOLD_LINES) is folded to a
+# preview with "show all"; the full text is in the page, behind <details>.
+FOLD_CHARS = 3_000
+_FOLD_LINES = 60
+_PREVIEW_LINES = 5
+_PREVIEW_CHARS = 600
 
-# Links that may become clickable. Markdown hands its validator a
-# destination whose entities are already decoded and whose spaces and
-# control characters are percent-encoded, so a scheme test at the very start
-# is exact; content-block URLs are raw, hence the extra character ban.
-_MARKDOWN_URL = re.compile(r"(?:https?://|mailto:)[^\x00-\x20\x7f]*", re.IGNORECASE)
+# Content-block URLs are raw (no Markdown decoding), hence the character ban.
 _BLOCK_URL = re.compile(
     r"https?://[^\x00-\x20\x7f]+|data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=]+", re.IGNORECASE
 )
-_EXPORT_URL = re.compile(r"https?://[^<>\r\n]+", re.IGNORECASE)  # a CommonMark <destination>
-_LANG_UNSAFE = re.compile(r"[^A-Za-z0-9_+.#-]")
 _TAG = re.compile(r"(<[^>]*>)")
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-# -- Markdown ------------------------------------------------------------------
-
-
-def _markdown_link_ok(url: str) -> bool:
-    return _MARKDOWN_URL.fullmatch(url) is not None
-
-
-def _link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    token = tokens[idx]
-    if not _markdown_link_ok(str(token.attrGet("href") or "")):
-        token.attrs.pop("href", None)  # never reached while validateLink holds; belt and braces
-    token.attrSet("rel", "noopener noreferrer nofollow")
-    token.attrSet("target", "_blank")
-    return self.renderToken(tokens, idx, options, env)
-
-
-def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    # An <img> would load a remote resource as soon as the page shows: a link instead.
-    token = tokens[idx]
-    src = str(token.attrGet("src") or "")
-    alt = self.renderInlineAsText(token.children or [], options, env) or src
-    if not _markdown_link_ok(src):
-        return f"[image: {_esc(alt)}]"
-    return f'<a class="msnb-md-image" href="{_esc(src)}" {_REL}>[image: {_esc(alt)}]</a>'
-
-
-def _fence(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    token = tokens[idx]
-    words = html.unescape(token.info).split()
-    lang = _LANG_UNSAFE.sub("", words[0])[:32] if words else ""
-    klass = f' class="language-{lang}"' if lang else ""
-    return f"<pre><code{klass}>{_esc(token.content)}</code></pre>\n"
-
-
-def _cell_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    # Table alignment comes as a style attribute; a fixed class keeps the
-    # output free of style attributes altogether.
-    token = tokens[idx]
-    style = str(token.attrs.pop("style", "") or "")
-    align = style.rpartition(":")[2]
-    if align in {"left", "right", "center"}:
-        token.attrSet("class", f"msnb-align-{align}")
-    return self.renderToken(tokens, idx, options, env)
-
-
-def _make_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False, "typographer": False})
-    md.enable(["table", "strikethrough"])
-    md.validateLink = _markdown_link_ok  # type: ignore[method-assign]
-    md.add_render_rule("link_open", _link_open)
-    md.add_render_rule("image", _image)
-    md.add_render_rule("fence", _fence)
-    md.add_render_rule("th_open", _cell_open)
-    md.add_render_rule("td_open", _cell_open)
-    return md
-
-
-_MD = _make_markdown()
-
-
-def render_markdown(text: str) -> str:
-    """Markdown to HTML with nothing executable: raw HTML is shown as text.
-
-    Links keep only ``http``, ``https`` and ``mailto`` destinations (the rest
-    stay visible as plain text) and open in a new tab without referrer;
-    images become links, so nothing is fetched; fenced code keeps a sanitized
-    ``language-*`` class.
-
-    Args:
-        text: the Markdown source (a message's text).
-
-    Returns:
-        An HTML fragment.
-
-    Example:
-        >>> render_markdown("**hi** <b>there</b>")
-        '<p><strong>hi</strong> &lt;b&gt;there&lt;/b&gt;</p>\\n'
-    """
-    if len(text) > _MARKDOWN_LIMIT:
-        return f'<pre class="msnb-plain">{_esc(text)}</pre>\n'
-    return _MD.render(text)
-
-
 # -- pieces of a message -------------------------------------------------------
-
-
-def _json(value: object) -> str:
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError):  # circular structures
-        return repr(value)
-
-
-def _json_block(value: object, klass: str = "msnb-json") -> str:
-    return f'<pre class="{klass}">{_esc(_json(value))}</pre>'
-
-
-def _details(summary: str, body: str, klass: str, *, open_: bool = False, anchor: str = "") -> str:
-    attrs = f' id="{anchor}"' if anchor else ""
-    attrs += " open" if open_ else ""
-    return f'<details class="{klass}"{attrs}><summary>{summary}</summary>{body}</details>'
-
-
-def _anchor(call_id: str) -> str:
-    """An element id derived from a tool call id: hex only, so nothing can leak into the attribute."""
-    digest = hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"msnb-call-{digest[:16]}"
 
 
 def _short(url: str) -> str:
@@ -162,21 +72,11 @@ def _short(url: str) -> str:
 
 
 def _image_block(url: object) -> str:
-    url = url if isinstance(url, str) else _json(url)
+    url = url if isinstance(url, str) else json_text(url)
     if _BLOCK_URL.fullmatch(url):
-        link = f'<a class="msnb-image-link" href="{_esc(url)}" {_REL}>{_esc(_short(url))}</a>'
+        link = f'<a class="msnb-image-link" href="{esc(url)}" {REL}>{esc(_short(url))}</a>'
         return f'<div class="msnb-block msnb-image">image: {link}</div>'
-    return f'<div class="msnb-block msnb-image">image (link disabled): <code>{_esc(_short(url))}</code></div>'
-
-
-def _image_url(block: dict[str, Any]) -> object | None:
-    kind = block.get("type")
-    if kind == "image_url":
-        inner = block.get("image_url")
-        return inner.get("url") if isinstance(inner, dict) else inner
-    if kind == "image" and "url" in block:  # LangChain's standard image block
-        return block["url"]
-    return None
+    return f'<div class="msnb-block msnb-image">image (link disabled): <code>{display_id(_short(url))}</code></div>'
 
 
 def _content(content: str | list[Any]) -> str:
@@ -188,61 +88,60 @@ def _content(content: str | list[Any]) -> str:
             parts.append(f'<div class="msnb-block">{render_markdown(block)}</div>')
         elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
             parts.append(f'<div class="msnb-block">{render_markdown(block["text"])}</div>')
-        elif isinstance(block, dict) and _image_url(block) is not None:
-            parts.append(_image_block(_image_url(block)))
+        elif isinstance(block, dict) and image_url(block) is not None:
+            parts.append(_image_block(image_url(block)))
         else:
             kind = block.get("type") if isinstance(block, dict) else None
             label = f"{kind} block" if isinstance(kind, str) else "block"
-            parts.append(f'<div class="msnb-block msnb-other"><span class="msnb-label">{_esc(label)}</span>')
-            parts.append(_json_block(block) + "</div>")
+            parts.append(f'<div class="msnb-block msnb-other"><span class="msnb-label">{display_id(label)}</span>')
+            parts.append(json_block(block) + "</div>")
     return "".join(parts)
 
 
-def _tool_calls(message: BaseMessage) -> str:
-    if not isinstance(message, AIMessage):
-        return ""
-    parts = []
-    for call in message.tool_calls:
-        call_id = str(call.get("id") or "")
-        summary = f'tool call <code>{_esc(call.get("name", ""))}</code> <span class="msnb-id">{_esc(call_id)}</span>'
-        anchor = _anchor(call_id) if call_id else ""
-        parts.append(_details(summary, _json_block(call.get("args", {})), "msnb-call", open_=True, anchor=anchor))
-    for bad in message.invalid_tool_calls:
-        call_id = str(bad.get("id") or "")
-        summary = (
-            f'invalid tool call <code>{_esc(bad.get("name") or "")}</code> <span class="msnb-id">{_esc(call_id)}</span>'
-        )
-        body = f'<div class="msnb-error">{_esc(bad.get("error") or "")}</div>'
-        body += f'<pre class="msnb-json">{_esc(bad.get("args") or "")}</pre>'
-        anchor = _anchor(call_id) if call_id else ""
-        parts.append(_details(summary, body, "msnb-call msnb-call-invalid", open_=True, anchor=anchor))
-    if isinstance(message, AIMessageChunk) and message.tool_call_chunks:
-        parts.append(_details("tool call chunks", _json_block(message.tool_call_chunks), "msnb-call"))
-    return "".join(parts)
+def _fold(body: str, text: str, *, open_: bool) -> str:
+    """Long content as a few lines of plain preview with "show all"; the whole text behind <details>."""
+    lines = text.split("\n", _PREVIEW_LINES)[:_PREVIEW_LINES]
+    preview = "\n".join(lines)[:_PREVIEW_CHARS].rstrip() + "…"
+    more = (
+        f'<span class="msnb-fold-more"><span class="msnb-fold-show">show all · {len(text):,} characters, '
+        f'{text.count(chr(10)) + 1:,} lines</span><span class="msnb-fold-hide">show less</span></span>'
+    )
+    summary = f'<span class="msnb-fold-preview">{esc(preview)}</span>{more}'
+    return details(summary, body, "msnb-fold", open_=open_)
 
 
-def _tool_link(message: BaseMessage) -> str:
-    if not isinstance(message, ToolMessage):
-        return ""
-    call_id = str(message.tool_call_id or "")
-    status = ' <span class="msnb-status-error">error</span>' if message.status == "error" else ""
-    if not call_id:
-        return f'<div class="msnb-toolref">result of a tool call without id{status}</div>'
-    link = f'<a class="msnb-call-link" href="#{_anchor(call_id)}">{_esc(call_id)}</a>'
-    return f'<div class="msnb-toolref">result of tool call {link}{status}</div>'
+# -- the header: model, token usage, time --------------------------------------
 
 
-def _metadata(message: BaseMessage) -> str:
-    fields: list[tuple[str, object]] = [
-        ("additional_kwargs", message.additional_kwargs),
-        ("response_metadata", message.response_metadata),
-    ]
-    if isinstance(message, AIMessage):
-        fields.append(("usage_metadata", message.usage_metadata))
+def _header(message: BaseMessage, label: str, index: int, time: Time | None) -> str:
+    head = f'<span class="msnb-badge">{display_id(label)}</span><span class="msnb-index">#{index:,}</span>'
+    if message.name:
+        head += f'<span class="msnb-name"><bdi>{display_id(message.name)}</bdi></span>'
+    model = model_name(message)
+    if model:
+        model = shorten(model)
+        head += f'<span class="msnb-model"><bdi>{display_id(model)}</bdi></span>'
+    usage = usage_text(message)
+    if usage:
+        head += f'<span class="msnb-usage">{usage}</span>'
+    when = time_text(time if time is not None else message_time(message))
+    if when:
+        head += f'<span class="msnb-time"><bdi>{display_id(when)}</bdi></span>'
+    if message.id:
+        head += f'<span class="msnb-id"><bdi>{display_id(message.id)}</bdi></span>'
+    return head
+
+
+def _metadata(message: BaseMessage, raw_json: bool) -> str:
+    fields: list[tuple[str, object]] = []
+    if raw_json:
+        fields += [("additional_kwargs", message.additional_kwargs), ("response_metadata", message.response_metadata)]
+        if isinstance(message, AIMessage):
+            fields.append(("usage_metadata", message.usage_metadata))
     if isinstance(message, ToolMessage):
         fields.append(("artifact", message.artifact))
     return "".join(
-        _details(f'<span class="msnb-label">{name}</span>', _json_block(value), "msnb-meta")
+        details(f'<span class="msnb-label">{name}</span>', json_block(value), "msnb-meta")
         for name, value in fields
         if value
     )
@@ -253,7 +152,7 @@ def _raw(message: BaseMessage) -> str:
         doc: object = message_to_dict(message)
     except Exception:  # a message model we cannot dump must still show the rest
         doc = repr(message)
-    return _details("raw JSON", _json_block(doc), "msnb-raw")
+    return details("raw JSON", json_block(doc), "msnb-raw")
 
 
 def _mark(fragment: str, term: str | None) -> str:
@@ -273,50 +172,67 @@ def _mark(fragment: str, term: str | None) -> str:
             continue
         pos = 0
         for hit in pattern.finditer(text):
-            out.append(f"{_esc(text[pos : hit.start()])}<mark>{_esc(hit.group())}</mark>")
+            out.append(f"{esc(text[pos : hit.start()])}<mark>{esc(hit.group())}</mark>")
             pos = hit.end()
-        out.append(_esc(text[pos:]))
+        out.append(esc(text[pos:]))
     return "".join(out)
 
 
 # -- messages and pages --------------------------------------------------------
 
 
-def _role(message: BaseMessage) -> tuple[str, str]:
-    """(CSS role suffix from a fixed set, label to show)."""
-    role = message_role(message)
-    if isinstance(message, ChatMessage):
-        return "chat", f"chat: {role}"
-    if role in _ROLES:
-        return role, role
-    return "unknown", f"unknown ({getattr(message, 'type', '?')})"
-
-
-def _corrupt(exc: CorruptMessageError, index: int) -> str:
+def _corrupt(exc: CorruptMessageError, index: int, extra: str) -> str:
     return (
-        f'<div class="msnb-msg msnb-unreadable" data-index="{index}">'
-        f'<div class="msnb-head"><span class="msnb-badge">unreadable entry #{index}</span></div>'
-        f'<div class="msnb-error">{_esc(exc)}</div>'
-        f'<pre class="msnb-preview">{_esc(exc.preview)}</pre></div>'
+        f'<div class="msnb-msg msnb-unreadable{extra}" id="msnb-msg-{index}" data-index="{index}">'
+        f'<div class="msnb-head"><span class="msnb-badge">unreadable entry #{index:,}</span></div>'
+        f'<div class="msnb-error" dir="auto">{esc(escape_controls(str(exc), keep_lines=True))}</div>'
+        f'<pre class="msnb-preview" dir="auto">{esc(escape_controls(exc.preview, keep_lines=True))}</pre></div>'
     )
 
 
-def render_message(item: Item, index: int, *, highlight: str | None = None) -> str:
+def render_message(
+    item: Item,
+    index: int,
+    *,
+    highlight: str | None = None,
+    raw_json: bool = False,
+    links: ToolLinks | None = None,
+    on_page: Collection[int] | None = None,
+    time: Time | None = None,
+    current: bool = False,
+    fold_over: int | None = FOLD_CHARS,
+) -> str:
     """One message (or an unreadable list element) as an HTML fragment.
 
-    Every piece of message data is escaped; the only attributes carrying
-    data are ``href`` values that passed an allowlist and anchor ids made of
-    a hash. There is no JavaScript: collapsible parts are ``<details>``.
+    Every piece of message data is escaped, and ids, names and roles have their
+    control and bidi characters shown as escapes; message text sits in a
+    ``dir="auto"`` block, so an unclosed override cannot reverse the header. The
+    only attributes carrying data are ``href`` values that passed an allowlist,
+    anchor ids made of a hash or of the index, and integer ``data-*`` values.
+    There is no JavaScript: collapsible parts are ``<details>``.
 
     Args:
         item: a LangChain message, or the :class:`CorruptMessageError`
             ``read_range`` returned in place of a bad element.
         index: the message's position in the session (0 is the oldest).
         highlight: a search term to mark (case-insensitive) in the content
-            and tool calls; ``None`` or blank marks nothing.
+            and tool calls; ``None`` or blank marks nothing. A folded message
+            that contains it is shown unfolded.
+        raw_json: add the stored JSON and the metadata sections (collapsed).
+        links: tool call/result pairs (:func:`tool_links`); without them a
+            call or result shows no counterpart.
+        on_page: indices rendered on the same page: a counterpart outside it
+            shows as ``result: #2,987`` with ``data-target``, not as an anchor.
+            ``None`` means every counterpart is on the page.
+        time: when the message was written (a LangGraph checkpoint time, for
+            instance); otherwise a ``timestamp``/``created_at``/``created``
+            field of the message's metadata is shown when there is one.
+        current: outline this message as the current Find hit.
+        fold_over: fold text longer than this many characters (or 60 lines)
+            to a few lines with "show all"; ``None`` never folds.
 
     Returns:
-        ``<div class="msnb-msg msnb-role-ROLE" data-index="i">…</div>``.
+        ``<div class="msnb-msg msnb-role-ROLE" id="msnb-msg-i" data-index="i">…</div>``.
 
     Example:
         >>> from langchain_core.messages import HumanMessage
@@ -324,29 +240,47 @@ def render_message(item: Item, index: int, *, highlight: str | None = None) -> s
         True
     """
     index = operator.index(index)
+    extra = " msnb-hit-current" if current else ""
     if isinstance(item, CorruptMessageError):
-        return _corrupt(item, index)
-    role, label = _role(item)
-    head = f'<span class="msnb-badge">{_esc(label)}</span><span class="msnb-index">#{index}</span>'
-    if item.name:
-        head += f'<span class="msnb-name">{_esc(item.name)}</span>'
-    if item.id:
-        head += f'<span class="msnb-id">{_esc(item.id)}</span>'
-    content = _content(item.content)
-    calls = _tool_calls(item)
+        return _corrupt(item, index, extra)
+    links = links or ToolLinks()
+    role, label = role_label(item)
+    head = _header(item, label, index, time)
+    toolref = ""
+    content = ""
+    if isinstance(item, ToolMessage):
+        toolref = tool_ref(item, index, links, on_page)
+        call = links.calls.get(index)
+        content = json_result(item, str(item.name or (links.names.get(call, "") if call else ""))) or ""
+    if not content:
+        content = _content(item.content)
+        text = message_text(item)
+        if fold_over is not None and (len(text) > fold_over or text.count("\n") >= _FOLD_LINES):
+            found = bool(highlight and highlight.strip() and highlight.lower() in text.lower())
+            content = _fold(content, text, open_=found or current)
+    calls = tool_calls(item, index, links, on_page)
     if not content and not calls:
         content = '<span class="msnb-muted">(no content)</span>'
+    raw = _raw(item) if raw_json else ""
     return (
-        f'<div class="msnb-msg msnb-role-{role}" data-index="{index}">'
-        f'<div class="msnb-head">{head}</div>'
-        f"{_tool_link(item)}"
-        f'<div class="msnb-content">{_mark(content, highlight)}</div>'
-        f"{_mark(calls, highlight)}{_metadata(item)}{_raw(item)}</div>"
+        f'<div class="msnb-msg msnb-role-{role}{extra}" id="msnb-msg-{index}" data-index="{index}">'
+        f'<div class="msnb-head">{head}</div>{toolref}'
+        f'<div class="msnb-content" dir="auto">{_mark(content, highlight)}</div>'
+        f"{_mark(calls, highlight)}{_metadata(item, raw_json)}{raw}</div>"
     )
 
 
 def render_page(
-    items: Sequence[tuple[int, Item]], *, highlight: str | None = None, empty_text: str = "No messages"
+    items: Sequence[tuple[int, Item]],
+    *,
+    highlight: str | None = None,
+    empty_text: str = "No messages",
+    raw_json: bool = False,
+    links: ToolLinks | None = None,
+    times: Mapping[int, Time] | None = None,
+    current: int | None = None,
+    fold_over: int | None = FOLD_CHARS,
+    css: bool = True,
 ) -> str:
     """A page of messages: the viewer's scoped CSS and one ``<div class="msnb-viewer">``.
 
@@ -354,181 +288,36 @@ def render_page(
         items: ``(index, message or CorruptMessageError)`` pairs, in display order.
         highlight: search term to mark in every message.
         empty_text: shown when ``items`` is empty.
+        raw_json: show every message's stored JSON and metadata (collapsed).
+        links: tool call/result pairs known beyond this page; the page's own
+            pairs are always found, and ``links`` wins where both know one.
+        times: message index -> time to show in its header (e.g. checkpoint times).
+        current: the index of the current Find hit, outlined (``msnb-hit-current``).
+        fold_over: see :func:`render_message`.
+        css: start with :func:`viewer_css` (leave out when the page styles are already on screen).
 
     Returns:
         HTML for an ipywidgets ``HTML`` value or a ``_repr_html_``.
     """
-    body = "".join(render_message(item, i, highlight=highlight) for i, item in items)
+    found = tool_links(items)
+    links = found.merged(links) if links is not None else found
+    on_page = frozenset(i for i, _ in items)
+    times = times or {}
+    with highlight_budget():
+        body = "".join(
+            render_message(
+                item,
+                i,
+                highlight=highlight,
+                raw_json=raw_json,
+                links=links,
+                on_page=on_page,
+                time=times.get(i),
+                current=i == current,
+                fold_over=fold_over,
+            )
+            for i, item in items
+        )
     if not body:
-        body = f'<div class="msnb-empty">{_esc(empty_text)}</div>'
-    return f'{viewer_css()}<div class="{VIEWER_CLASS}">{body}</div>'
-
-
-# -- Markdown export -----------------------------------------------------------
-
-
-def _fenced(text: str, lang: str = "") -> str:
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text}\n{fence}"
-
-
-def _code(text: str) -> str:
-    text = " ".join(text.split())
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}" if text else "` `"
-
-
-def _export_content(message: BaseMessage) -> list[str]:
-    if isinstance(message.content, str):
-        return [message_text(message)] if message.content else []
-    out = []
-    for block in message.content:
-        url = _image_url(block) if isinstance(block, dict) else None
-        if isinstance(block, str):
-            out.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-            out.append(block["text"])
-        elif isinstance(url, str) and _EXPORT_URL.fullmatch(url):
-            out.append(f"[image](<{url}>)")
-        else:
-            out.append(_fenced(_json(block), "json"))
-    return out
-
-
-def to_markdown(messages: Iterable[Item], *, title: str = "") -> str:
-    """A Markdown transcript of messages, for export.
-
-    Each message gets a ``### #i role`` heading, then its content as written
-    (it usually is Markdown), then its tool calls as fenced JSON.
-
-    Args:
-        messages: the messages, oldest first; unreadable elements
-            (:class:`CorruptMessageError`) are noted where they occur.
-        title: an optional top-level heading.
-
-    Returns:
-        The Markdown text.
-
-    Example:
-        >>> from langchain_core.messages import HumanMessage
-        >>> print(to_markdown([HumanMessage("hi")]))
-        ### #0 human
-        <BLANKLINE>
-        hi
-        <BLANKLINE>
-    """
-    parts = [f"# {' '.join(title.split())}"] if title.strip() else []
-    for i, item in enumerate(messages):
-        if isinstance(item, CorruptMessageError):
-            parts.append(f"### #{item.index} unreadable entry\n\n{_fenced(str(item))}")
-            continue
-        heading = f"### #{i} {_role(item)[1]}"
-        if item.name:
-            heading += f" ({' '.join(str(item.name).split())})"
-        section = [heading]
-        if isinstance(item, ToolMessage):
-            section.append(f"*result of tool call* {_code(str(item.tool_call_id))}")
-        section.extend(_export_content(item))
-        if isinstance(item, AIMessage):
-            for call in item.tool_calls:
-                section.append(f"**tool call** {_code(call['name'])} {_code(str(call.get('id') or ''))}")
-                section.append(_fenced(_json(call.get("args", {})), "json"))
-            for bad in item.invalid_tool_calls:
-                section.append(f"**invalid tool call** {_code(str(bad.get('name') or ''))}: {bad.get('error') or ''}")
-                section.append(_fenced(str(bad.get("args") or "")))
-        parts.append("\n\n".join(section))
-    return "\n\n".join(parts) + "\n"
-
-
-# -- CSS -----------------------------------------------------------------------
-
-# (custom property, JupyterLab variable, light fallback, dark fallback).
-# Inside JupyterLab and Voilà the theme's variables win; elsewhere (Colab,
-# VS Code, classic) the fallbacks follow the theme hooks below.
-_PALETTE = (
-    ("--msnb-fg", "--jp-content-font-color1", "#1f2328", "#e6edf3"),
-    ("--msnb-muted", "--jp-content-font-color2", "#59636e", "#9198a1"),
-    ("--msnb-bg", "--jp-layout-color1", "#ffffff", "#1e1e1e"),
-    ("--msnb-bg2", "--jp-layout-color2", "#f6f8fa", "#2a2d31"),
-    ("--msnb-border", "--jp-border-color2", "#d1d9e0", "#3d444d"),
-    ("--msnb-link", "--jp-content-link-color", "#0969da", "#4493f8"),
-    ("--msnb-error", "--jp-error-color1", "#cf222e", "#f85149"),
-)
-_ACCENTS = {
-    "role-human": "#0969da",
-    "role-ai": "#1a7f37",
-    "role-system": "#8250df",
-    "role-tool": "#9a6700",
-    "role-function": "#bc4c00",
-    "role-chat": "#1b7c83",
-    "role-unknown": "#6e7781",
-    "unreadable": "#cf222e",
-}
-_DARK_HOOKS = (
-    '[data-jp-theme-light="false"]',
-    ".theme-dark",
-    '[theme="dark"]',
-    ".vscode-dark",
-    ".vscode-high-contrast",
-)
-_LIGHT_HOOKS = ('[data-jp-theme-light="true"]', ".theme-light", ".vscode-light")
-_V = f".{VIEWER_CLASS}"
-_RULES = f"""
-{_V} {{ color: var(--msnb-fg); background: var(--msnb-bg); font-family: var(--jp-content-font-family,
-  system-ui, -apple-system, "Segoe UI", Roboto, sans-serif); font-size: var(--jp-content-font-size1, 14px);
-  line-height: 1.45; overflow-wrap: anywhere; }}
-{_V} .msnb-msg {{ border: 1px solid var(--msnb-border); border-left: 4px solid var(--msnb-accent);
-  border-radius: 4px; margin: 6px 0; padding: 6px 10px; background: var(--msnb-bg); }}
-{_V} .msnb-head {{ display: flex; flex-wrap: wrap; gap: 8px; align-items: baseline; font-size: 0.9em; }}
-{_V} .msnb-badge {{ background: var(--msnb-accent); color: #ffffff; border-radius: 10px; padding: 0 8px;
-  font-weight: 600; }}
-{_V} .msnb-index, {_V} .msnb-id, {_V} .msnb-muted, {_V} .msnb-toolref {{ color: var(--msnb-muted); }}
-{_V} .msnb-id {{ font-family: var(--jp-code-font-family, monospace); font-size: 0.85em; }}
-{_V} .msnb-name {{ font-weight: 600; }}
-{_V} .msnb-content {{ margin: 4px 0; }}
-{_V} .msnb-content p {{ margin: 4px 0; }}
-{_V} .msnb-content h1, {_V} .msnb-content h2, {_V} .msnb-content h3 {{ font-size: 1.1em; margin: 6px 0; }}
-{_V} a {{ color: var(--msnb-link); }}
-{_V} mark {{ background: #ffd33d; color: #1f2328; }}
-{_V} pre, {_V} code {{ font-family: var(--jp-code-font-family, monospace); font-size: 0.9em; }}
-{_V} pre {{ background: var(--msnb-bg2); color: var(--msnb-fg); padding: 6px 8px; border-radius: 4px;
-  overflow: auto; max-height: 24em; white-space: pre-wrap; margin: 4px 0; }}
-{_V} table {{ border-collapse: collapse; color: var(--msnb-fg); font-size: inherit; }} /* quirks mode */
-{_V} th, {_V} td {{ border: 1px solid var(--msnb-border); padding: 2px 6px; }}
-{_V} .msnb-align-left {{ text-align: left; }}
-{_V} .msnb-align-right {{ text-align: right; }}
-{_V} .msnb-align-center {{ text-align: center; }}
-{_V} details {{ margin: 4px 0; }}
-{_V} summary {{ cursor: pointer; color: var(--msnb-muted); font-size: 0.9em; }}
-{_V} .msnb-call {{ border: 1px dashed var(--msnb-border); border-radius: 4px; padding: 2px 8px; }}
-{_V} .msnb-call > summary {{ color: var(--msnb-fg); }}
-{_V} .msnb-error, {_V} .msnb-status-error {{ color: var(--msnb-error); }}
-{_V} .msnb-label {{ font-family: var(--jp-code-font-family, monospace); }}
-{_V} .msnb-empty {{ color: var(--msnb-muted); padding: 8px; }}
-""" + "".join(f"{_V} .msnb-{kind} {{ --msnb-accent: {color}; }}\n" for kind, color in _ACCENTS.items())
-
-
-def _palette(dark: bool) -> str:
-    return " ".join(f"{name}: var({jp}, {dark_ if dark else light});" for name, jp, light, dark_ in _PALETTE)
-
-
-def viewer_css() -> str:
-    """The viewer's ``<style>`` block: every selector sits inside ``.msnb-viewer``.
-
-    Colours come from JupyterLab's theme variables when they exist, with
-    light fallbacks, dark ones under ``prefers-color-scheme: dark`` and under
-    the dark-theme markers of JupyterLab, Colab and VS Code.
-    """
-    dark_hooks = ", ".join(f"{hook} {_V}" for hook in _DARK_HOOKS)
-    light_hooks = ", ".join(f"{hook} {_V}" for hook in _LIGHT_HOOKS)
-    return (
-        "<style>\n"
-        f"{_V} {{ {_palette(False)} }}\n"
-        f"@media (prefers-color-scheme: dark) {{ {_V} {{ {_palette(True)} }} }}\n"
-        f"{dark_hooks} {{ {_palette(True)} }}\n"
-        f"{light_hooks} {{ {_palette(False)} }}\n"
-        f"{_RULES}</style>"
-    )
+        body = f'<div class="msnb-empty">{esc(empty_text)}</div>'
+    return f'{viewer_css() if css else ""}<div class="{VIEWER_CLASS}">{body}</div>'

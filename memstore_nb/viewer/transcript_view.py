@@ -13,7 +13,7 @@ from ..kinds import Transcript
 from ..sessions import SessionStats
 from ..transcript import read_at, role_indices
 from .parts import button, hidden, labelled, plain_html, row, text_box
-from .render import VIEWER_CLASS, render_message, viewer_css
+from .render import VIEWER_CLASS, render_page
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -22,7 +22,6 @@ __all__ = ["ROLE_CHOICES", "TranscriptView"]
 
 Item = "BaseMessage | CorruptMessageError"
 ROLE_CHOICES = [("all roles", "")] + [(r, r) for r in ("human", "ai", "system", "tool", "function", "unreadable")]
-HIT_CLASS = "msnb-hit-current"
 
 
 class TranscriptView:
@@ -54,6 +53,10 @@ class TranscriptView:
         )
         self.page_size_input = text_box("per page (Enter)", label="per page", width="170px", value="50")
         self.refresh_button = button("Refresh", "read the session again", shared=shared)
+        self.raw_toggle = widgets.ToggleButton(
+            value=False, description="raw JSON", tooltip="show each message as stored", layout=_toggle_layout()
+        )
+        self.raw_toggle.observe(lambda _: self.render(viewer.search), names="value")
         self.follow_checkbox = widgets.ToggleButton(
             value=False, description="follow", tooltip="show new messages as they arrive", layout=_toggle_layout()
         )
@@ -84,6 +87,7 @@ class TranscriptView:
             self.page_size_input,
             self.refresh_button,
             self.follow_checkbox,
+            self.raw_toggle,
             shared=shared,
         )
 
@@ -217,14 +221,9 @@ class TranscriptView:
             empty = f"No {role} messages in this session"
         else:
             empty = "No messages"
-        parts = []
-        for i, item in shown:
-            fragment = render_message(item, i, highlight=highlight or None)
-            if i == self.current:
-                fragment = fragment.replace('class="msnb-msg', f'class="msnb-msg {HIT_CLASS}', 1)
-            parts.append(fragment)
-        body = "".join(parts) or f'<div class="msnb-empty">{html.escape(empty)}</div>'
-        self.html.value = f'{viewer_css()}<div class="{VIEWER_CLASS}">{body}</div>'
+        self.html.value = render_page(
+            shown, highlight=highlight or None, empty_text=empty, raw_json=self.raw_toggle.value, current=self.current
+        )
 
 
 def _toggle_layout() -> widgets.Layout:

@@ -14,8 +14,8 @@ from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
-from .editor import Editor
 from .download import Exporter
+from .editor import Editor
 from .finder import Finder
 from .follow import Follower
 from .parts import StatusLine, client_timeout, error_text, shared_button_style
@@ -33,9 +33,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _LAYOUT_CSS = """<style>
 .msnb-viewer-widget .msnb-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
   font-size:12px;min-height:12em}
-.msnb-viewer-widget .msnb-hit-current{outline:3px solid #d97706;outline-offset:2px}
-.msnb-viewer-widget .widget-button,.msnb-viewer-widget .jupyter-button{min-height:32px}
-.msnb-viewer-widget :focus-visible{outline:3px solid #2563eb;outline-offset:1px}
 </style>"""
 
 

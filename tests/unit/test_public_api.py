@@ -12,9 +12,11 @@ PUBLIC = {
     "ConnectionForm",
     "Endpoint",
     "MemorystoreChatMessageHistory",
+    "MemorystoreSaver",
     "MemstoreError",
     "SessionInfo",
     "__version__",
+    "aconnect",
     "authenticate",
     "connect",
     "list_sessions",
@@ -60,3 +62,30 @@ def test_version_is_the_distribution_version() -> None:
     from importlib.metadata import version
 
     assert memstore_nb.__version__ == version("memstore-nb")
+
+
+HEAVY = ("redis", "langchain_core", "google.auth", "ipywidgets", "orjson")
+
+
+def test_import_is_lazy_and_every_name_still_imports() -> None:
+    code = (
+        "import sys, memstore_nb, memstore_nb.cli;"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules];"
+        "assert heavy == [], f'import memstore_nb loaded {heavy}';"
+        "from memstore_nb import " + ", ".join(sorted(PUBLIC)) + ";"
+        "assert 'redis' in sys.modules and memstore_nb.connect is connect"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_version_and_help_load_nothing_heavy() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from memstore_nb.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['show', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main(argv)\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "assert heavy == [], heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -27,19 +30,24 @@ from langchain_core.messages import (
 )
 
 from memstore_nb.errors import CorruptMessageError
+from memstore_nb.viewer.highlight import HIGHLIGHT_LIMIT, PAGE_HIGHLIGHT_BUDGET, TOKEN_CLASSES, highlight_budget
 from memstore_nb.viewer.render import (
+    FOLD_CHARS,
     VIEWER_CLASS,
+    ToolLinks,
+    display_id,
     render_markdown,
     render_message,
     render_page,
     to_markdown,
+    tool_links,
     viewer_css,
 )
 
 # -- what the renderer may emit ------------------------------------------------
 
 ALLOWED_TAGS = {
-    "div", "span", "a", "details", "summary", "pre", "code", "mark", "p", "br", "hr", "em", "strong", "s",
+    "div", "span", "a", "bdi", "details", "summary", "pre", "code", "mark", "p", "br", "hr", "em", "strong", "s",
     "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
     "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
@@ -47,12 +55,12 @@ FORBIDDEN_TAGS = {
     "script", "style", "svg", "math", "iframe", "object", "embed", "img", "form", "input", "base",
     "link", "meta", "frame", "frameset", "video", "audio", "source", "textarea", "button", "template",
 }  # fmt: skip
-ALLOWED_ATTRS = {"class", "href", "rel", "target", "id", "data-index", "open", "title", "start"}
+ALLOWED_ATTRS = {"class", "href", "rel", "target", "id", "data-index", "data-target", "dir", "open", "title", "start"}
 SAFE_HREF = re.compile(
-    r"#msnb-call-[0-9a-f]{16}|(?:https?://|mailto:)[^\x00-\x20\x7f]*|data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=]+",
+    r"#msnb-call-[0-9a-f]{16}|#msnb-msg-\d+|(?:https?://|mailto:)[^\x00-\x20\x7f]*|data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=]+",
     re.IGNORECASE,
 )
-SAFE_CLASS = re.compile(r"(?:msnb-[a-z-]+|language-[A-Za-z0-9_+.#-]+)")
+SAFE_CLASS = re.compile(r"(?:msnb-[a-z0-9-]+|language-[A-Za-z0-9_+.#-]+)")
 
 
 def elements(fragment: str) -> list[tuple[str, dict[str, str]]]:
@@ -118,9 +126,11 @@ def assert_safe(fragment: str, *, css: bool = False) -> None:
                 elif name == "class":
                     assert all(SAFE_CLASS.fullmatch(word) for word in value.split()), (value, fragment)
                 elif name == "id":
-                    assert re.fullmatch(r"msnb-call-[0-9a-f]{16}", value), (value, fragment)
-                elif name == "data-index":
+                    assert re.fullmatch(r"msnb-call-[0-9a-f]{16}|msnb-msg-\d+", value), (value, fragment)
+                elif name in {"data-index", "data-target"}:
                     assert re.fullmatch(r"-?\d+", value), value
+                elif name == "dir":
+                    assert value == "auto"
                 elif name == "rel":
                     assert value == "noopener noreferrer nofollow"
                 elif name == "target":
@@ -194,7 +204,7 @@ def test_markdown_content_is_rendered() -> None:
     tags = [t for t, _ in elements(out)]
     assert {"h1", "ul", "li", "strong", "code", "pre"} <= set(tags)
     assert "print('x < y')" in text(out)
-    assert ("code", {"class": "language-python"}) in elements(out)
+    assert ("code", {"class": "language-python msnb-hl"}) in elements(out)
 
 
 def test_content_blocks() -> None:
@@ -260,26 +270,101 @@ def test_tool_calls_and_tool_message_link() -> None:
     assert '"query": "redis"' in shown and '"limit": 3' in shown
     assert "bad JSON" in shown and "{not json" in shown
     assert "(no content)" not in shown
-    meta = [text(m) for m in re.findall(r'<details class="msnb-meta">.*?</details>', out, re.S)]
+    assert "msnb-meta" not in out  # model and usage are in the header, not in a row of their own
+    assert text(by_class_html(out, "msnb-model")) == "gemini"
+    assert text(by_class_html(out, "msnb-usage")) == "10 in · 5 out · 15 tokens"
+
+    raw = render_message(ai, 2, raw_json=True)
+    meta = [text(m) for m in re.findall(r'<details class="msnb-meta">.*?</details>', raw, re.S)]
     assert [m.split("{")[0] for m in meta] == ["response_metadata", "usage_metadata"]
     assert '"total_tokens": 15' in meta[1]
 
-    result = render_message(ToolMessage("sunny", tool_call_id="call_B", status="error"), 3)
-    assert_safe(result)
-    links = [a for t, a in elements(result) if t == "a"]
-    assert links == [{"class": "msnb-call-link", "href": "#" + ids[1]}]
-    assert "result of tool call call_B error" in text(result)
+    result = ToolMessage("sunny", tool_call_id="call_B", status="error")
+    page = render_page([(2, ai), (3, result), (4, ToolMessage("oops", tool_call_id="call_C"))])
+    assert_safe(page, css=True)
+    links = [(a["href"], a["data-target"]) for t, a in elements(page) if t == "a"]
+    assert links == [("#msnb-msg-3", "3"), ("#msnb-msg-4", "4"), (f"#{ids[1]}", "2"), (f"#{ids[2]}", "2")]
+    assert "invalid tool call broken call_C result: #4" in text(page)
+    refs = [text(m) for m in re.findall(r'<div class="msnb-toolref">.*?</div>', page, re.S)]
+    assert refs == ["result of weather call_B call: #2 error", "result of broken call_C call: #2"]
+    assert "tool call weather call_B result: #3" in text(page)
 
-    invalid_result = render_message(ToolMessage("oops", tool_call_id="call_C"), 4)
-    assert [a["href"] for t, a in elements(invalid_result) if t == "a"] == ["#" + ids[2]]
+    # Without links (a message alone) neither side claims a counterpart.
+    alone = render_message(result, 3)
+    assert not [a for t, a in elements(alone) if t == "a"]
+    assert "result of tool call call_B error" in text(alone)
 
 
-def test_metadata_sections_only_when_not_empty() -> None:
-    plain = render_message(HumanMessage("x"), 0)
+def test_tool_links_pair_repeated_call_ids_by_position() -> None:
+    def call(i: int) -> AIMessage:
+        return AIMessage("", tool_calls=[{"name": f"tool{i}", "args": {}, "id": "call_1", "type": "tool_call"}])
+
+    items: list[tuple[int, Any]] = [
+        (0, call(0)),
+        (1, ToolMessage("a", tool_call_id="call_1")),
+        (2, call(2)),
+        (3, ToolMessage("b", tool_call_id="call_1")),
+        (4, ToolMessage("orphan", tool_call_id="nobody")),
+        (5, CorruptMessageError("k", 5, "x", "r")),
+    ]
+    links = tool_links(reversed(items))  # any order
+    assert links.results == {(0, "call_1"): 1, (2, "call_1"): 3}
+    assert links.calls == {1: (0, "call_1"), 3: (2, "call_1")}
+    assert links.names == {(0, "call_1"): "tool0", (2, "call_1"): "tool2"}
+    page = render_page(items)
+    assert_safe(page, css=True)
+    hrefs = [a["href"] for t, a in elements(page) if t == "a"]
+    assert hrefs[0] == "#msnb-msg-1" and hrefs[2] == "#msnb-msg-3"
+    anchors = [a["id"] for _, a in by_class(page, "msnb-call")]
+    assert [hrefs[1], hrefs[3]] == [f"#{anchors[0]}", f"#{anchors[1]}"] and anchors[0] != anchors[1]
+    assert "result of tool2 call_1" in text(page)
+
+
+def test_counterpart_off_the_page_shows_its_number_and_data_target() -> None:
+    ai = AIMessage("", tool_calls=[{"name": "lookup", "args": {}, "id": "c9", "type": "tool_call"}])
+    known = tool_links([(2985, ai), (2987, ToolMessage("r", tool_call_id="c9"))])
+    first = render_page([(2985, ai)], links=known, css=False)
+    assert_safe(first)
+    jumps = by_class(first, "msnb-offpage")
+    assert jumps == [("span", {"class": "msnb-jump msnb-offpage", "data-target": "2987"})]
+    assert "result: #2,987" in text(first)
+    second = render_page([(2987, ToolMessage("r", tool_call_id="c9"))], links=known, css=False)
+    assert by_class(second, "msnb-offpage") == [("span", {"class": "msnb-jump msnb-offpage", "data-target": "2985"})]
+    assert "result of lookup c9 call: #2,985" in text(second)
+    assert not [a for t, a in elements(second) if t == "a"]
+    # The caller's links win over what the page finds, and merged() joins windows.
+    other = ToolLinks(names={(2985, "c9"): "renamed"}).merged(ToolLinks(calls={2987: (2985, "c9")}))
+    assert "result of renamed c9" in text(render_page([(2987, ToolMessage("r", tool_call_id="c9"))], links=other))
+
+
+def test_json_tool_result_is_pretty_collapsible_and_named() -> None:
+    ai = AIMessage("", tool_calls=[{"name": "lookup_order", "args": {}, "id": "c1", "type": "tool_call"}])
+    payload = {"status": "in_transit", "carrier": "<DHL>", "eta": "2026-11-25", "rtl": "a\u202eb"}
+    page = render_page([(0, ai), (1, ToolMessage(json.dumps(payload), tool_call_id="c1"))])
+    assert_safe(page, css=True)
+    [(tag, attrs)] = by_class(page, "msnb-result-json")
+    assert tag == "details" and "open" in attrs
+    summary = re.search(r'<details class="msnb-result msnb-result-json" open><summary>(.*?)</summary>', page)
+    assert summary and text(summary.group(1)) == "lookup_order result · JSON, 4 keys"
+    block = by_class_html(page[page.index("msnb-result-json") :], "msnb-json")
+    assert "\n" in block and "&quot;carrier&quot;: &quot;&lt;DHL&gt;&quot;" in block
+    assert "\u202e" not in block and json.loads(html.unescape(block)) == payload  # bidi shown as \\u202e
+    big = render_message(ToolMessage(json.dumps(list(range(40))), tool_call_id="c1", name="nums"), 1)
+    [(_, attrs)] = by_class(big, "msnb-result-json")
+    assert "open" not in attrs and "nums result · JSON, 40 items" in text(big)
+    for not_json in ("{not json", "42", '"a string"', "[1, 2"):
+        out = render_message(ToolMessage(not_json, tool_call_id="c1"), 1)
+        assert "msnb-result-json" not in out and not_json in text(out)
+
+
+def test_metadata_sections_only_with_raw_json() -> None:
+    plain = render_message(HumanMessage("x"), 0, raw_json=True)
     assert "msnb-meta" not in plain
-    rich = render_message(HumanMessage("x", additional_kwargs={"k": [1, 2]}), 0)
-    assert len(by_class(rich, "msnb-meta")) == 1
-    assert "additional_kwargs" in text(rich)
+    rich = HumanMessage("x", additional_kwargs={"k": [1, 2]})
+    assert "msnb-meta" not in render_message(rich, 0)
+    with_raw = render_message(rich, 0, raw_json=True)
+    assert len(by_class(with_raw, "msnb-meta")) == 1
+    assert "additional_kwargs" in text(with_raw)
     artifact = render_message(ToolMessage("x", tool_call_id="c", artifact={"rows": 3}), 0)
     assert "artifact" in text(artifact) and '"rows": 3' in text(artifact)
 
@@ -298,7 +383,10 @@ def test_empty_message_says_so() -> None:
     ],
 )
 def test_raw_json_toggle_is_message_to_dict(message: BaseMessage) -> None:
-    out = render_message(message, 0)
+    assert "msnb-raw" not in render_message(message, 0)  # off by default: one switch in the widget
+    assert "msnb-raw" not in render_page([(0, message)])
+    assert "msnb-raw" in render_page([(0, message)], raw_json=True)
+    out = render_message(message, 0, raw_json=True)
     raw = re.search(
         r'<details class="msnb-raw"><summary>raw JSON</summary><pre class="msnb-json">(.*?)</pre>', out, re.S
     )
@@ -310,7 +398,7 @@ def test_unreadable_entry() -> None:
     exc = CorruptMessageError("chat:1", 12, '{"type": "human", <script>alert(1)</script>', "not valid JSON")
     out = render_message(exc, 12)
     assert_safe(out)
-    assert outer(out) == {"class": "msnb-msg msnb-unreadable", "data-index": "12"}
+    assert outer(out) == {"class": "msnb-msg msnb-unreadable", "id": "msnb-msg-12", "data-index": "12"}
     shown = text(out)
     assert "unreadable entry #12" in shown
     assert "not valid JSON" in shown and "LINDEX chat:1 12" in shown
@@ -401,7 +489,7 @@ def test_fenced_code_language_is_sanitized() -> None:
     out = render_markdown('```py"onmouseover="alert(1) x\ncode\n```')
     assert_safe(out)
     assert elements(out)[1] == ("code", {"class": "language-pyonmouseoveralert1"})
-    assert render_markdown("```\nplain\n```") == "<pre><code>plain\n</code></pre>\n"
+    assert render_markdown("```\nplain\n```") == '<pre class="msnb-code"><code>plain\n</code></pre>\n'
 
 
 def test_tables_strikethrough_and_no_style_attribute() -> None:
@@ -477,6 +565,14 @@ def _placements(payload: str) -> dict[str, BaseMessage | CorruptMessageError]:
             "x", additional_kwargs={payload: payload}, response_metadata={"m": payload}, name=payload
         ),
         "corrupt": CorruptMessageError(payload, 3, payload, payload),
+        "python code": HumanMessage(f"```python\n{payload}\n```"),
+        "html code": HumanMessage(f"```html\n{payload}\n```"),
+        "json code": AIMessage(f"~~~json\n{json.dumps({payload: payload})}\n~~~"),
+        "model and time": AIMessage(
+            "x", response_metadata={"model_name": payload, "timestamp": payload}, usage_metadata=None
+        ),
+        "json tool result": ToolMessage(json.dumps({payload: [payload]}), tool_call_id="c", name=payload),
+        "long text": HumanMessage(payload + "\n" + "filler " * 600),
     }
 
 
@@ -516,12 +612,17 @@ def test_javascript_link_in_every_url_position_stays_text() -> None:
 
 def test_tool_call_anchor_cannot_carry_attribute_injection() -> None:
     evil = 'x" onclick="alert(1)" id="y'
-    ai = render_message(AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": evil, "type": "tool_call"}]), 0)
-    tool = render_message(ToolMessage("r", tool_call_id=evil), 1)
-    anchor = by_class(ai, "msnb-call")[0][1]["id"]
+    page = render_page(
+        [
+            (0, AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": evil, "type": "tool_call"}])),
+            (1, ToolMessage("r", tool_call_id=evil)),
+        ]
+    )
+    assert_safe(page, css=True)
+    anchor = by_class(page, "msnb-call")[0][1]["id"]
     assert re.fullmatch(r"msnb-call-[0-9a-f]{16}", anchor)
-    assert [a["href"] for t, a in elements(tool) if t == "a"] == ["#" + anchor]
-    assert evil in text(tool)
+    assert [a["href"] for t, a in elements(page) if t == "a"] == ["#msnb-msg-1", "#" + anchor]
+    assert evil in text(page)
 
 
 # -- highlight -----------------------------------------------------------------
@@ -582,16 +683,25 @@ def _selectors(rules: list[Any]) -> list[str]:
     return found
 
 
+_SCOPES = {".msnb-viewer", ".msnb-page", ".msnb-scroll", ".msnb-page.msnb-page"}
+
+
+def _css_rules() -> list[Any]:
+    css = viewer_css()
+    return tinycss2.parse_stylesheet(css[len("<style>") : -len("</style>")], skip_comments=True, skip_whitespace=True)
+
+
 def test_css_every_selector_is_scoped() -> None:
     css = viewer_css()
     assert css.startswith("<style>") and css.endswith("</style>") and css.count("<") == 2
-    rules = tinycss2.parse_stylesheet(css[len("<style>") : -len("</style>")], skip_comments=True, skip_whitespace=True)
-    selectors = _selectors(rules)
+    assert viewer_css() is css  # built once
+    selectors = _selectors(_css_rules())
     assert len(selectors) > 20
     for selector in selectors:
         words = re.split(r"\s+", selector)
-        assert ".msnb-viewer" in words, selector  # the class itself, not e.g. .msnb-viewer-x
-        after = words[words.index(".msnb-viewer") + 1 :]
+        roots = [i for i, word in enumerate(words) if word in _SCOPES]  # the class itself, not .msnb-viewer-x
+        assert roots, selector
+        after = words[roots[0] + 1 :]
         assert not {"~", "+"} & set(after), selector  # siblings would leave the viewer
         for word in words:
             assert not re.match(r"(?:body|html|\*|:root)\b", word.lstrip(">")), selector
@@ -606,6 +716,67 @@ def test_css_themes() -> None:
         assert hook in css
     for role in ("human", "ai", "system", "tool", "function", "chat", "unknown"):
         assert f".msnb-viewer .msnb-role-{role} {{ --msnb-accent:" in css
+
+
+def _media_dark_blocks() -> list[str]:
+    return [
+        tinycss2.serialize(rule.content)
+        for rule in _css_rules()
+        if rule.type == "at-rule" and "prefers-color-scheme: dark" in tinycss2.serialize(rule.prelude)
+    ]
+
+
+def test_css_page_goes_dark_when_the_browser_prefers_dark() -> None:
+    blocks = _media_dark_blocks()
+    assert len(blocks) == 2
+    page = blocks[1]
+    # On the page the dark JupyterLab variables are set (stock widgets follow), after the
+    # light-theme hook and at least as specific, so Voilà's light theme cannot force white.
+    assert page.lstrip().startswith(".msnb-page.msnb-page, .msnb-page .msnb-viewer")
+    assert "--jp-layout-color1: #1b1f24" in page and "--jp-widgets-input-background-color: #1b1f24" in page
+    assert "color-scheme: dark" in page
+    css = viewer_css()
+    assert css.index('[data-jp-theme-light="true"] .msnb-viewer') < css.index(".msnb-page.msnb-page")
+    # Every background the palette uses is a theme variable first, so ?voila-theme=dark wins.
+    assert not re.search(r"--msnb-bg2?: #", css)
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_css_focus_ring_and_find_outline_are_visible_in_both_themes() -> None:
+    css = viewer_css()
+    assert ".msnb-viewer :focus-visible { outline: 2px solid var(--msnb-focus)" in css
+    assert ".msnb-page :focus-visible { outline: 2px solid var(--msnb-focus) !important" in css
+    assert ".msnb-viewer .msnb-hit-current { outline: 3px solid var(--msnb-hit)" in css
+    light_bgs = ["#ffffff", "#f6f8fa"]
+    dark_bgs = ["#1e1e1e", "#111418", "#1b1f24", "#111111", "#212121"]  # ours and JupyterLab's dark layouts
+    for var in ("--msnb-focus", "--msnb-hit"):
+        values = re.findall(rf"{var}: (#[0-9a-f]{{6}});", css)
+        light, dark = values[0], values[1]  # the light block comes first, then the dark media block
+        assert all(_contrast(light, bg) >= 3 for bg in light_bgs), (var, light)
+        assert all(_contrast(dark, bg) >= 3 for bg in dark_bgs), (var, dark)
+
+
+def test_css_page_targets_scroll_area_and_code() -> None:
+    css = viewer_css()
+    assert "--jp-widgets-inline-height: 32px" in css
+    assert ".msnb-page .jupyter-button, .msnb-page .widget-button, .msnb-page .msnb-target { min-height: 32px;" in css
+    assert re.search(r"\.msnb-page \.widget-select select option, [^{]*\{ min-height: 32px;", css)
+    assert re.search(r"\.msnb-scroll \{ height: [^;]+; overflow-y: auto;", css)
+    code = re.search(r"\.msnb-viewer pre\.msnb-code \{([^}]*)\}", css)
+    assert code and "white-space: pre;" in code.group(1) and "overflow-x: auto" in code.group(1)
+    for token in TOKEN_CLASSES:  # every class the highlighter emits has a colour in both themes
+        assert f".msnb-viewer .msnb-tk-{token} {{ color: var(--msnb-tk-{token}); }}" in css
+        assert len(re.findall(rf"--msnb-tk-{token}: #[0-9a-f]{{6}};", css)) >= 2
 
 
 # -- Markdown export -----------------------------------------------------------
@@ -677,7 +848,7 @@ def test_any_value_in_plain_fields_keeps_the_exact_structure(value: str) -> None
         return [
             HumanMessage("x", name=v, id=v, additional_kwargs={v: v}),
             ChatMessage(content="x", role=v),
-            AIMessage("", tool_calls=[call], response_metadata={"v": v}),
+            AIMessage("", tool_calls=[call], response_metadata={"v": v, "model_name": v, "created_at": v}),
             ToolMessage("x", tool_call_id=v, name=v),
         ]
 
@@ -685,3 +856,238 @@ def test_any_value_in_plain_fields_keeps_the_exact_structure(value: str) -> None
         out = render_message(message, 1)
         assert_safe(out)
         assert _shape(out) == _shape(render_message(benign, 1))
+
+
+# -- code highlighting ---------------------------------------------------------
+
+
+def test_fenced_code_is_highlighted_with_token_classes_only() -> None:
+    source = "```python\n@cache\ndef f(x: int) -> str:\n    return '</code></pre><script>alert(1)</script>'  # é\n```"
+    out = render_markdown(source)
+    assert_safe(out)
+    tags = elements(out)
+    assert tags[:2] == [("pre", {"class": "msnb-code"}), ("code", {"class": "language-python msnb-hl"})]
+    classes = {a["class"] for t, a in tags[2:]}
+    assert {t for t, _ in tags[2:]} == {"span"}
+    assert {"msnb-tk-keyword", "msnb-tk-function", "msnb-tk-string", "msnb-tk-comment"} <= classes
+    assert classes <= {f"msnb-tk-{token}" for token in TOKEN_CLASSES}
+    assert "style" not in out and "<script" not in out
+    assert text(out) == source.split("\n", 1)[1].rsplit("\n", 1)[0] + "\n\n"  # the code, character for character
+
+
+@pytest.mark.parametrize(
+    ("lang", "highlighted"),
+    [
+        ("python", True),
+        ("PY", True),
+        ("js", True),
+        ("c++", True),
+        ("C#", True),
+        ("bash", True),
+        ("json", True),
+        ("text", False),
+        ("plaintext", False),
+        ("no-such-language", False),
+        ("", False),
+        ('py"><img src=x onerror=alert(1)>', False),  # reduced to "pyimgsrcxonerroralert1": unknown
+    ],
+)
+def test_fence_language_picks_the_lexer_and_never_guesses(lang: str, highlighted: bool) -> None:
+    out = render_markdown(f"```{lang}\nif (a < b) {{ return 'x'; }}\n```")
+    assert_safe(out)
+    assert ("msnb-hl" in out) is highlighted
+    assert bool(by_class(out, "msnb-tk-keyword") + by_class(out, "msnb-tk-string")) is highlighted
+    assert text(out) == "if (a < b) { return 'x'; }\n\n"
+
+
+def test_huge_code_block_is_plain() -> None:
+    code = "x = 1\n" * (HIGHLIGHT_LIMIT // 6 + 1)
+    out = render_markdown(f"```python\n{code}```")
+    assert elements(out) == [("pre", {"class": "msnb-code"}), ("code", {"class": "language-python"})]
+    assert text(out) == code + "\n"
+
+
+def test_pygments_is_imported_only_for_a_code_block() -> None:
+    script = (
+        "import sys\n"
+        "from langchain_core.messages import AIMessage\n"
+        "from memstore_nb.viewer.render import render_page, viewer_css\n"
+        "viewer_css(); render_page([(0, AIMessage('plain *text*\\n\\n```\\nno language\\n```'))])\n"
+        "print('pygments' in sys.modules)\n"
+        "render_page([(0, AIMessage('```python\\nx = 1\\n```'))])\n"
+        "print('pygments' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["False", "True"]
+
+
+# -- long messages -------------------------------------------------------------
+
+
+def test_long_message_is_folded_to_a_preview_with_show_all() -> None:
+    answer = "<b>Intro</b> line\n" + "\n".join(f"para {i} " + "word " * 20 for i in range(300))
+    assert len(answer) > 30_000
+    out = render_message(AIMessage(answer), 9)
+    assert_safe(out)
+    [(tag, attrs)] = by_class(out, "msnb-fold")
+    assert tag == "details" and "open" not in attrs
+    preview = text(by_class_html(out, "msnb-fold-preview"))
+    assert preview.startswith("<b>Intro</b> line\npara 0") and preview.endswith("…") and len(preview) <= 601
+    assert preview.count("\n") == 4
+    more = text(out[out.index('class="msnb-fold-more"') - 6 :])
+    assert more.startswith(f"show all · {len(answer):,} characters, 301 lines")
+    assert "para 299" in text(out)  # the whole text is there, behind the fold
+    assert render_message(AIMessage(answer), 9, highlight="PARA 299").count('class="msnb-fold" open') == 1
+    assert 'class="msnb-fold" open' in render_message(AIMessage(answer), 9, current=True)
+    assert "msnb-fold" not in render_message(AIMessage(answer), 9, fold_over=None)
+    assert "msnb-fold" not in render_message(AIMessage("short\n" * 10), 9)
+    assert "msnb-fold" in render_message(AIMessage("short\n" * 61), 9)
+    assert "msnb-fold" in render_message(AIMessage("x" * (FOLD_CHARS + 1)), 9)
+    page = render_page([(1, AIMessage("x" * 50))], fold_over=10)
+    assert "msnb-fold" in page
+
+
+# -- header: model, usage, time ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("metadata", "kwargs", "shown"),
+    [
+        ({"response_metadata": {"timestamp": "2026-11-25T14:03:07Z"}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"response_metadata": {"created_at": "2026-11-25T15:03:07+01:00"}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"response_metadata": {"created": 1795615387}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"additional_kwargs": {"timestamp": 1795615387250}}, {}, "2026-11-25 14:03:07 UTC"),
+        ({"additional_kwargs": {"time": "2026-11-25 14:03:07"}}, {}, "2026-11-25 14:03:07"),
+        ({"additional_kwargs": {"time": "yesterday <b>"}}, {}, "yesterday <b>"),
+        ({"additional_kwargs": {"time": "evil\u202ecod.exe"}}, {}, "evil\\u202ecod.exe"),
+        ({}, {"time": dt.datetime(2026, 11, 25, 14, 3, 7, tzinfo=dt.timezone.utc)}, "2026-11-25 14:03:07 UTC"),
+        ({"response_metadata": {"timestamp": 0}}, {"time": "2026-01-02T03:04:05Z"}, "2026-01-02 03:04:05 UTC"),
+    ],
+)
+def test_header_time(metadata: dict[str, Any], kwargs: dict[str, Any], shown: str) -> None:
+    out = render_message(HumanMessage("x", **metadata), 0, **kwargs)
+    assert_safe(out)
+    assert text(by_class_html(out, "msnb-time")) == shown
+
+
+@pytest.mark.parametrize("value", [True, 12, -5, 1e20, "", None, [1], {"a": 1}])
+def test_header_time_ignores_values_that_are_not_times(value: object) -> None:
+    assert "msnb-time" not in render_message(HumanMessage("x", additional_kwargs={"timestamp": value}), 0)
+
+
+def test_render_page_passes_times_and_marks_the_current_hit() -> None:
+    page = render_page(
+        [(4, HumanMessage("a")), (5, AIMessage("b"))], times={5: "2026-11-25T14:03:07Z"}, current=5, css=False
+    )
+    assert_safe(page)
+    assert [a["class"] for _, a in elements(page) if "data-index" in a] == [
+        "msnb-msg msnb-role-human",
+        "msnb-msg msnb-role-ai msnb-hit-current",
+    ]
+    assert text(page).count("2026-11-25 14:03:07 UTC") == 1
+    assert not page.startswith("<style>")
+
+
+@pytest.mark.parametrize(
+    ("message", "model", "usage"),
+    [
+        (
+            AIMessage(
+                "x",
+                response_metadata={"model_name": "gemini-2.0-flash"},
+                usage_metadata={"input_tokens": 1412, "output_tokens": 71, "total_tokens": 1483},
+            ),
+            "gemini-2.0-flash",
+            "1,412 in · 71 out · 1,483 tokens",
+        ),
+        (
+            AIMessage("x", response_metadata={"model": "claude <3>", "usage": {"input_tokens": 5, "output_tokens": 2}}),
+            "claude <3>",
+            "5 in · 2 out · 7 tokens",
+        ),
+        (
+            AIMessage(
+                "x",
+                response_metadata={
+                    "model_name": "gpt\u202e-x",
+                    "token_usage": {"prompt_tokens": 3, "completion_tokens": True, "total_tokens": 9},
+                },
+            ),
+            "gpt\\u202e-x",
+            "3 in · 9 tokens",
+        ),
+        (AIMessage("x", response_metadata={"model_name": ["not", "text"]}), None, None),
+    ],
+)
+def test_header_model_and_token_usage(message: AIMessage, model: str | None, usage: str | None) -> None:
+    out = render_message(message, 0)
+    assert_safe(out)
+    assert (text(by_class_html(out, "msnb-model")) if model else "msnb-model" not in out) in (model, True)
+    assert (text(by_class_html(out, "msnb-usage")) if usage else "msnb-usage" not in out) in (usage, True)
+
+
+# -- bidi and control characters -----------------------------------------------
+
+
+def test_bidi_override_cannot_reverse_the_row() -> None:
+    evil = "evil\u202ecod.exe"
+    call = {"name": evil, "args": {"file": evil}, "id": evil, "type": "tool_call"}
+    page = render_page(
+        [
+            (0, HumanMessage(f"open {evil} now", name=evil, id=evil)),
+            (1, AIMessage("", tool_calls=[call], response_metadata={"model_name": evil})),
+            (2, ToolMessage("done", tool_call_id=evil, name=evil)),
+            (3, ChatMessage(content="c", role=evil)),
+        ],
+        raw_json=True,
+    )
+    assert_safe(page, css=True)
+    body = page[len(viewer_css()) :]
+    contents = by_class(body, "msnb-content")
+    assert len(contents) == 4 and all(a["dir"] == "auto" for _, a in contents)
+    # The message text keeps its characters, inside its own isolated block ...
+    assert "open evil\u202ecod.exe now" in text(by_class_html(body, "msnb-content"))
+    # ... and every id, name, role, tool name and JSON value shows the override as an escape.
+    outside = re.sub(r'<div class="msnb-content" dir="auto">.*?</div>', "", body, flags=re.S)
+    assert "\u202e" not in html.unescape(outside)
+    assert text(outside).count("evil\\u202ecod.exe") >= 8
+    assert "chat: evil\\u202ecod.exe" in text(outside)
+    assert display_id(evil) == "evil\\u202ecod.exe"
+    assert display_id('<b a="1">\x1b[2J') == "&lt;b a=&quot;1&quot;&gt;\\x1b[2J"
+
+
+def test_a_page_highlights_within_its_budget_and_reuses_the_cache() -> None:
+    block = "```python\n" + "value = compute(value)  # step\n" * 60 + "```"  # about 2,000 characters of code
+    n = PAGE_HIGHLIGHT_BUDGET // 2_000 + 3
+    items: list[tuple[int, Any]] = [(i, AIMessage(block.replace("step", f"step {i}"))) for i in range(n)]
+    budget, expected = PAGE_HIGHLIGHT_BUDGET, 0
+    for _, message in items:  # each block is highlighted while what is left of the budget covers it
+        size = len(str(message.content).split("\n", 1)[1].rsplit("\n", 1)[0]) + 1
+        if size <= budget:
+            budget, expected = budget - size, expected + 1
+    with highlight_budget(0):  # nothing new may be highlighted: the page below starts from a cold cache
+        assert "msnb-hl" not in render_markdown(items[0][1].content)
+    page = render_page(items, css=False)
+    assert_safe(page)
+    highlighted = page.count("language-python msnb-hl")
+    assert highlighted == expected and 0 < expected < n
+    assert page.count('class="language-python"') == n - highlighted  # the rest is plain, still labelled
+    # Once highlighted, a block costs nothing: rendering again highlights the same ones and more.
+    again = render_page(items, css=False)
+    assert again.count("language-python msnb-hl") > highlighted
+    assert render_markdown(items[0][1].content) == render_markdown(items[0][1].content)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    _any_text.filter(lambda s: "`" not in s and "\r" not in s and "\x00" not in s),
+    st.sampled_from(["python", "html", "javascript", "json", "bash", "c++", "sql", "xml", "diff"]),
+)
+def test_any_code_in_any_known_language_is_escaped_and_kept_verbatim(code: str, lang: str) -> None:
+    out = render_markdown(f"```{lang}\n{code}\n```")
+    assert_safe(out)
+    tags = elements(out)
+    assert tags[0] == ("pre", {"class": "msnb-code"})
+    assert {t for t, _ in tags[2:]} <= {"span"}
+    assert all(a["class"].startswith("msnb-tk-") for _, a in tags[2:])
+    assert text(out) == code + "\n\n"

@@ -1,0 +1,48 @@
+"""LangGraph checkpoints on plain Redis / Memorystore: :class:`MemorystoreSaver` and thread helpers.
+
+Needs the ``langgraph`` extra (``pip install "memstore-nb[langgraph]"``); importing
+``memstore_nb`` itself never does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import MissingExtraError
+
+__all__ = [
+    "MemorystoreSaver",
+    "history_to_state",
+    "import_history",
+    "is_thread_key",
+    "list_threads",
+    "thread_checkpoints",
+    "thread_messages",
+    "thread_to_history",
+]
+
+_HOME = {
+    "MemorystoreSaver": ".saver",
+    "history_to_state": ".migrate",
+    "import_history": ".migrate",
+    "thread_to_history": ".migrate",
+    "is_thread_key": ".threads",
+    "list_threads": ".threads",
+    "thread_checkpoints": ".threads",
+    "thread_messages": ".threads",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    try:
+        import langgraph.checkpoint.base  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{name} needs LangGraph's checkpoint package, which is not installed: "
+            'run `pip install "memstore-nb[langgraph]"` (then restart the kernel)'
+        ) from exc
+    return getattr(import_module(_HOME[name], __name__), name)

@@ -1,0 +1,113 @@
+"""Sending the saver's scripts: one round trip each, server errors turned into CheckpointErrors naming the thread."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis.exceptions
+
+from ..errors import CheckpointError
+from ..writes import OnceScript
+from .layout import ThreadKeys, thread_id_of, thread_pattern
+from .scripts import ReadScript
+
+__all__ = ["Call", "Calls"]
+
+T = TypeVar("T")
+_SCAN_COUNT = 1000
+
+
+@dataclass(frozen=True)
+class Call:
+    """One script call on one thread's keys."""
+
+    script: ReadScript | OnceScript
+    keys: ThreadKeys
+    redis_keys: Sequence[str]
+    args: Sequence[Any]
+    ns: str = ""
+    checkpoint_id: str | None = None
+
+    def where(self) -> str:
+        return f"thread {self.keys.thread_id!r}" + (f" namespace {self.ns!r}" if self.ns else "")
+
+    def failed(self, exc: redis.exceptions.ResponseError) -> BaseException:
+        message = str(exc)
+        if "WRONGTYPE" in message:
+            return CheckpointError(
+                f"{self.where()}: a key of the thread holds another type of data ({message}); the saver "
+                "wrote nothing. Use another key_prefix or thread id, or inspect the keys matching "
+                f"{self.keys.base}* with redis-cli",
+                self.keys.thread_id,
+                self.checkpoint_id,
+            )
+        return exc
+
+    def decoding(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except CheckpointError:
+            raise
+        except Exception as exc:  # pragma: no cover - decode_item names what failed itself
+            raise CheckpointError(f"{self.where()}: {exc}", self.keys.thread_id, self.checkpoint_id) from exc
+
+
+class Calls:
+    """Runs :class:`Call` objects on one client (sync or asyncio)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def read(self, call: Call) -> Any:
+        assert isinstance(call.script, ReadScript)
+        try:
+            return call.script.run(self.client, call.redis_keys, call.args)
+        except redis.exceptions.ResponseError as exc:
+            raise call.failed(exc) from exc
+
+    async def aread(self, call: Call) -> Any:
+        assert isinstance(call.script, ReadScript)
+        try:
+            return await call.script.arun(self.client, call.redis_keys, call.args)
+        except redis.exceptions.ResponseError as exc:
+            raise call.failed(exc) from exc
+
+    def write(self, call: Call, write_id: str) -> bool:
+        """Run a write once; False when PUT refused a delta whose base is gone (nothing written)."""
+        assert isinstance(call.script, OnceScript)
+        try:
+            call.script.run(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
+        except redis.exceptions.ResponseError as exc:
+            if "NOBASE" in str(exc):
+                return False
+            raise call.failed(exc) from exc
+        return True
+
+    async def awrite(self, call: Call, write_id: str) -> bool:
+        assert isinstance(call.script, OnceScript)
+        try:
+            await call.script.arun(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
+        except redis.exceptions.ResponseError as exc:
+            if "NOBASE" in str(exc):
+                return False
+            raise call.failed(exc) from exc
+        return True
+
+    def thread_ids(self, key_prefix: str, match: str = "*") -> Iterator[str]:
+        """Every thread id (SCAN on every primary), each once."""
+        seen: set[str] = set()
+        for key in self.client.scan_iter(match=thread_pattern(key_prefix, match), count=_SCAN_COUNT):
+            thread_id = thread_id_of(key, key_prefix)
+            if thread_id is not None and thread_id not in seen:
+                seen.add(thread_id)
+                yield thread_id
+
+    async def athread_ids(self, key_prefix: str, match: str = "*") -> AsyncIterator[str]:
+        seen: set[str] = set()
+        async for key in self.client.scan_iter(match=thread_pattern(key_prefix, match), count=_SCAN_COUNT):
+            thread_id = thread_id_of(key, key_prefix)
+            if thread_id is not None and thread_id not in seen:
+                seen.add(thread_id)
+                yield thread_id

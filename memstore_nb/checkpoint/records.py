@@ -1,0 +1,218 @@
+"""Checkpoints, channel values and writes <-> the stored values of layout.py, with the saver's ``serde``.
+
+A list-valued channel (``messages``) whose previous stored version is a prefix of the new value is
+stored as the appended items only (a *delta*) pointing at that version; a full value is stored
+again after :data:`MAX_CHAIN` deltas, so reading the newest checkpoint follows a bounded chain.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from ..errors import CheckpointError
+from .layout import BLOB_DELTA, BLOB_EMPTY, BLOB_FULL, blob_field, join_value, split_value, text
+
+__all__ = ["MAX_CHAIN", "ListCache", "decode_item", "encode_checkpoint", "encode_writes"]
+
+#: Deltas in a row before a list channel is stored whole again.
+MAX_CHAIN = 100
+# The cache keeps the last stored list of recent threads alive (references, not copies of the
+# messages): bounded by entries and by list items in all, least recently used evicted first.
+_CACHE_SIZE = 4096
+_CACHE_ITEMS = 100_000
+
+
+@dataclass(frozen=True)
+class _Stored:
+    field: str
+    items: list[Any]
+    depth: int
+
+
+class ListCache:
+    """What this saver last stored for each list channel of recent threads (bounded, thread-safe)."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[str, str, str], _Stored] = OrderedDict()
+        self._items = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> _Stored | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def update(self, entries: dict[tuple[str, str, str], _Stored]) -> None:
+        with self._lock:
+            for key, value in entries.items():
+                old = self._entries.pop(key, None)
+                self._items += len(value.items) - (len(old.items) if old else 0)
+                self._entries[key] = value
+            while self._entries and (len(self._entries) > _CACHE_SIZE or self._items > _CACHE_ITEMS):
+                self._items -= len(self._entries.popitem(last=False)[1].items)
+
+    def forget(self, thread_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == thread_id]:
+                self._items -= len(self._entries.pop(key).items)
+
+
+def _extends(old: list[Any], new: list[Any]) -> bool:
+    return 0 < len(old) <= len(new) and all(a is b or a == b for a, b in zip(old, new, strict=False))
+
+
+def encode_checkpoint(
+    serde: SerializerProtocol,
+    cache: ListCache | None,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+) -> tuple[bytes, list[Any], dict[tuple[str, str, str], _Stored]]:
+    """The record and the ``(field, base field, value)`` blob triples of :data:`write_scripts.PUT`.
+
+    Returns the cache entries to record once the write is stored (``cache=None``: no deltas).
+    """
+    conf = config["configurable"]
+    thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+    body = dict(checkpoint)
+    values: dict[str, Any] = body.pop("channel_values", {})  # type: ignore[assignment]
+    full_metadata = get_checkpoint_metadata(config, metadata)
+    refs = [blob_field(ch, ver) for ch, ver in checkpoint["channel_versions"].items()]
+    header = {"b": refs, "p": conf.get("checkpoint_id"), "r": full_metadata.get("run_id")}
+    record = join_value(header, serde.dumps_typed({"checkpoint": body, "metadata": full_metadata}))
+    triples: list[Any] = []
+    staged: dict[tuple[str, str, str], _Stored] = {}
+    for channel, version in new_versions.items():
+        field = blob_field(channel, version)
+        if channel not in values:
+            triples += [field, "", join_value([BLOB_EMPTY, None], ("empty", b""))]
+            continue
+        value = values[channel]
+        base = ""
+        typed: tuple[str, bytes] | None = None
+        depth = 0
+        if cache is not None and isinstance(value, list) and isinstance(version, str):
+            key = (thread_id, ns, channel)
+            prev = cache.get(key)
+            if prev is not None and prev.field != field and prev.depth < MAX_CHAIN and _extends(prev.items, value):
+                base, depth = prev.field, prev.depth + 1
+                typed = serde.dumps_typed(value[len(prev.items) :])
+            staged[key] = _Stored(field, list(value), depth)
+        if typed is None:
+            typed = serde.dumps_typed(value)
+        triples += [field, base, join_value([BLOB_DELTA, base] if base else [BLOB_FULL, None], typed)]
+    return record, triples, staged
+
+
+def encode_writes(
+    serde: SerializerProtocol, checkpoint_id: str, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
+) -> list[Any]:
+    """The ``(field, overwrite, value)`` triples of :data:`write_scripts.PUT_WRITES`."""
+    out: list[Any] = []
+    for n, (channel, value) in enumerate(writes):
+        idx = WRITES_IDX_MAP.get(channel, n)
+        field = f"{task_id}#{idx}"
+        out += [
+            field,
+            "1" if idx < 0 else "0",
+            join_value([channel, task_path, task_id, idx], serde.dumps_typed(value)),
+        ]
+    return out
+
+
+def _corrupt(thread_id: str, ns: str, cid: str, what: str, exc: BaseException) -> CheckpointError:
+    where = f"thread {thread_id!r}" + (f" namespace {ns!r}" if ns else "")
+    return CheckpointError(
+        f"{what} of checkpoint {cid!r} in {where} cannot be read ({type(exc).__name__}: {exc}); "
+        "other checkpoints and threads are unaffected; delete this thread (saver.delete_thread) "
+        "or restore it from a backup",
+        thread_id,
+        cid,
+    )
+
+
+def _channel_value(serde: SerializerProtocol, pieces: list[bytes], memo: dict[bytes, Any] | None) -> tuple[bool, Any]:
+    """A channel's value from its chain of stored pieces (newest first); ``(False, None)`` if none.
+
+    ``memo`` (one list page) decodes a delta shared by several checkpoints once; each value is
+    still a list of its own.
+    """
+    if not pieces:
+        return False, None
+    head, typed = split_value(pieces[-1])
+    if head[0] == BLOB_EMPTY:
+        return False, None
+    if head[0] != BLOB_FULL:
+        raise ValueError(f"the chain of list deltas ends at a missing version {head[1]!r}")
+    if len(pieces) == 1:
+        return True, serde.loads_typed(typed)
+    value: list[Any] = []
+    for piece in reversed(pieces):
+        found = memo.get(piece) if memo is not None else None
+        if found is None:
+            found = serde.loads_typed(split_value(piece)[1])
+            if memo is not None:
+                memo[piece] = found
+        value.extend(found)
+    return True, value
+
+
+def decode_item(
+    serde: SerializerProtocol, thread_id: str, ns: str, item: list[Any], memo: dict[bytes, Any] | None = None
+) -> CheckpointTuple:
+    """A :class:`CheckpointTuple` from one item of the GET / LIST scripts."""
+    cid = text(item[0])
+    try:
+        header, typed = split_value(item[1])
+        body = serde.loads_typed(typed)
+        checkpoint, metadata = dict(body["checkpoint"]), body["metadata"]
+    except Exception as exc:
+        raise _corrupt(thread_id, ns, cid, "the record", exc) from exc
+    values: dict[str, Any] = {}
+    blobs = item[2]
+    for i in range(0, len(blobs), 2):
+        channel = text(blobs[i]).rsplit("#", 1)[0]
+        try:
+            present, value = _channel_value(serde, blobs[i + 1], memo)
+        except Exception as exc:
+            raise _corrupt(thread_id, ns, cid, f"channel {channel!r}", exc) from exc
+        if present:
+            values[channel] = value
+    checkpoint["channel_values"] = values
+    pending: list[tuple[tuple[str, str, int], tuple[str, str, Any]]] = []
+    writes = item[3]
+    for i in range(0, len(writes), 2):
+        try:
+            (channel, task_path, task_id, idx), wtyped = split_value(writes[i + 1])
+            pending.append((writes_sort_key(task_path, task_id, idx), (task_id, channel, serde.loads_typed(wtyped))))
+        except Exception as exc:
+            raise _corrupt(thread_id, ns, cid, f"pending write {text(writes[i])!r}", exc) from exc
+    pending.sort(key=lambda entry: entry[0])
+    parent = header.get("p")
+
+    def conf(checkpoint_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
+
+    return CheckpointTuple(
+        config=conf(cid),
+        checkpoint=checkpoint,  # type: ignore[arg-type]
+        metadata=metadata,
+        parent_config=conf(parent) if parent else None,
+        pending_writes=[entry[1] for entry in pending],
+    )

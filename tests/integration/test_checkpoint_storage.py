@@ -1,0 +1,185 @@
+"""MemorystoreSaver's storage: list deltas, memory, TTL, hash slots, exactly-once writes, broken data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from checkpoint_graphs import REPLY_PAD, agent_graph, human
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import ERROR
+from langgraph.checkpoint.memory import InMemorySaver
+from redis.cluster import key_slot
+
+from memstore_nb.checkpoint import list_threads, thread_checkpoints, thread_messages
+from memstore_nb.checkpoint.layout import ThreadKeys, split_value
+from memstore_nb.checkpoint.records import MAX_CHAIN
+from memstore_nb.checkpoint.saver import MemorystoreSaver
+from memstore_nb.errors import CheckpointError
+from memstore_nb.writes import new_write_id
+
+
+@pytest.fixture()
+def prefix(client_factory: Callable[..., Any]) -> Iterator[str]:
+    value = f"s{uuid.uuid4().hex[:10]}:"
+    yield value
+    admin = client_factory()
+    for key in list(admin.scan_iter(match=f"{value}*", count=1000)):
+        admin.delete(key)
+
+
+def cfg(thread_id: str, **extra: Any) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", **extra}}
+
+
+def checkpoint(n: int, messages: list[Any], version: str) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "id": f"1f0{n:05}-0000-6000-8000-000000000000",
+        "ts": "2026-01-01T00:00:00+00:00",
+        "channel_values": {"messages": messages},
+        "channel_versions": {"messages": version},
+        "versions_seen": {},
+        "updated_channels": None,
+    }
+
+
+def shape(values: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
+    """Messages without their random ids."""
+    return [(m.type, str(m.content), [c["args"] for c in getattr(m, "tool_calls", [])]) for m in values["messages"]]
+
+
+def blob_kinds(client: Any, keys: ThreadKeys, channel: str) -> list[str]:
+    fields = client.hgetall(keys.data(""))
+    return [split_value(v)[0][0] for f, v in fields.items() if f.startswith(f"b:{channel}#".encode())]
+
+
+def test_messages_are_stored_as_deltas_and_read_back_whole(client_factory: Callable[..., Any], prefix: str) -> None:
+    client = client_factory()
+    ours, ref = agent_graph(MemorystoreSaver(client, key_prefix=prefix)), agent_graph(InMemorySaver())
+    for i in range(60):
+        text = f"add {i} 1" if i % 10 == 0 else f"turn {i}"
+        mine = ours.invoke(human(text), cfg("long"))
+        theirs = ref.invoke(human(text), cfg("long"))
+    assert shape(mine) == shape(theirs) and len(mine["messages"]) == 60 * 2 + 6 * 2
+    kinds = blob_kinds(client, ThreadKeys("long", prefix), "messages")
+    versions = len(kinds)
+    assert kinds.count("f") <= versions // MAX_CHAIN + 1 and kinds.count("d") >= versions - kinds.count("f")
+    # Any earlier checkpoint reads back as InMemorySaver has it (time travel over deltas).
+    for mine_state, ref_state in zip(
+        list(ours.get_state_history(cfg("long")))[::17], list(ref.get_state_history(cfg("long")))[::17], strict=True
+    ):
+        assert shape(mine_state.values) == shape(ref_state.values) and mine_state.next == ref_state.next
+    # A new saver (no cache) appends to the same chain, or starts a full value: both read back.
+    again = agent_graph(MemorystoreSaver(client_factory(), key_prefix=prefix))
+    assert shape(again.invoke(human("more"), cfg("long"))) == shape(ref.invoke(human("more"), cfg("long")))
+
+
+def test_memory_per_checkpoint_after_50_turns_stays_near_2_kb(client_factory: Callable[..., Any], prefix: str) -> None:
+    client = client_factory()
+    graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix))
+    for i in range(50):
+        graph.invoke(human(f"question {i} {REPLY_PAD}"), cfg("mem"))
+    keys = ThreadKeys("mem", prefix)
+    used = 0
+    for key in (keys.thread, keys.index(""), keys.data("")):
+        # On a cluster, ask the key's node: redis-py cannot route MEMORY USAGE on Redis 5.0.
+        target = {"target_nodes": client.get_node_from_key(key)} if hasattr(client, "get_node_from_key") else {}
+        used += int(client.execute_command("MEMORY USAGE", key, "SAMPLES", 0, **target) or 0)
+    count = client.zcard(keys.index(""))
+    assert count == 150
+    # The whole conversation is ~50 KB of messages; storing it again per checkpoint would be ~20x this.
+    assert used / count < 2300, used / count
+
+
+def test_a_delta_whose_base_was_deleted_is_sent_whole(client_factory: Callable[..., Any], prefix: str) -> None:
+    client = client_factory()
+    writer, other = MemorystoreSaver(client, key_prefix=prefix), MemorystoreSaver(client, key_prefix=prefix)
+    m1, m2 = HumanMessage("one", id="1"), AIMessage("two", id="2")
+    first = writer.put(cfg("gone"), checkpoint(1, [m1], "00000001.aaaaaa"), {}, {"messages": "00000001.aaaaaa"})
+    other.delete_thread("gone")  # the writer's cache still names version 1 as the base
+    stored = writer.put(first, checkpoint(2, [m1, m2], "00000002.bbbbbb"), {}, {"messages": "00000002.bbbbbb"})
+    found = writer.get_tuple(stored)
+    assert found is not None and found.checkpoint["channel_values"]["messages"] == [m1, m2]
+    assert blob_kinds(client, ThreadKeys("gone", prefix), "messages") == ["f"]
+
+
+def test_ttl_slides_over_every_key_of_the_thread(client_factory: Callable[..., Any], prefix: str) -> None:
+    client = client_factory()
+    graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix, ttl=100))
+    graph.invoke(human("hello"), cfg("ttl"))
+    keys = ThreadKeys("ttl", prefix)
+    for key in (keys.thread, keys.index(""), keys.data("")):
+        assert 90_000 < client.pttl(key) <= 100_000
+    client.pexpire(keys.data(""), 5_000)
+    graph.invoke(human("again"), cfg("ttl"))
+    assert client.pttl(keys.data("")) > 90_000
+    agent_graph(MemorystoreSaver(client, key_prefix=prefix)).invoke(human("hi"), cfg("forever"))
+    assert client.pttl(ThreadKeys("forever", prefix).data("")) == -1
+
+
+@pytest.mark.parametrize("thread_id", ["plain", "with{braces}", "}{", "", "{x}", "100%{", "tab\tand\u00e9"])
+def test_every_key_of_a_thread_shares_one_slot(client_factory: Callable[..., Any], prefix: str, thread_id: str) -> None:
+    client = client_factory()
+    graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix))
+    graph.invoke(human("add 1 2"), cfg(thread_id))
+    keys = [k for k in client.scan_iter(match=f"{prefix}*") if b":memstore-nb:w:" not in k]
+    assert len(keys) == 3 and len({key_slot(k) for k in keys}) == 1
+    assert list(list_threads(client, key_prefix=prefix)) == [thread_id]
+    assert graph.get_state(cfg(thread_id)).values["messages"][-1].content == "the sum is 3"
+
+
+def test_a_replayed_write_is_applied_once(client_factory: Callable[..., Any], prefix: str) -> None:
+    saver = MemorystoreSaver(client_factory(), key_prefix=prefix)
+    stored = saver.put(cfg("once"), checkpoint(1, [], "00000001.aaaaaa"), {}, {})
+    # The same write id sent twice (a retry after a lost reply): the second send changes nothing.
+    write_id = new_write_id()
+    first = saver._put_writes_call(stored, [("ch", "first")], "task", "")
+    assert saver._calls.write(first, write_id)
+    replay = saver._put_writes_call(stored, [("ch", "second"), ("ch2", "extra")], "task", "")
+    assert saver._calls.write(replay, write_id)
+    found = saver.get_tuple(stored)
+    assert found is not None and found.pending_writes == [("task", "ch", "first")]
+    # put_writes itself: a regular (task, idx) is kept, a special channel is overwritten.
+    saver.put_writes(stored, [("ch", "third")], "task")
+    saver.put_writes(stored, [(ERROR, "boom")], "task")
+    saver.put_writes(stored, [(ERROR, "boom again")], "task")
+    found = saver.get_tuple(stored)
+    # In writes_sort_key order: the special write's index (-1) comes first.
+    assert found is not None and found.pending_writes == [("task", ERROR, "boom again"), ("task", "ch", "first")]
+
+
+def test_wrong_type_and_corrupt_data_name_the_thread_and_spare_the_others(
+    client_factory: Callable[..., Any], prefix: str
+) -> None:
+    client = client_factory()
+    saver = MemorystoreSaver(client, key_prefix=prefix)
+    graph = agent_graph(saver)
+    for thread_id in ("good", "corrupt", "typed"):
+        graph.invoke(human("hello"), cfg(thread_id))
+    latest = saver.get_tuple(cfg("corrupt"))
+    assert latest is not None
+    field = next(f for f in client.hkeys(ThreadKeys("corrupt", prefix).data("")) if f.startswith(b"b:messages#"))
+    client.hset(ThreadKeys("corrupt", prefix).data(""), field, b'["f",null]\nmsgpack\n\xc1garbage')
+    typed = ThreadKeys("typed", prefix)
+    client.delete(typed.data(""))
+    client.rpush(typed.data(""), "not a hash")
+
+    with pytest.raises(CheckpointError, match="'corrupt'") as info:
+        saver.get_tuple(cfg("corrupt"))
+    assert info.value.thread_id == "corrupt" and info.value.checkpoint_id in str(info.value)
+    with pytest.raises(CheckpointError, match=r"'typed'.*another type"):
+        saver.get_tuple(cfg("typed"))
+    with pytest.raises(CheckpointError, match="'typed'"):
+        graph.invoke(human("again"), cfg("typed"))
+    assert client.lrange(typed.data(""), 0, -1) == [b"not a hash"]  # nothing written over it
+    with pytest.raises(CheckpointError, match="'typed'"):
+        thread_checkpoints(client, "typed", key_prefix=prefix)
+    with pytest.raises(CheckpointError, match="'corrupt'"):
+        thread_messages(client, "corrupt", key_prefix=prefix)
+    # Listing every thread skips the broken ones and still shows the good one.
+    listed = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
+    assert listed == {"good"}
+    assert graph.invoke(human("again"), cfg("good"))["messages"][-1].content.startswith("echo again")

@@ -1,0 +1,220 @@
+"""The exactly-once write path (memstore_nb.writes) and what the history builds on it, on real servers.
+
+The fault-injection side (dropped replies, kills, pauses) lives in tests/reliability/; here: replays
+are no-ops, markers share the key's slot and never look like sessions, validation happens before
+any write, and foreign data is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+import redis.cluster
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage
+from redis.cluster import key_slot
+
+from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb.errors import ArgumentError, MemstoreError, WriteUnconfirmed, WrongTypeError
+from memstore_nb.sessions import list_sessions
+from memstore_nb.writes import MARKER_TTL_SECONDS, MAX_TTL_SECONDS, OnceScript, marker_key, new_write_id, slot_tag
+
+Client = redis.Redis | redis.cluster.RedisCluster
+
+_PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[1])")
+_CHECKED_PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[1])", check="")
+
+
+def _copies(client: Client, key: str) -> list[bytes]:
+    return list(client.lrange(key, 0, -1))  # type: ignore[arg-type]
+
+
+# -- slots -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["plain", "{user1}:chat", "a{b", "a}b", "}{", "a{}b", "{}x", "x{y}z{w}", "é{}}", "}", "{", "{{a}}"],
+)
+def test_marker_shares_the_keys_slot(key: str) -> None:
+    marker = marker_key(key, new_write_id())
+    assert key_slot(marker.encode()) == key_slot(key.encode()), (key, marker)
+    assert ":memstore-nb:w:" in marker
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=24))
+def test_marker_shares_the_slot_of_any_key(key: str) -> None:
+    encoded = key.encode("utf-8", "surrogatepass")
+    tag = slot_tag(key)
+    assert key_slot(("{" + tag + "}").encode("utf-8", "surrogatepass")) == key_slot(encoded)
+
+
+def test_write_ids_are_unique_and_url_safe() -> None:
+    ids = {new_write_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(i.replace("-", "").replace("_", "").isalnum() for i in ids)
+
+
+# -- replays -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["general", "checked"])
+def test_a_replayed_write_is_a_no_op(any_client: Client, any_session_id: str, form: str) -> None:
+    script = _PUSH if form == "general" else _CHECKED_PUSH
+    write_id = new_write_id()
+    first = script.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
+    again = script.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
+    other = script.run(any_client, any_session_id, [any_session_id], ["twice"], write_id=new_write_id())
+    assert (first.applied, again.applied, other.applied) == (True, False, True)
+    assert first.result == 1 and other.result == 2
+    assert _copies(any_client, any_session_id) == [b"once", b"twice"]
+
+
+def test_marker_expires_and_is_never_a_session(any_client: Client, any_session_id: str) -> None:
+    write_id = new_write_id()
+    _PUSH.run(
+        any_client, any_session_id, [any_session_id], ['{"type":"human","data":{"content":"x"}}'], write_id=write_id
+    )
+    marker = marker_key(any_session_id, write_id)
+    assert any_client.type(marker) == b"string"
+    assert MARKER_TTL_SECONDS - 5 <= any_client.ttl(marker) <= MARKER_TTL_SECONDS  # type: ignore[operator]
+    assert list(list_sessions(any_client, f"*{any_session_id}*")) == [any_session_id]
+
+
+def test_the_same_messages_again_after_an_unconfirmed_write_reuse_its_id(client: Client, session_id: str) -> None:
+    """The id of a write whose outcome was unknown is kept, so a caller's retry is recognised.
+
+    A fault that loses the reply is in tests/reliability; here the pending id is seeded the way
+    an unconfirmed write leaves it, then the write is applied and "retried" by the caller.
+    """
+    from memstore_nb import history as history_module
+
+    history = MemorystoreChatMessageHistory(client, session_id)
+    batch = [HumanMessage("q"), AIMessage("a")]
+    encoded = history._encode(batch)
+    write_id = "unconfirmed-write"
+    history._unconfirmed(None, encoded, write_id)  # what add_messages keeps after WriteUnconfirmed
+    history_module._APPEND.run(client, history.key, [history.key], [0, *encoded], write_id=write_id)  # applied
+    history.add_messages(batch)  # the caller calls again with the same messages
+    assert [m.content for m in history.messages] == ["q", "a"]
+    history.add_messages(batch)  # settled: a new call is a new write
+    assert len(history) == 4
+
+
+# -- validation before writing -------------------------------------------------------------------
+
+
+def test_a_ttl_no_server_accepts_is_refused_before_anything_is_written(client: Client, session_id: str) -> None:
+    with pytest.raises(ArgumentError, match="at most"):
+        MemorystoreChatMessageHistory(client, session_id, ttl=10**16)
+    assert client.exists(session_id) == 0
+    # The script checks too: a history whose ttl was changed afterwards writes nothing.
+    history = MemorystoreChatMessageHistory(client, session_id, ttl=60)
+    history.ttl = MAX_TTL_SECONDS * 4
+    with pytest.raises(redis.ResponseError, match="ttl out of range"):
+        history.add_message(HumanMessage("never stored"))
+    assert client.exists(session_id) == 0
+    history.ttl = MAX_TTL_SECONDS
+    history.add_message(HumanMessage("the largest ttl works"))
+    assert client.ttl(session_id) > 10**12  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "setup, actual",
+    [
+        (lambda c, k: c.hset(k, "name", "Ada"), "hash"),
+        (lambda c, k: c.set(k, "v"), "string"),
+        (lambda c, k: c.sadd(k, "m"), "set"),
+        (lambda c, k: c.zadd(k, {"m": 1}), "zset"),
+    ],
+)
+def test_clear_refuses_a_key_of_another_type(
+    any_client: Client, any_session_id: str, setup: Callable[[Any, str], Any], actual: str
+) -> None:
+    setup(any_client, any_session_id)
+    dumped = any_client.dump(any_session_id)
+    history = MemorystoreChatMessageHistory(any_client, any_session_id)
+    with pytest.raises(WrongTypeError) as err:
+        history.clear()
+    assert err.value.actual_type == actual
+    assert any_client.dump(any_session_id) == dumped  # untouched
+
+
+def test_clear_deletes_a_list_and_tolerates_no_key(any_client: Client, any_session_id: str) -> None:
+    history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=60)
+    history.clear()
+    history.add_message(HumanMessage("x"))
+    history.clear()
+    assert any_client.exists(any_session_id) == 0
+
+
+def test_wrong_type_error_is_also_what_upstream_code_catches(any_client: Client, any_session_id: str) -> None:
+    any_client.hset(any_session_id, "name", "Ada")
+    history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=30)
+    for action in (lambda: history.add_message(HumanMessage("x")), history.clear, lambda: history.messages):
+        with pytest.raises(redis.ResponseError) as err:
+            action()
+        assert isinstance(err.value, (WrongTypeError, MemstoreError, TypeError))
+        assert isinstance(err.value, WrongTypeError)
+    assert any_client.ttl(any_session_id) == -1  # no TTL on data that is not ours
+    assert any_client.hgetall(any_session_id) == {b"name": b"Ada"}
+
+
+def test_write_unconfirmed_is_a_memstore_and_a_redis_connection_error() -> None:
+    exc = WriteUnconfirmed("k", "id1", 4, redis.ConnectionError("reset"))
+    assert isinstance(exc, MemstoreError) and isinstance(exc, redis.ConnectionError)
+    assert "at most once" in str(exc) and "same messages" in str(exc)
+    assert exc.write_id == "id1" and exc.attempts == 4
+
+
+# -- async ---------------------------------------------------------------------------------------
+
+
+def test_async_replay_and_clear(client_factory: Callable[..., Any], any_session_id: str, any_client: Client) -> None:
+    async def scenario() -> None:
+        conn = client_factory(asyncio=True)
+        try:
+            write_id = new_write_id()
+            assert (await _PUSH.arun(conn, any_session_id, [any_session_id], ["a"], write_id=write_id)).applied
+            assert not (await _PUSH.arun(conn, any_session_id, [any_session_id], ["a"], write_id=write_id)).applied
+            history = MemorystoreChatMessageHistory(conn, any_session_id)
+            await history.aclear()
+            await history.aadd_messages([HumanMessage("x")])
+            assert [m.content for m in await history.aget_messages()] == ["x"]
+            await history.aclear()
+            any_client.hset(any_session_id, "f", "v")
+            with pytest.raises(WrongTypeError):
+                await history.aclear()
+            with pytest.raises(WrongTypeError):
+                await history.aadd_messages([HumanMessage("y")])
+        finally:
+            await conn.aclose()
+
+    asyncio.run(scenario())
+    assert any_client.hgetall(any_session_id) == {b"f": b"v"}
+
+
+def test_every_kind_of_client_gets_one_copy(client_factory: Callable[..., Any], any_session_id: str) -> None:
+    token = uuid.uuid4().hex
+    sync_plain = client_factory()
+    sync_text = client_factory(decode_responses=True)
+    MemorystoreChatMessageHistory(sync_plain, any_session_id).add_message(HumanMessage(f"{token}-1"))
+    MemorystoreChatMessageHistory(sync_text, any_session_id).add_message(HumanMessage(f"{token}-2"))
+
+    async def scenario() -> None:
+        conn = client_factory(asyncio=True)
+        try:
+            await MemorystoreChatMessageHistory(conn, any_session_id).aadd_messages([HumanMessage(f"{token}-3")])
+        finally:
+            await conn.aclose()
+
+    asyncio.run(scenario())
+    contents = [m.content for m in MemorystoreChatMessageHistory(sync_plain, any_session_id).messages]
+    assert contents == [f"{token}-1", f"{token}-2", f"{token}-3"]

@@ -1,0 +1,97 @@
+"""Data upstream's reader accepts reads here; an element nothing can read is one CorruptMessageError.
+
+Everywhere: the history, session listing and description, the viewer, and the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import redis
+from langchain_core.messages import AIMessage, HumanMessage
+
+from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb.codec import encode_message
+from memstore_nb.errors import CorruptMessageError
+from memstore_nb.sessions import list_sessions, session_info
+
+GOOD = '{"type":"human","data":{"content":"hello"}}'
+MALFORMED = [
+    '{"type":"ai","data":{"content":"x","additional_kwargs":"oops"}}',
+    '{"type":"ai","data":{"content":"x","tool_calls":"abc"}}',
+    '{"type":"ai","data":{"content":"x","additional_kwargs":[1]}}',
+    '{"type":"AIMessageChunk","data":{"content":"x","additional_kwargs":"oops"}}',
+]
+
+
+def test_values_json_allows_read_back_as_written(client: redis.Redis, session_id: str) -> None:
+    history = MemorystoreChatMessageHistory(client, session_id)
+    history.add_messages(
+        [
+            AIMessage("x", additional_kwargs={"score": float("nan"), "up": float("inf"), "down": float("-inf")}),
+            HumanMessage("truncated emoji \ud83d"),
+            AIMessage("big", response_metadata={"a": 2**64, "b": -(2**63) - 1}),
+        ]
+    )
+    nan, surrogate, big = history.messages
+    assert math.isnan(nan.additional_kwargs["score"]) and nan.additional_kwargs["down"] == float("-inf")
+    assert surrogate.content == "truncated emoji \ud83d"
+    assert big.response_metadata == {"a": 2**64, "b": -(2**63) - 1}
+    assert isinstance(big.response_metadata["a"], int)
+    assert history[0:1][0].content == "x" and history[-1].content == "big"
+    assert list(list_sessions(client, session_id)) == [session_id]  # NaN in the first element
+    info = session_info(client, session_id)
+    assert info.length == 3 and info.first_preview == "x"
+
+
+@pytest.mark.parametrize("bad", MALFORMED)
+def test_a_malformed_element_is_one_unreadable_element(client: redis.Redis, session_id: str, bad: str) -> None:
+    client.rpush(session_id, GOOD, bad, encode_message(AIMessage("after")))
+    history = MemorystoreChatMessageHistory(client, session_id)
+    with pytest.raises(CorruptMessageError) as err:
+        history.messages
+    assert err.value.index == 1 and err.value.key == session_id
+    items = history.read_range(0, -1)
+    assert [type(i).__name__ for i in items] == ["HumanMessage", "CorruptMessageError", "AIMessage"]
+    assert isinstance(items[1], CorruptMessageError) and items[1].index == 1
+    info = session_info(client, session_id)
+    assert info.length == 3 and info.last_preview == "after"
+    assert list(list_sessions(client, session_id)) == [session_id]
+    assert client.lrange(session_id, 1, 1) == [bad.encode()]  # never rewritten
+
+
+def test_the_viewer_shows_one_unreadable_element(client: redis.Redis, session_id: str) -> None:
+    from memstore_nb import ChatHistoryViewer
+
+    client.rpush(session_id, GOOD, *MALFORMED)
+    viewer = ChatHistoryViewer(client, session_id=session_id)
+    try:
+        kinds = [type(item).__name__ for _i, item in viewer.items]
+        assert kinds == ["HumanMessage"] + ["CorruptMessageError"] * len(MALFORMED)
+        text = json.dumps(viewer.get_state(), default=str)
+        assert "Unexpected error" not in text and "AttributeError" not in text
+    finally:
+        viewer.close()
+
+
+def test_the_command_line_shows_one_unreadable_element(redis_url: str, client: redis.Redis, session_id: str) -> None:
+    client.rpush(session_id, GOOD, MALFORMED[0], encode_message(AIMessage("after")))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "memstore_nb.cli", *args, "--endpoint", redis_url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    shown = cli("show", session_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "Traceback" not in shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("#0 human: hello") and "unreadable" in lines[1] and lines[2].startswith("#2 ai: after")
+    as_json = cli("show", session_id, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert [("error" in doc) for doc in json.loads(as_json.stdout)] == [False, True, False]
+    listed = cli("sessions", "--match", session_id)
+    assert listed.returncode == 0 and session_id in listed.stdout, listed.stderr

@@ -1,0 +1,147 @@
+"""The message codec against the reference reader, ``messages_from_dict([json.loads(raw)])[0]``."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage, message_to_dict, messages_from_dict
+
+from memstore_nb.codec import decode_message, encode_message, escape_controls, load_json
+from memstore_nb.errors import CorruptMessageError
+
+# Every JSON value json.dumps can write: NaN, +-Infinity, integers of any size, lone surrogates.
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([2**63, 2**64, -(2**63) - 1, 2**63 - 1, 10**30]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(codec=None), max_size=12),
+    st.sampled_from(["\ud83d", "\udc00x", "truncated emoji \ud83d", "\x00", "\u202e"]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def reference(raw: str | bytes) -> Any:
+    return messages_from_dict([json.loads(raw)])[0]
+
+
+def same(a: Any, b: Any) -> bool:
+    # NaN != NaN, so compare the stored form (json.dumps writes NaN as NaN on both sides).
+    return json.dumps(message_to_dict(a), sort_keys=True) == json.dumps(message_to_dict(b), sort_keys=True)
+
+
+def check_against_reference(raw: str | bytes) -> None:
+    try:
+        expected = reference(raw)
+    except Exception:
+        with pytest.raises(CorruptMessageError) as err:
+            decode_message(raw, key="k", index=7)
+        assert err.value.key == "k" and err.value.index == 7
+        return
+    got = decode_message(raw, key="k", index=7)
+    assert type(got) is type(expected)
+    assert same(got, expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(extra=json_values, meta=json_values, content=st.text(alphabet=st.characters(codec=None), max_size=20))
+def test_metadata_of_any_json_value_reads_as_the_reference_does(extra: Any, meta: Any, content: str) -> None:
+    doc = {"type": "ai", "data": {"content": content, "additional_kwargs": {"x": extra}, "response_metadata": meta}}
+    raw = json.dumps(doc)
+    check_against_reference(raw)
+    check_against_reference(raw.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(
+        ["human", "ai", "system", "tool", "function", "chat", "AIMessageChunk", "HumanMessageChunk", "x"]
+    ),
+    data=st.dictionaries(
+        st.sampled_from(
+            ["content", "additional_kwargs", "response_metadata", "tool_calls", "tool_call_id", "name", "role", "id"]
+        ),
+        json_values,
+        max_size=5,
+    ),
+)
+def test_any_document_is_a_message_equal_to_the_reference_or_a_corrupt_message_error(kind: str, data: Any) -> None:
+    check_against_reference(json.dumps({"type": kind, "data": data}))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"type":"ai","data":{"content":"x","additional_kwargs":"oops"}}',
+        '{"type":"ai","data":{"content":"x","tool_calls":"abc"}}',
+        '{"type":"ai","data":{"content":"x","additional_kwargs":[1]}}',
+        '{"type":"AIMessageChunk","data":{"content":"x","additional_kwargs":"oops"}}',
+        '{"type":"AIMessageChunk","data":{"content":"x","tool_call_chunks":"abc"}}',
+        '{"type":"human","data":"nope"}',
+        '{"type":"tool","data":{"content":"x"}}',
+        "[" * 100_000,
+        b"\xff\xfe not utf-8",
+        "",
+    ],
+)
+def test_malformed_elements_are_one_corrupt_message_error(raw: str | bytes) -> None:
+    with pytest.raises(CorruptMessageError) as err:
+        decode_message(raw, key="s", index=3)
+    assert err.value.index == 3 and "s" in str(err.value)
+
+
+def test_nan_infinity_surrogates_and_big_integers_survive_our_own_round_trip() -> None:
+    message = AIMessage(
+        "truncated emoji \ud83d",
+        additional_kwargs={"score": float("nan"), "hi": float("inf"), "lo": float("-inf"), "big": 2**64},
+        response_metadata={"neg": -(2**63) - 1, "n": 2**63},
+    )
+    back = decode_message(encode_message(message))
+    assert back.content == "truncated emoji \ud83d"
+    assert math.isnan(back.additional_kwargs["score"])
+    assert back.additional_kwargs["hi"] == float("inf") and back.additional_kwargs["lo"] == float("-inf")
+    assert back.additional_kwargs["big"] == 2**64 and isinstance(back.additional_kwargs["big"], int)
+    assert back.response_metadata == {"neg": -(2**63) - 1, "n": 2**63}
+    assert all(isinstance(v, int) for v in back.response_metadata.values())
+
+
+def test_load_json_keeps_long_digit_runs_exact() -> None:
+    assert load_json(b'{"n": 18446744073709551616}') == {"n": 2**64}
+    assert load_json('{"n": -9223372036854775809, "s": "1234567890123456789012"}')["n"] == -(2**63) - 1
+    assert load_json("[NaN]")[0] != load_json("[NaN]")[0]
+
+
+def test_plain_messages_take_the_fast_path_and_equal_the_reference() -> None:
+    for message in (HumanMessage("hi"), AIMessage("", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])):
+        raw = encode_message(message)
+        assert same(decode_message(raw), reference(raw))
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("evil\u202ecod.exe", "evil\\u202ecod.exe"),
+        ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),
+        ("\x1b[2J", "\\x1b[2J"),
+        ("csi\x9b", "csi\\x9b"),
+        ("a\u2066b\u2069", "a\\u2066b\\u2069"),
+        ("plain é 日本", "plain é 日本"),
+    ],
+)
+def test_escape_controls(text: str, shown: str) -> None:
+    assert escape_controls(text) == shown
+
+
+def test_escape_controls_can_keep_lines() -> None:
+    assert escape_controls("a\nb\tc\x1b", keep_lines=True) == "a\nb\tc\\x1b"
+    assert escape_controls("a\nb") == "a\\x0ab"
