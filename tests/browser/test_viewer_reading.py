@@ -154,6 +154,7 @@ def test_community_history_reads_in_order(reading_page: ViewerServer, page: tupl
     pg, watch = page
     _open(reading_page, pg, "wide")
     _pick(pg, COMMUNITY)
+    expect(pg.locator(".msnb-msg")).to_have_count(3)  # the header can arrive before the transcript
     order = pg.locator(".msnb-msg").evaluate_all("els => els.map(e => e.dataset.index)")
     assert order == ["2", "1", "0"]  # newest on top, in conversation order
     expect(pg.locator(".msnb-msg").first).to_contain_text("what is my balance?")
