@@ -12,10 +12,12 @@ from typing import Any, Union
 import redis
 import redis.cluster
 
-from .codec import content_text, decode_message, load_json, message_role, message_text, reply_text
+from .codec import content_text, decode_message, escape_controls, load_json, message_role, message_text, reply_text
 from .errors import CorruptMessageError, MemstoreError, WrongTypeError
+from .kinds import COMMUNITY, MEMSTORE, SessionId, kind_of, list_kind, registered_sources, source_for
 
 __all__ = [
+    "SessionId",
     "SessionInfo",
     "SessionNotFound",
     "SessionStats",
@@ -59,11 +61,15 @@ class SessionNotFound(MemstoreError, KeyError):
 
 
 def list_sessions(client: SyncClient, match: str = "*", *, count: int = 1000) -> Iterator[str]:
-    """Yield the keys that hold chat sessions, lazily, with SCAN (never KEYS).
+    """Yield the chat sessions of every kind, lazily, with SCAN (never KEYS).
 
     A key counts as a session when it is a LIST whose first element is a
     LangChain message in ``message_to_dict`` form, so other lists in the same
-    database do not show up. On Redis >= 6.0 SCAN filters by type on the
+    database do not show up. Each id is a :class:`~memstore_nb.kinds.SessionId`
+    (a ``str``) whose ``kind`` is ``"memstore"`` (upstream layout, oldest first)
+    or ``"community"`` (langchain-community's ``message_store:`` keys, newest
+    first); sources registered with :func:`~memstore_nb.kinds.register_source`
+    (LangGraph threads) follow, with their own kind. On Redis >= 6.0 SCAN filters by type on the
     server; on 5.x each candidate's TYPE is asked in the same pipelined batch
     as its first element. A ``redis.cluster.RedisCluster`` is scanned on
     every primary. Keys are checked in pipelined batches that grow to
@@ -79,7 +85,7 @@ def list_sessions(client: SyncClient, match: str = "*", *, count: int = 1000) ->
         count: SCAN's COUNT hint and the size of each checking batch.
 
     Yields:
-        Session ids: the keys, as ``str``. Keys that are not valid UTF-8 are skipped.
+        Session ids: the keys, as :class:`~memstore_nb.kinds.SessionId`. Keys that are not valid UTF-8 are skipped.
 
     Example:
         >>> for sid in itertools.islice(list_sessions(client, "user-*"), 20):  # doctest: +SKIP
@@ -91,6 +97,9 @@ def list_sessions(client: SyncClient, match: str = "*", *, count: int = 1000) ->
     keys = client.scan_iter(match=match, count=count, **({"_type": "list"} if typed else {}))
     for batch in _batches(keys, count):
         yield from _sessions_in(client, batch, typed)
+    for source in registered_sources():
+        for sid in source.list(client, match, count):
+            yield SessionId(sid, source.kind)
 
 
 def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
@@ -124,7 +133,8 @@ def _sessions_in(client: SyncClient, keys: Sequence[Raw], typed: bool) -> Iterat
         if isinstance(first, Exception) or first is None or not _looks_like_message(first):
             continue
         try:
-            yield key.decode("utf-8") if isinstance(key, bytes) else key
+            text = key.decode("utf-8") if isinstance(key, bytes) else key
+            yield SessionId(text, list_kind(text))
         except UnicodeDecodeError:
             log.warning("skipping session key that is not valid UTF-8: %r", key[:80])
 
@@ -176,6 +186,7 @@ class SessionStats:
     length: int
     ttl: int | None
     memory: int | None
+    kind: str = MEMSTORE
 
 
 @dataclass(frozen=True)
@@ -187,14 +198,18 @@ class SessionSummary:
     ttl: int | None
     last_role: str
     last_preview: str
+    kind: str = MEMSTORE
+    memory: int | None = None
 
     def label(self) -> str:
         """A one-line plain-text description (for a list row; plain text, so escape it before using it in HTML)."""
         ttl = "no TTL" if self.ttl is None else f"TTL {_duration(self.ttl)}"
+        name = escape_controls(self.session_id)  # bidi and control characters shown, never obeyed
         if self.length == 0:
-            return f"{self.session_id} · gone"
+            return f"{name} · gone"
         msgs = "message" if self.length == 1 else "messages"
-        return f"{self.session_id} · {self.length:,} {msgs} · {ttl} · {self.last_role}: {self.last_preview}"
+        preview = escape_controls(self.last_preview)
+        return f"{name} · {self.length:,} {msgs} · {ttl} · {self.last_role}: {preview}"
 
 
 @dataclass(frozen=True)
@@ -210,6 +225,7 @@ class SessionInfo:
         last_role, last_preview: the same for the latest message.
         roles: how many messages of each role the loaded page holds.
         page_size: how many of the latest messages ``roles`` counts.
+        kind: ``"memstore"``, ``"community"`` or a plug-in source's kind (see :mod:`memstore_nb.kinds`).
     """
 
     session_id: str
@@ -222,10 +238,11 @@ class SessionInfo:
     last_preview: str
     roles: dict[str, int] = field(default_factory=dict)
     page_size: int = 0
+    kind: str = MEMSTORE
 
     def __repr__(self) -> str:
         return (
-            f"SessionInfo(session_id={self.session_id!r}, length={self.length}, ttl={self.ttl}, "
+            f"SessionInfo(session_id={self.session_id!r}, kind={self.kind!r}, length={self.length}, ttl={self.ttl}, "
             f"memory={self.memory}, roles={self.roles})"
         )
 
@@ -235,7 +252,8 @@ class SessionInfo:
         memory = "unknown (MEMORY USAGE refused)" if self.memory is None else f"{self.memory:,} bytes"
         roles = ", ".join(f"{esc(role)}: {n}" for role, n in sorted(self.roles.items())) or "none"
         rows = [
-            ("session", f"<code>{esc(self.session_id)}</code>"),
+            ("session", f"<code>{esc(escape_controls(self.session_id))}</code>"),
+            ("kind", esc(self.kind)),
             ("messages", f"{self.length:,}"),
             ("TTL", esc(ttl)),
             ("memory", esc(memory)),
@@ -267,14 +285,21 @@ def session_info(client: SyncClient, session_id: str, *, page_size: int = 50) ->
         >>> session_info(client, "session1")  # doctest: +SKIP
         SessionInfo(session_id='session1', length=4, ttl=3581, memory=1200, roles={'ai': 2, 'human': 2})
     """
+    kind = kind_of(session_id)
+    newest_first = kind == COMMUNITY
     pipe = client.pipeline(transaction=False)
     pipe.llen(session_id)
     pipe.ttl(session_id)
     pipe.memory_usage(session_id)
-    pipe.lindex(session_id, 0)
-    pipe.lrange(session_id, -max(page_size, 1), -1)
+    pipe.lindex(session_id, -1 if newest_first else 0)
+    if newest_first:
+        pipe.lrange(session_id, 0, max(page_size, 1) - 1)
+    else:
+        pipe.lrange(session_id, -max(page_size, 1), -1)
     length, ttl, memory, first, page = pipe.execute(raise_on_error=False)
     length = _checked_length(client, session_id, length)
+    if newest_first and isinstance(page, list):
+        page = page[::-1]
     items = [_decode(raw, session_id, length - len(page) + i) for i, raw in enumerate(page)]
     first_role, first_preview = _preview(_decode(first, session_id, 0) if first is not None else None)
     last_role, last_preview = _preview(items[-1] if items else None)
@@ -290,6 +315,7 @@ def session_info(client: SyncClient, session_id: str, *, page_size: int = 50) ->
         last_preview=last_preview,
         roles=dict(roles),
         page_size=len(items),
+        kind=kind,
     )
 
 
@@ -310,31 +336,56 @@ def session_stats(client: SyncClient, session_id: str) -> SessionStats:
         length=_checked_length(client, session_id, length),
         ttl=_ttl(ttl),
         memory=None if isinstance(memory, Exception) or memory is None else int(memory),
+        kind=kind_of(session_id),
     )
 
 
-def summarize_sessions(client: SyncClient, session_ids: Sequence[str]) -> list[SessionSummary]:
-    """One :class:`SessionSummary` per id, in one pipelined round trip (LLEN, TTL, LINDEX -1 each).
+def summarize_sessions(client: SyncClient, session_ids: Sequence[str], *, memory: bool = False) -> list[SessionSummary]:
+    """One :class:`SessionSummary` per id, in one pipelined round trip (LLEN, TTL, the newest message each).
 
-    A key that vanished (or changed type) since it was listed gets ``length=0``.
+    The newest message is the list's last element, or its first for ``"community"``
+    histories (LPUSH). Ids of plug-in kinds are summarized by their source. A key
+    that vanished (or changed type) since it was listed gets ``length=0``.
+
+    Args:
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``.
+        session_ids: ids as :func:`list_sessions` yields them (plain strings are classified by their key).
+        memory: also ask MEMORY USAGE for each (one more command per id, same round trip).
     """
     if not session_ids:
         return []
-    pipe = client.pipeline(transaction=False)
+    lists = [sid for sid in session_ids if source_for(kind_of(sid)) is None]
+    out: dict[str, SessionSummary] = {}
+    if lists:
+        per = 4 if memory else 3
+        pipe = client.pipeline(transaction=False)
+        for sid in lists:
+            pipe.llen(sid)
+            pipe.ttl(sid)
+            pipe.lindex(sid, 0 if kind_of(sid) == COMMUNITY else -1)
+            if memory:
+                pipe.memory_usage(sid)
+        replies = pipe.execute(raise_on_error=False)
+        for i, sid in enumerate(lists):
+            length, ttl, last = replies[per * i : per * i + 3]
+            kind = kind_of(sid)
+            if isinstance(length, Exception) or not length:
+                out[sid] = SessionSummary(sid, 0, None, "", "", kind)
+                continue
+            index = int(length) - 1
+            role, preview = _preview(_decode(last, sid, index) if isinstance(last, (bytes, str)) else None)
+            used = replies[per * i + 3] if memory else None
+            size = None if isinstance(used, Exception) or used is None else int(used)
+            out[sid] = SessionSummary(sid, int(length), _ttl(ttl), role, preview, kind, size)
+    by_kind: dict[str, list[str]] = {}
     for sid in session_ids:
-        pipe.llen(sid)
-        pipe.ttl(sid)
-        pipe.lindex(sid, -1)
-    replies = pipe.execute(raise_on_error=False)
-    out = []
-    for i, sid in enumerate(session_ids):
-        length, ttl, last = replies[3 * i : 3 * i + 3]
-        if isinstance(length, Exception) or not length:
-            out.append(SessionSummary(sid, 0, None, "", ""))
-            continue
-        role, preview = _preview(_decode(last, sid, int(length) - 1) if isinstance(last, (bytes, str)) else None)
-        out.append(SessionSummary(sid, int(length), _ttl(ttl), role, preview))
-    return out
+        if sid not in out:
+            by_kind.setdefault(kind_of(sid), []).append(sid)
+    for kind, ids in by_kind.items():
+        source = source_for(kind)
+        if source is not None:
+            out.update(zip(ids, source.summarize(client, ids), strict=True))
+    return [out[sid] for sid in session_ids]
 
 
 def find_in_session(
@@ -363,7 +414,7 @@ def find_in_session(
     start = 0
     while start < total:
         try:
-            raws = client.lrange(session_id, start, start + chunk_size - 1)
+            raws = read_raw(client, session_id, start, start + chunk_size - 1)
         except redis.ResponseError as exc:
             raise _wrong_type(client, session_id, exc) from exc
         if not raws:  # the list shrank meanwhile
@@ -373,6 +424,17 @@ def find_in_session(
         if progress is not None:
             progress(min(start, total), total)
     return hits
+
+
+def read_raw(client: SyncClient, session_id: str, start: int, end: int) -> list[Raw]:
+    """Elements ``start``..``end`` (inclusive, 0 = oldest, not negative) as stored, in conversation order.
+
+    A ``"community"`` history is stored newest first, so its window is read from the
+    other end (LRANGE with negative indices) and reversed; nothing is rewritten.
+    """
+    if kind_of(session_id) == COMMUNITY:
+        return list(client.lrange(session_id, -(end + 1), -(start + 1)))[::-1]  # type: ignore[union-attr]
+    return list(client.lrange(session_id, start, end))  # type: ignore[union-attr]
 
 
 def _searchable(raw: Raw) -> str:

@@ -209,7 +209,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float) -> ViewerServer:
+def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float, preheat: bool) -> ViewerServer:
     workdir = tempfile.TemporaryDirectory(prefix="memstore-nb-viewer-")
     token = secrets.token_urlsafe(24)
     config_dir = Path(workdir.name) / "config"
@@ -234,6 +234,10 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float)
         f"--Voila.ip={_HOST}",
         "--Voila.port_retries=0",
     ]
+    if preheat:
+        # A kernel that has already run the notebook waits for the next visitor, so the page shows its
+        # session list without the kernel start and the imports (a fresh one is heated after each visit).
+        cmd += ["--preheat_kernel=True", "--pool_size=1"]
     log_path = Path(workdir.name) / "voila.log"
     with open(log_path, "wb") as logfile:
         process = subprocess.Popen(
@@ -276,6 +280,7 @@ def serve(
     open_browser: bool = True,
     session_id: str | None = None,
     timeout: float = 60.0,
+    preheat: bool = True,
 ) -> ViewerServer:
     """Serve the chat history viewer as a web page (Voilà) on 127.0.0.1.
 
@@ -290,6 +295,9 @@ def serve(
         open_browser: open the page in the default web browser.
         session_id: open this session at once.
         timeout: seconds to wait for Voilà to answer.
+        preheat: keep one kernel that has already run the page waiting (Voilà's pre-heated kernels), so
+            the first session list shows within about a second of navigation; its list is as of when it
+            was heated (press Scan for the current one).
 
     Returns:
         A running :class:`ViewerServer` (``.url``, ``.wait()``, ``.stop()``, context manager).
@@ -312,7 +320,7 @@ def serve(
     attempts = 1 if port is not None else 3
     for attempt in range(attempts):
         try:
-            server = _start(endpoint, session_id, port if port is not None else free_port(), timeout)
+            server = _start(endpoint, session_id, port if port is not None else free_port(), timeout, preheat)
             break
         except ViewerServeError as exc:
             # Another process may have taken the port between our probe and Voilà's bind.

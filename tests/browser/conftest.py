@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import ipywidgets
 import pytest
 import redis
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -110,8 +109,8 @@ def page(browser: Any) -> Iterator[tuple[Any, PageWatch]]:
     pg.on("console", console)
 
     def page_error(exc: Any) -> None:
-        if ipywidgets.__version__.startswith("7.") and str(exc) == IPYWIDGETS_7_MATHJAX:
-            return
+        # Nothing is excused: the viewer gives no widget a description under ipywidgets 7, where
+        # typesetting it threw IPYWIDGETS_7_MATHJAX.
         watch.page_errors.append(str(exc))
 
     pg.on("pageerror", page_error)

@@ -82,10 +82,10 @@ def test_session_list_shows_the_seeded_sessions(viewer_page: ViewerServer, page:
     sessions = _open_page(viewer_page, pg)
     expect(sessions).to_have_count(len(SEEDED))
     texts = [t.replace("\xa0", " ") for t in sessions.all_inner_texts()]  # ipywidgets pads with no-break spaces
-    for sid in SEEDED:
-        assert any(t.startswith(f"{sid} ·") for t in texts), (sid, texts)
+    for sid in SEEDED:  # table rows: id, kind, messages, TTL, memory, last message
+        assert any(t.split()[:2] == [sid, "memstore"] for t in texts), (sid, texts)
     assert not any(NOT_A_SESSION in t for t in texts)  # a LIST of non-messages is not a session
-    assert any("120 messages" in t for t in texts)
+    assert any(t.split()[2] == "120" for t in texts)
     expect(pg.get_by_text(f"{len(SEEDED)} sessions matching")).to_be_visible()
     _assert_clean(watch)
 
@@ -97,7 +97,7 @@ def test_clicking_a_session_shows_its_messages(
     _open_page(viewer_page, pg)
     _open_session(pg, SHOWCASE)
     expect(pg.locator(".msnb-msg")).to_have_count(9)
-    assert _indices(pg) == list(range(9))
+    assert _indices(pg) == list(range(9))[::-1]  # newest first: the newest message on top
     expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("9 messages")
     transcript = pg.locator(".msnb-viewer").filter(has=pg.locator(".msnb-msg"))
     expect(transcript).to_contain_text("Leipzig hub")  # the tool result
@@ -116,25 +116,25 @@ def test_paging_changes_the_indices_shown(viewer_page: ViewerServer, page: tuple
     pg, watch = page
     _open_page(viewer_page, pg)
     _open_session(pg, LONG)
-    first = pg.locator(".msnb-msg").first
+    first = pg.locator(".msnb-msg").first  # the newest of the page: on top
     newest = LONG_LENGTH - PAGE_SIZE
-    expect(first).to_have_attribute("data-index", str(newest))
-    assert _indices(pg) == list(range(newest, LONG_LENGTH))
+    expect(first).to_have_attribute("data-index", str(LONG_LENGTH - 1))
+    assert _indices(pg) == list(range(newest, LONG_LENGTH))[::-1]
     expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("page 1 of 3")
     expect(pg.get_by_role("button", name="‹ Prev")).to_be_disabled()
 
     pg.get_by_role("button", name="Next ›").click()
-    expect(first).to_have_attribute("data-index", str(newest - PAGE_SIZE))
-    assert _indices(pg) == list(range(newest - PAGE_SIZE, newest))
+    expect(first).to_have_attribute("data-index", str(newest - 1))
+    assert _indices(pg) == list(range(newest - PAGE_SIZE, newest))[::-1]
     expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text("page 2 of 3")
 
     pg.get_by_role("button", name="Next ›").click()
-    expect(first).to_have_attribute("data-index", "0")
-    assert _indices(pg) == list(range(newest - PAGE_SIZE))
+    expect(first).to_have_attribute("data-index", str(newest - PAGE_SIZE - 1))
+    assert _indices(pg) == list(range(newest - PAGE_SIZE))[::-1]
     expect(pg.get_by_role("button", name="Next ›")).to_be_disabled()
 
     pg.get_by_role("button", name="‹ Prev").click()
-    expect(first).to_have_attribute("data-index", str(newest - PAGE_SIZE))
+    expect(first).to_have_attribute("data-index", str(newest - 1))
     expect(pg.get_by_text("question number 20", exact=True)).to_be_visible()
     _assert_clean(watch)
 
@@ -144,10 +144,11 @@ def test_xss_message_shows_as_text_and_runs_nothing(viewer_page: ViewerServer, p
     _open_page(viewer_page, pg)
     _open_session(pg, XSS)
     messages = pg.locator(".msnb-msg")
-    expect(messages).to_have_count(len(XSS_PAYLOADS) + 1)
+    count = len(XSS_PAYLOADS) + 1
+    expect(messages).to_have_count(count)
     for i, payload in enumerate(XSS_PAYLOADS[:2]):
-        expect(messages.nth(i)).to_contain_text(payload)  # shown literally
-    expect(messages.nth(2)).to_contain_text("click me")
+        expect(messages.nth(count - 1 - i)).to_contain_text(payload)  # shown literally (newest on top)
+    expect(messages.nth(count - 3)).to_contain_text("click me")
     transcript = pg.locator(".msnb-viewer").filter(has=messages)
     assert transcript.locator("img, script, iframe, object, embed, svg").count() == 0
     hrefs = transcript.locator("a[href]").evaluate_all("els => els.map(e => e.getAttribute('href'))")
@@ -157,7 +158,7 @@ def test_xss_message_shows_as_text_and_runs_nothing(viewer_page: ViewerServer, p
         ".filter(n => n.startsWith('on'))"
     )
     assert handlers == []
-    messages.nth(2).locator("p", has_text="click me").click()  # whatever it is, clicking it must not run script
+    messages.nth(count - 3).locator("p", has_text="click me").click()  # whatever it is, clicking it must not run script
     pg.wait_for_timeout(500)
     assert watch.dialogs == []
     _assert_clean(watch)

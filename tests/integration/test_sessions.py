@@ -209,3 +209,93 @@ def test_refused_commands_degrade(client: redis.Redis, redis_url: str, session_i
         limited.close()
     finally:
         client.acl_deluser("msnb-limited")
+
+
+# -- kinds ------------------------------------------------------------------
+
+
+def community_seed(any_client: redis.Redis, session: str, *messages: object) -> str:
+    """Write as langchain-community's RedisChatMessageHistory does: LPUSH to message_store:<id>, newest first."""
+    key = f"message_store:{session}"
+    for message in messages:
+        any_client.lpush(key, encode_message(message))  # type: ignore[arg-type]
+    return key
+
+
+def test_each_session_is_labelled_with_its_kind(any_client, any_session_id: str):
+    from memstore_nb.kinds import SessionId
+
+    sid = any_session_id
+    seed(any_client, f"{sid}:upstream", HumanMessage("hi"), AIMessage("hello"))
+    key = community_seed(any_client, sid, HumanMessage("first"), AIMessage("second"), HumanMessage("third"))
+    try:
+        found = {s: s.kind for s in list_sessions(any_client, "*") if sid in s}
+        assert found == {f"{sid}:upstream": "memstore", key: "community"}
+        assert all(isinstance(s, SessionId) and isinstance(s, str) for s in found)
+        rows = summarize_sessions(any_client, [f"{sid}:upstream", key], memory=True)
+        assert [(r.kind, r.length, r.last_preview) for r in rows] == [
+            ("memstore", 2, "hello"),
+            ("community", 3, "third"),
+        ]
+        assert all(r.memory and r.memory > 0 for r in rows)
+        info = session_info(any_client, key)
+        assert info.kind == "community" and info.first_preview == "first" and info.last_preview == "third"
+        assert "community" in info._repr_html_() and "kind='community'" in repr(info)
+        assert session_info(any_client, f"{sid}:upstream").kind == "memstore"
+    finally:
+        any_client.delete(key)
+
+
+def test_community_history_reads_in_conversation_order_and_is_never_rewritten(any_client, any_session_id: str):
+    from memstore_nb.transcript import open_transcript
+
+    texts = [f"m{i}" for i in range(25)]
+    key = community_seed(any_client, any_session_id, *[HumanMessage(t) for t in texts])
+    try:
+        before = any_client.dump(key)
+        transcript = open_transcript(any_client, key)
+        assert transcript.kind == "community" and not transcript.writable
+        assert transcript.stats().length == 25
+        assert [m.content for m in transcript.read_range(0, 24)] == texts
+        assert [m.content for m in transcript.read_range(20, 24)] == texts[20:]
+        assert [m.content for m in transcript.read_range(3, 5)] == texts[3:6]
+        assert transcript.find("M2", chunk_size=4, progress=None) == [2, *range(20, 25)]
+        assert find_in_session(any_client, key, "m24", chunk_size=7) == [24]
+        with pytest.raises(MemstoreError, match="never writes"):
+            transcript.history
+        assert any_client.dump(key) == before
+    finally:
+        any_client.delete(key)
+
+
+def test_a_registered_source_is_listed_and_opened(any_client, any_session_id: str):
+    """The plug-in point the LangGraph saver uses: list, summarize and open ids of a kind of its own."""
+    from memstore_nb import kinds
+    from memstore_nb.sessions import SessionSummary
+    from memstore_nb.transcript import open_transcript
+
+    class Threads:
+        kind = "langgraph"
+
+        def list(self, client, match, count):
+            yield f"{any_session_id}-thread-1"
+
+        def summarize(self, client, ids):
+            return [SessionSummary(i, 2, None, "ai", "done", "langgraph") for i in ids]
+
+        def open(self, client, session_id):
+            return ("opened", session_id)
+
+    with pytest.raises(ValueError, match="built in"):
+        kinds.register_source(type("Bad", (), {"kind": "memstore"})())  # type: ignore[arg-type]
+    kinds.register_source(Threads())
+    try:
+        found = [s for s in list_sessions(any_client, f"{any_session_id}*")]
+        assert [(s, s.kind) for s in found] == [(f"{any_session_id}-thread-1", "langgraph")]
+        assert summarize_sessions(any_client, found)[0].kind == "langgraph"
+        assert open_transcript(any_client, found[0]) == ("opened", found[0])
+    finally:
+        kinds.unregister_source("langgraph")
+    assert list(list_sessions(any_client, f"{any_session_id}*")) == []
+    with pytest.raises(MemstoreError, match="register_source"):
+        open_transcript(any_client, "x", kind="langgraph")

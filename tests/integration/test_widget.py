@@ -17,7 +17,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.codec import encode_message
 from memstore_nb.local import start_local_redis
+from memstore_nb.transcript import open_transcript
 from memstore_nb.viewer import ChatHistoryViewer
+from memstore_nb.viewer.parts import _redact as redact
 from memstore_nb.viewer.render import to_markdown
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -95,8 +97,9 @@ def test_session_list(client: redis.Redis, session_id: str, make):
     viewer = make(match=f"{session_id}*")
     rows = dict((value, label) for label, value in viewer._session_select.options)
     assert set(rows) == {f"{session_id}:a", f"{session_id}:b"}
-    assert rows[f"{session_id}:a"] == f"{session_id}:a · 3 messages · no TTL · human: question 2"
-    assert "1 message · TTL 8m · system: only one" in rows[f"{session_id}:b"]
+    a, b = rows[f"{session_id}:a"].split(), rows[f"{session_id}:b"].split()
+    assert a[:4] == [f"{session_id}:a", "memstore", "3", "none"] and a[-3:] == ["human:", "question", "2"]
+    assert b[:4] == [f"{session_id}:b", "memstore", "1", "8m"] and b[-3:] == ["system:", "only", "one"]
     assert viewer.session_id is None and viewer._session_select.index is None
     assert "2 sessions" in viewer._scan_status.value and viewer._more_button.disabled
     viewer._session_select.value = f"{session_id}:b"
@@ -129,7 +132,7 @@ def test_session_id_with_html_is_escaped(client: redis.Redis, session_id: str, m
     assert value == key and label.startswith(key)  # a Select shows labels as text, never as HTML
     viewer.session_id = key
     viewer._export_json_button.click()
-    everything = html_values(viewer) + viewer._confirm_html.value
+    everything = html_values(viewer)
     assert "<img" not in everything and "<script" not in everything
     assert html_values(viewer).count("&lt;img src=x onerror=alert(1)&gt;") >= 2  # header and message
     assert 'download="test-' in viewer._export_link.value and "<img" not in viewer._export_link.value
@@ -168,14 +171,15 @@ def test_paging_oldest_first_and_jump(client: redis.Redis, session_id: str, make
     assert viewer.oldest_first and viewer.page == 0 and shown(viewer) == list(range(50))
     viewer._last_button.click()
     assert shown(viewer) == list(range(100, 120))
-    viewer._jump_input.value = 75
-    viewer._jump_button.click()
-    assert shown(viewer) == list(range(50, 100))
+    viewer._jump_input.value = "75"  # Enter in "message #" jumps: the message comes first, at the top
+    assert shown(viewer) == list(range(75, 120))
+    viewer._prev_button.click()  # back to page-aligned paging: the page before #75's page
+    assert shown(viewer) == list(range(0, 50))
     viewer.jump_to(-1)
-    assert shown(viewer)[-1] == 119
-    viewer._jump_input.value = 120
-    viewer._jump_button.click()
-    assert "out of range" in status(viewer) and shown(viewer)[-1] == 119
+    assert shown(viewer) == [119]
+    viewer._jump_input.value = "120"
+    assert "out of range" in status(viewer) and shown(viewer) == [119]
+    viewer.jump_to(100)
     viewer.page_size = 10  # keeps the oldest message shown in view
     assert shown(viewer) == list(range(100, 110))
     viewer.page_size = 0
@@ -200,7 +204,7 @@ def test_role_filter(client: redis.Redis, session_id: str, make):
     assert "answer 1" in page and "answer 5" in page and "question" not in page and "rules" not in page
     viewer.role_filter = "critic"  # a custom ChatMessage role joins the choices
     assert viewer._role_dropdown.value == "critic"
-    assert "No critic messages on this page (7 messages hidden" in viewer._transcript.value
+    assert "No critic messages in this session" in viewer._transcript.value
     viewer.role_filter = ""
     assert "rules" in viewer._transcript.value and "question 0" in viewer._transcript.value
 
@@ -213,9 +217,11 @@ def test_search_jumps_to_hits(client: redis.Redis, session_id: str, make):
     seed(client, session_id, messages)
     viewer = make(session_id=session_id, page_size=20)
     viewer.chunk_size = 64
-    viewer._search_text.value = "nEEdle"
-    viewer._find_button.click()
+    viewer._search_text.value = "nEEdle"  # Enter in the box runs Find
     assert viewer._hits == [250, 5]  # newest first, like the pages
+    assert viewer._search_progress.value == viewer._search_progress.max == 300
+    viewer._find_button.click()
+    assert viewer._hits == [250, 5]
     assert viewer.hit == 250 and 250 in shown(viewer)
     assert "hit 1 of 2" in viewer._search_status.value
     assert viewer._search_progress.value == viewer._search_progress.max == 300
@@ -240,7 +246,7 @@ def test_corrupt_entries_show_as_unreadable(client: redis.Redis, session_id: str
     assert "<script" not in page and "{broken &lt;script&gt;" in page
     assert status(viewer) == ""
     viewer.role_filter = "unreadable"
-    assert shown(viewer) == [0, 1, 2] and "fine" not in viewer._transcript.value
+    assert shown(viewer) == [1, 2] and "fine" not in viewer._transcript.value
 
 
 # -- export ---------------------------------------------------------------------
@@ -290,16 +296,17 @@ def test_read_only_by_default(client: redis.Redis, session_id: str, make):
     seed(client, f"{session_id}:b", conversation(3))
     before = snapshot(client, session_id)
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", page_size=7)
-    assert viewer._edit_box not in viewer.children
-    viewer._append_text.value = "should never be written"
+    assert not hasattr(viewer, "_edit_box") and not hasattr(viewer, "_delete_button")  # no editing widgets at all
     viewer.search = "answer"
     clicked = buttons(viewer)
-    assert {viewer._delete_button, viewer._confirm_delete_button, viewer._append_button} <= set(clicked)
+    assert len(clicked) > 10
     for _ in range(2):
         for button in clicked:
             button.click()
+    for handler in (viewer._append_clicked, viewer._delete_clicked, viewer._confirm_delete_clicked):
+        handler()
+        assert "read-only" in status(viewer)
     assert snapshot(client, session_id) == before
-    assert "read-only" in status(viewer)
     viewer._next_button.click()  # still usable
     assert viewer.session_id == f"{session_id}:a" and len(shown(viewer)) == 7
 
@@ -308,7 +315,7 @@ def test_editable_delete_needs_confirmation(client: redis.Redis, session_id: str
     seed(client, f"{session_id}:keep", conversation(2))
     history = seed(client, f"{session_id}:del", conversation(12))
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:del", editable=True)
-    assert viewer._edit_box in viewer.children
+    assert viewer._edit_box in viewer.children[-1].children[-1].children
     viewer._confirm_delete_button.click()  # no question asked yet: nothing happens
     assert len(history) == 12 and "first" in status(viewer)
     viewer._delete_button.click()
@@ -351,10 +358,12 @@ def test_session_deleted_while_open(client: redis.Redis, session_id: str, make):
     client.delete(f"{session_id}:a")
     viewer._next_button.click()
     assert "does not exist any more" in status(viewer)
-    viewer._refresh_button.click()
-    assert "does not exist any more" in status(viewer)
+    # The vanished session leaves the screen: its row, header and transcript.
+    assert viewer.session_id is None and shown(viewer) == [] and "question" not in viewer._transcript.value
+    assert [v for _, v in viewer._session_select.options] == [f"{session_id}:b"]
+    assert f"{session_id}:a" not in viewer._header.value
     viewer._export_json_button.click()
-    assert "does not exist any more" in status(viewer)
+    assert "open a session first" in status(viewer) or viewer._export_json_button.disabled
     viewer._session_select.value = f"{session_id}:b"
     assert status(viewer) == "" and shown(viewer) == [0, 1]
 
@@ -394,7 +403,7 @@ def test_no_secret_in_widget_state(client: redis.Redis, redis_url: str, session_
         viewer = make(client=conn, session_id=session_id, match=f"{session_id}*")
         state = json.dumps([w.get_state() for w in [viewer, *vars(viewer).values()] if isinstance(w, widgets.Widget)])
         assert session_id in state and "s3cret" not in state and "s3cret" not in repr(viewer)
-        assert viewer._redact("AUTH msnb-viewer s3cret-Pa55 failed") == "AUTH <REDACTED> <REDACTED> failed"
+        assert redact("AUTH msnb-viewer s3cret-Pa55 failed", viewer._client) == "AUTH <REDACTED> <REDACTED> failed"
         conn.close()
     finally:
         client.acl_deluser("msnb-viewer")
@@ -464,3 +473,97 @@ def test_viewer_on_standalone_and_cluster(any_client, any_session_id: str, viewe
     any_client.delete(f"{sid}:a")
     viewer._refresh_button.click()
     assert "does not exist any more" in status(viewer)
+
+
+def from_page(widget: widgets.Widget, data: dict) -> None:
+    """Deliver a comm message to ``widget`` exactly as the page's widget manager sends it."""
+    msg = {"content": {"comm_id": widget.model_id, "data": data}, "buffers": [], "metadata": {}}
+    comm = widget.comm
+    handle = getattr(comm, "handle_msg", None)
+    if handle is not None and getattr(comm, "_msg_callback", None) is not None:
+        handle(msg)
+    else:
+        widget._handle_msg(msg)
+
+
+def page_update(widget: widgets.Widget, state: dict) -> None:
+    from_page(widget, {"method": "update", "state": state, "buffer_paths": []})
+
+
+def page_click(button: widgets.Button) -> None:
+    from_page(button, {"method": "custom", "content": {"event": "click"}})
+
+
+def test_page_cannot_turn_writing_on(client: redis.Redis, session_id: str, make):
+    """Issue 9 part 4: read-only is decided in Python; no comm message from the page can turn writing on."""
+    history = seed(client, session_id, conversation(6))
+    seed(client, f"{session_id}:other", conversation(3))
+    viewer = make(match=f"{session_id}*", session_id=session_id)
+    assert viewer.editable is False
+    page_update(viewer, {"editable": True})
+    viewer.set_state({"editable": True, "session_id": f"{session_id}:other"})
+    for state in ({"editable": True}, {"_editable": True}):
+        page_update(viewer, state)
+    assert viewer.editable is False and viewer.session_id == session_id
+    # A read-only viewer has no editing widgets the page could click; its handlers refuse too.
+    assert not hasattr(viewer, "_delete_button") and not hasattr(viewer, "_edit_box")
+    for button in buttons(viewer):
+        page_click(button)
+    viewer._delete_clicked()
+    viewer._confirm_delete_clicked()
+    assert len(history) == 6 and client.exists(f"{session_id}:other")
+    assert "read-only" in status(viewer)
+    assert "editable" not in viewer.keys and "session_id" not in viewer.keys
+
+
+def test_confirm_applies_only_to_the_session_asked_about(client: redis.Redis, session_id: str, make):
+    first = seed(client, f"{session_id}:a", conversation(4))
+    second = seed(client, f"{session_id}:b", conversation(4))
+    viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", editable=True)
+    page_click(viewer._delete_button)
+    assert "4 messages" in viewer._confirm_html.value
+    viewer._view.transcript = open_transcript(client, f"{session_id}:b")  # swapped under the question
+    page_click(viewer._confirm_delete_button)
+    assert len(first) == 4 and len(second) == 4
+    assert "nothing was deleted" in status(viewer)
+
+
+def test_redis_down_is_said_within_the_client_timeout(make, viewers):
+    """Issue 11 item 5: with a retrying client, the status says Redis is not answering within its timeout."""
+    from memstore_nb import connect
+
+    with start_local_redis() as server:
+        conn = connect(server.url, timeout=1.0)  # retries refused connections for up to 5 s
+        seed(conn, "s1", conversation(4))
+        viewer = make(client=conn, session_id="s1")
+        server.kill()
+        conn.connection_pool.disconnect()
+        worker = threading.Thread(target=viewer.refresh, daemon=True)
+        started = time.monotonic()
+        worker.start()
+        said = None
+        while time.monotonic() - started < 8 and said is None:
+            if "has not answered" in status(viewer) or "Lost the connection" in status(viewer):
+                said = time.monotonic() - started
+            time.sleep(0.02)
+        worker.join(timeout=10)
+        assert said is not None and said < 1.6, (said, status(viewer))
+        assert "Lost the connection to Redis" in status(viewer)  # and the final word, once the client gives up
+        server.start()  # an empty server: the test's data went with the old process
+        seed(conn, "s1", conversation(2))
+        viewer.refresh()
+        assert status(viewer) == "" and shown(viewer) == [0, 1]  # the error clears on the next success
+        conn.close()
+
+
+def test_busy_note_for_slow_steps_only(client: redis.Redis, session_id: str, make):
+    from memstore_nb.viewer.parts import StatusLine
+
+    line = StatusLine()
+    with line.working("reading", timeout=5):
+        assert line.widget.value == ""
+    seen = []
+    with line.working("reading", timeout=5, after=0.05):
+        time.sleep(0.3)
+        seen.append(line.widget.value)
+    assert 'role="status"' in seen[0] and "reading…" in seen[0] and line.widget.value == ""

@@ -1,0 +1,97 @@
+"""The viewer's export buttons: the whole session as LangChain JSON or Markdown, offered as a download link."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from langchain_core.messages import BaseMessage, messages_to_dict
+
+from ..errors import MemstoreError
+from .parts import button, hidden, plain_html, row
+from .render import to_markdown
+
+if TYPE_CHECKING:
+    from .widget import ChatHistoryViewer
+
+__all__ = ["Exporter"]
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class Exporter:
+    """Export JSON / Export Markdown buttons, a progress bar while reading, and the link."""
+
+    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+        self.v = viewer
+        self.json_button = button("Export JSON", "messages_to_dict of the whole session", shared=shared)
+        self.md_button = button("Export Markdown", "the whole session as a Markdown transcript", shared=shared)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
+        self.link = plain_html(shared)
+        hidden(self.progress, True)
+        self.json_button.on_click(lambda _: viewer.export_json())
+        self.md_button.on_click(lambda _: viewer.export_markdown())
+        self.widget = row(self.json_button, self.md_button, self.progress, self.link, shared=shared)
+
+    def read_all(self) -> list[Any]:
+        v = self.v
+        transcript = v._view.transcript
+        if transcript is None or v.session_id is None:
+            raise MemstoreError("open a session first: pick one in the list")
+        total = transcript.stats().length
+        bar = self.progress
+        bar.value, bar.max = 0, max(total, 1)
+        hidden(bar, False)
+        out: list[Any] = []
+        try:
+            while len(out) < total:
+                chunk = transcript.read_range(len(out), min(len(out) + v.chunk_size, total) - 1)
+                if not chunk:
+                    break
+                out += chunk
+                bar.value = min(len(out), total)
+        finally:
+            hidden(bar, True)
+        return out
+
+    def as_json(self) -> str:
+        items = self.read_all()
+        messages = [m for m in items if isinstance(m, BaseMessage)]
+        text = json.dumps(messages_to_dict(messages), ensure_ascii=False, indent=2)
+        skipped = len(items) - len(messages)
+        note = f"; {skipped} unreadable entries left out" if skipped else ""
+        self.offer(text, "json", "application/json", f"{len(messages):,} messages{note}")
+        return text
+
+    def as_markdown(self) -> str:
+        items = self.read_all()
+        text = to_markdown(items, title=self.v.session_id or "")
+        self.offer(text, "md", "text/markdown", f"{len(items):,} messages")
+        return text
+
+    def offer(self, text: str, ext: str, mime: str, what: str) -> None:
+        # A data: URL in a plain <a download> works in Colab, JupyterLab,
+        # VS Code and Voila alike, with no kernel round trip on click.
+        sid = self.v.session_id or "session"
+        name = (_UNSAFE_FILENAME.sub("_", sid).strip("._") or "session")[:80] + "." + ext
+        encoded = text.encode("utf-8")
+        size = len(encoded)
+        if size > self.v.max_link_bytes:
+            # Browsers and the notebook's message channel choke on links of
+            # hundreds of MB; the text is still returned to the caller.
+            method = "export_json" if ext == "json" else "export_markdown"
+            self.link.value = html.escape(
+                f"{what}, {size:,} bytes: too large for a download link (over {self.v.max_link_bytes:,} bytes). "
+                f"Save it from code: pathlib.Path({name!r}).write_text(viewer.{method}()), "
+                f"or in a terminal: memstore-nb show {sid} --json > {name}"
+            )
+            return
+        data = base64.b64encode(encoded).decode("ascii")
+        self.link.value = (
+            f'<a download="{html.escape(name)}" href="data:{mime};charset=utf-8;base64,{data}" '
+            f'target="_blank">Download {html.escape(name)}</a> ({html.escape(what)}, {size:,} bytes)'
+        )

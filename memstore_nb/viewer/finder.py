@@ -1,0 +1,105 @@
+"""The viewer's Find: search the whole session chunk by chunk, then walk the hits across pages."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from ..errors import MemstoreError
+from .parts import button, hidden, plain_html, row, text_box
+
+if TYPE_CHECKING:
+    from .widget import ChatHistoryViewer
+
+__all__ = ["Finder"]
+
+
+class Finder:
+    """Search box (Enter runs it), Find, previous / next hit, progress and the hit count.
+
+    Hits are ordered like the pages (newest first unless oldest first); each hit
+    is shown at the top of the transcript with an outline.
+    """
+
+    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+        self.v = viewer
+        self.hits: list[int] = []
+        self.pos = -1
+        self.text = text_box("find text, any case (Enter)", label="find")
+        self.find_button = button("Find", "search the whole session, chunk by chunk", shared=shared)
+        self.prev_button = button("‹ Hit", "previous search hit", shared=shared)
+        self.next_button = button("Hit ›", "next search hit", shared=shared)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
+        self.status = plain_html(shared)
+        hidden(self.progress, True)
+        self.find_button.on_click(lambda _: viewer.find())
+        self.prev_button.on_click(lambda _: self.step(-1))
+        self.next_button.on_click(lambda _: self.step(1))
+        self.text.observe(self._entered, names="value")
+        self.widget = row(
+            self.text, self.find_button, self.prev_button, self.next_button, self.progress, self.status, shared=shared
+        )
+
+    def _entered(self, change: Any) -> None:
+        # This observer may run before the link that copies the box into ``viewer.search``
+        # (whose observer resets the hits): copy it first, then search.
+        self.v.search = change.new
+        if change.new and self.v.session_id is not None:
+            self.v.find()
+
+    def reset(self) -> None:
+        self.hits, self.pos = [], -1
+        self.status.value = ""
+
+    @property
+    def hit(self) -> int | None:
+        return self.hits[self.pos] if self.hits and self.pos >= 0 else None
+
+    def run(self) -> None:
+        """Search the open session for ``viewer.search`` and show the first hit."""
+        v = self.v
+        transcript = v._view.transcript
+        if transcript is None or v.session_id is None:
+            raise MemstoreError("open a session first: pick one in the list")
+        if not v.search:
+            self.status.value = "type something to find"
+            return
+        bar = self.progress
+        bar.value, bar.max = 0, max(v.length, 1)
+        hidden(bar, False)
+
+        def progress(done: int, total: int) -> None:
+            bar.max, bar.value = max(total, 1), done
+
+        try:
+            hits = transcript.find(v.search, chunk_size=v.chunk_size, progress=progress)
+        finally:
+            hidden(bar, True)
+        self.hits = hits if v.oldest_first else hits[::-1]
+        if not hits:
+            self.pos = -1
+            v._view.current = None
+            self.status.value = html.escape(f"no message contains {v.search!r}")
+            v._view.render(v.search)
+            return
+        self.pos = 0
+        self.show()
+
+    def step(self, step: int) -> None:
+        if not self.hits:
+            self.v.find()
+            return
+        self.pos = (self.pos + step) % len(self.hits)
+        self.show()
+
+    def show(self) -> None:
+        index = self.hits[self.pos]
+        view = self.v._view
+        view.current = index
+        self.v.jump_to(index)
+        role = self.v.role_filter
+        hidden_by_role = role and all(i != index for i, _ in view.items)
+        note = " (hidden by the role filter)" if hidden_by_role else ""
+        self.status.value = html.escape(f"hit {self.pos + 1} of {len(self.hits)}: message #{index:,}{note}")

@@ -1,0 +1,176 @@
+"""The viewer's reading steps: open a session, load the window shown, filter roles, jump, refresh."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import MemstoreError
+from ..transcript import open_transcript
+
+if TYPE_CHECKING:
+    from .widget import ChatHistoryViewer
+
+__all__ = ["Reading", "guarded"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BUSY = {
+    "scan": "listing sessions",
+    "scan_more": "listing more sessions",
+    "_open": "opening the session",
+    "_load_page": "reading the page",
+    "find": "searching the session",
+    "_filter_roles": "filtering the whole session",
+    "export_json": "reading the session for export",
+    "export_markdown": "reading the session for export",
+}
+
+
+def guarded(method: F) -> F:
+    """Run a handler under the widget's lock, with a busy note when it is slow; show any failure in the widget."""
+    what = BUSY.get(method.__name__, "working")
+
+    @functools.wraps(method)
+    def wrapper(self: ChatHistoryViewer, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                if self._busy_depth:
+                    return method(self, *args, **kwargs)
+                self._busy_depth += 1
+                try:
+                    with self._status_line.working(what, self._timeout):
+                        result = method(self, *args, **kwargs)
+                finally:
+                    self._busy_depth -= 1
+            except Exception as exc:  # the widget must survive anything Redis or the data throw at it
+                self._report(exc)
+                return None
+            return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Reading:
+    """The part of :class:`~memstore_nb.viewer.widget.ChatHistoryViewer` that reads the open session."""
+
+    @property
+    def length(self: ChatHistoryViewer) -> int:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Messages in the open session, as of the last read (0 when none is open)."""
+        return self._view.length
+
+    @property
+    def pages(self: ChatHistoryViewer) -> int:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Number of pages of the open session (at least 1), counting only the filtered role when one is set."""
+        return self._view.pages
+
+    @property
+    def items(self: ChatHistoryViewer) -> list[tuple[int, Any]]:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """The page shown, as ``(index, message or CorruptMessageError)`` pairs, oldest first."""
+        return list(self._view.items)
+
+    @property
+    def hit(self: ChatHistoryViewer) -> int | None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Index of the search hit shown, or None."""
+        return self._finder.hit
+
+    @property
+    def _hits(self: ChatHistoryViewer) -> list[int]:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        return self._finder.hits
+
+    @guarded
+    def _open(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        view = self._view
+        self._finder.reset()
+        if self._editor is not None:
+            self._editor.cancel()
+        self._exporter.link.value = ""
+        self._table.select_current(self.session_id)
+        sid = self.session_id
+        with self._muted_observers():
+            self.page = 0
+        view.open(None)
+        if sid is None:
+            self._status_line.clear()
+            self._render()
+            return
+        view.open(open_transcript(self._client, sid, self._table.kind_of(sid)))
+        try:
+            view.stats = view.transcript.stats()  # type: ignore[union-attr]
+        finally:
+            self._render()
+        view.scan_roles()
+        self._load_page()
+
+    @guarded
+    def _load_page(self: ChatHistoryViewer, *, restat: bool = False) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        view = self._view
+        if view.transcript is None or self.session_id is None:
+            return
+        if restat or view.stats is None:
+            view.stats = view.transcript.stats()
+            if restat:
+                view.scan_roles()
+        with self._muted_observers():
+            self.page = self.page  # re-clamp to the current length
+        view.load()
+        if not view.items and view.total:  # the list vanished or shrank since LLEN
+            view.stats = view.transcript.stats()
+            view.scan_roles()
+            with self._muted_observers():
+                self.page = self.page
+            view.load()
+        self._status_line.clear()
+        self._render()
+
+    def _render(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        self._view.render_header()
+        self._view.render(self.search)
+        for child in (self._find_button, self._export_json_button, self._export_md_button):
+            child.disabled = self.session_id is None
+
+    @guarded
+    def _filter_roles(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        view = self._view
+        if view.transcript is None:
+            self._render()
+            return
+        view.scan_roles()
+        with self._muted_observers():
+            self.page = 0
+        view.anchor = None
+        self._load_page()
+
+    def refresh(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Read the open session again (length, TTL, memory, the page shown and its list row)."""
+        if self.session_id is None:
+            self.scan()
+            return
+        self._load_page(restat=True)
+        if self.session_id is not None:
+            self._guarded_refresh_row(self.session_id)
+
+    @guarded
+    def _guarded_refresh_row(self: ChatHistoryViewer, session_id: str) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        self._table.refresh_rows([session_id])
+
+    @guarded
+    def jump_to(self: ChatHistoryViewer, index: int | str) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Show message ``index`` at the top of the transcript (0 is the oldest; negative counts from the end)."""
+        view = self._view
+        if view.transcript is None:
+            raise MemstoreError("open a session first: pick one in the list")
+        try:
+            index = int(str(index).strip().lstrip("#").replace(",", ""))
+        except ValueError:
+            raise MemstoreError(f"type a message number, such as 0 or -1, not {str(index)[:40]!r}") from None
+        if index < 0:
+            index += self.length
+        if not 0 <= index < self.length:
+            raise MemstoreError(f"message #{index} is out of range: this session has messages #0 to #{self.length - 1}")
+        view.anchor = index
+        pos = index if view.role_hits is None else view._pos_of(index)
+        with self._muted_observers():
+            self.page = view.page_of(pos)
+        self._load_page()

@@ -1,0 +1,197 @@
+"""The viewer's session table: SCAN in batches, one row per session, sorted and filtered without asking Redis."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..codec import escape_controls
+from ..sessions import SessionSummary, list_sessions, summarize_sessions
+from .parts import button, hidden, labelled, plain_html, row, text_box
+
+__all__ = ["COLUMNS", "SessionTable", "format_row"]
+
+#: column name -> (sort key, descending first)
+COLUMNS: dict[str, tuple[Callable[[SessionSummary], Any], bool]] = {
+    "id": (lambda r: r.session_id.casefold(), False),
+    "kind": (lambda r: (r.kind, r.session_id.casefold()), False),
+    "messages": (lambda r: r.length, True),
+    "TTL": (lambda r: float("inf") if r.ttl is None else r.ttl, False),
+    "memory": (lambda r: -1 if r.memory is None else r.memory, True),
+    "last message": (lambda r: (r.last_preview.casefold(), r.session_id.casefold()), False),
+}
+_ID_WIDTH = 48  # the widest id column; longer ids end in "…"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return "?"
+
+
+def _ttl(seconds: int | None) -> str:
+    if seconds is None:
+        return "none"
+    for limit, div, unit in ((120, 1, "s"), (7200, 60, "m"), (172800, 3600, "h")):
+        if seconds < limit:
+            return f"{seconds // div}{unit}"
+    return f"{seconds // 86400}d"
+
+
+def format_row(r: SessionSummary, width: int = _ID_WIDTH) -> str:
+    """One plain-text table row (the list box shows text; escape it before using it in HTML)."""
+    name = escape_controls(r.session_id)  # bidi and control characters shown, never obeyed
+    if len(name) > width:
+        name = name[: width - 1] + "…"
+    if r.length == 0:
+        return f"{name:<{width}}  {r.kind:<9}  gone"
+    last = escape_controls(f"{r.last_role}: {r.last_preview}")
+    return f"{name:<{width}}  {r.kind:<9} {r.length:>7,} {_ttl(r.ttl):>5} {_size(r.memory):>8}  {last}"
+
+
+class SessionTable:
+    """Session table: pattern, Scan / Scan more, filter, sort buttons, and the list of rows.
+
+    ``on_pick(session_id)`` is called when the reader picks a row.
+    """
+
+    def __init__(self, client: Any, on_pick: Callable[[str], None], shared: dict[str, Any]) -> None:
+        self._client = client
+        self._on_pick = on_pick
+        self._iter: Iterator[str] | None = None
+        self.rows: list[SessionSummary] = []
+        self.shown: list[SessionSummary] = []
+        self.sort_by = ""
+        self.descending = False
+        self.current: str | None = None
+        self._muted = False
+        self.match_text = text_box("sessions matching, e.g. user-* (Enter)", label="pattern")
+        self.scan_button = button("Scan", "list the sessions matching the pattern (SCAN)", shared=shared)
+        # Its own layout: it hides when everything is listed (the shared one would hide every button).
+        self.more_button = button("Scan more", "list more matching sessions (SCAN continues)")
+        self.more_button.layout.min_height = "32px"
+        self.filter_text = text_box("filter the listed rows (Enter)", label="filter")
+        self.status = plain_html(shared)
+        self.sort_buttons = {
+            name: button(name, f"sort the listed sessions by {name}; again to reverse", shared=shared)
+            for name in COLUMNS
+        }
+        self.select = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="auto"), **labelled("sessions"))
+        self.select.add_class("msnb-table")
+        self.filter_text.observe(lambda _: self.show(), names="value")
+        self.select.observe(self._picked, names="value")
+        for name, child in self.sort_buttons.items():
+            child.on_click(lambda _, name=name: self.sort(name))
+        self.widget = widgets.VBox(
+            [
+                row(self.match_text, self.scan_button, self.more_button, shared=shared),
+                row(self.filter_text, self.status, shared=shared),
+                row(*self.sort_buttons.values(), shared=shared),
+                self.select,
+            ],
+            layout=widgets.Layout(flex="1 1 560px", min_width="0", max_width="100%"),
+        )
+        self.widget.add_class("msnb-sessions")
+
+    # -- listing ------------------------------------------------------------------
+
+    def scan(self, match: str, count: int, rows: int) -> None:
+        """List again from the start."""
+        self._iter = list_sessions(self._client, match or "*", count=count)
+        self.rows = []
+        self.more(match, rows)
+
+    def more(self, match: str, rows: int) -> None:
+        """Add up to ``rows`` more sessions (SCAN may repeat a key while Redis resizes: shown once)."""
+        if self._iter is None:
+            return
+        seen = {r.session_id for r in self.rows}
+        new: list[str] = []
+        for sid in self._iter:
+            if sid not in seen:
+                seen.add(sid)
+                new.append(sid)
+                if len(new) >= rows:
+                    break
+        else:
+            self._iter = None
+        self.rows += summarize_sessions(self._client, new, memory=True)
+        self.show()
+        done = self._iter is None
+        self.more_button.disabled = done
+        hidden(self.more_button, done)
+        count = len(self.rows)
+        noun = "session" if count == 1 else "sessions"
+        tail = "all listed" if done else "Scan more for the rest"
+        self.status.value = html.escape(f"{count:,} {noun} matching {match or '*'!r} · {tail}")
+
+    def refresh_rows(self, session_ids: list[str]) -> None:
+        """Read these rows again (counts, TTL, last message); rows whose key vanished leave the table."""
+        wanted = set(session_ids)
+        fresh = {r.session_id: r for r in summarize_sessions(self._client, session_ids, memory=True)}
+        self.rows = [fresh.get(r.session_id, r) if r.session_id in wanted else r for r in self.rows]
+        self.rows = [r for r in self.rows if r.length or r.session_id not in wanted]
+        self.show()
+
+    def forget(self, session_id: str) -> None:
+        """Drop one row (the session was deleted)."""
+        self.rows = [r for r in self.rows if r.session_id != session_id]
+        self.show()
+
+    # -- sort and filter (no Redis round trip) -------------------------------------
+
+    def sort(self, column: str) -> None:
+        """Sort by ``column``; the same column again reverses the order."""
+        desc_first = COLUMNS[column][1]
+        self.descending = (not self.descending) if column == self.sort_by else desc_first
+        self.sort_by = column
+        for name, child in self.sort_buttons.items():
+            arrow = (" ▼" if self.descending else " ▲") if name == column else ""
+            child.description = name + arrow
+        self.show()
+
+    def show(self) -> None:
+        """Put the listed rows, filtered and sorted, in the list box."""
+        needle = self.filter_text.value.strip().casefold()
+        rows = self.rows
+        if needle:
+            rows = [
+                r
+                for r in rows
+                if needle in r.session_id.casefold() or needle in r.kind or needle in r.last_preview.casefold()
+            ]
+        if self.sort_by:
+            rows = sorted(rows, key=COLUMNS[self.sort_by][0], reverse=self.descending)
+        self.shown = rows
+        self._muted = True
+        try:
+            width = min(max((len(escape_controls(r.session_id)) for r in rows), default=8), _ID_WIDTH)
+            self.select.options = [(format_row(r, width), str(r.session_id)) for r in rows]
+            self.select_current(self.current)
+        finally:
+            self._muted = False
+
+    def select_current(self, session_id: str | None) -> None:
+        """Highlight the open session's row (or none)."""
+        self.current = session_id
+        ids = [str(r.session_id) for r in self.shown]
+        muted, self._muted = self._muted, True
+        try:
+            self.select.index = ids.index(session_id) if session_id in ids else None
+        finally:
+            self._muted = muted
+
+    def kind_of(self, session_id: str) -> str | None:
+        """The kind of a listed session, or None when it is not listed."""
+        return next((r.kind for r in self.rows if r.session_id == session_id), None)
+
+    def _picked(self, change: Any) -> None:
+        if not self._muted and change.new:
+            self._on_pick(change.new)
