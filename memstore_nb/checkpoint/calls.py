@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import redis.cluster
 import redis.exceptions
 
 from ..errors import CheckpointError
@@ -73,6 +74,41 @@ class Calls:
             return await call.script.arun(self.client, call.redis_keys, call.args)
         except redis.exceptions.ResponseError as exc:
             raise call.failed(exc) from exc
+
+    def read_many(self, calls: Sequence[Call]) -> list[Any]:
+        """Read scripts in one non-transactional pipeline (split by node on a cluster); each reply or its error."""
+        replies = self._pipe(calls, "EVALSHA").execute(raise_on_error=False)
+        again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
+        if again:  # the script is new to a server: EVAL loads it (once per server)
+            retried = self._pipe([calls[i] for i in again], "EVAL").execute(raise_on_error=False)
+            for i, reply in zip(again, retried, strict=True):
+                replies[i] = reply
+        return list(replies)
+
+    async def aread_many(self, calls: Sequence[Call]) -> list[Any]:
+        """Async :meth:`read_many`."""
+        replies = await self._pipe(calls, "EVALSHA").execute(raise_on_error=False)
+        again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
+        if again:
+            retried = await self._pipe([calls[i] for i in again], "EVAL").execute(raise_on_error=False)
+            for i, reply in zip(again, retried, strict=True):
+                replies[i] = reply
+        return list(replies)
+
+    def _pipe(self, calls: Sequence[Call], command: str) -> Any:
+        pipe = self.client.pipeline(transaction=False)
+        # A sync cluster pipeline would ask a node (COMMAND GETKEYS, one round trip per script call) where each
+        # call goes: name the node of its slot instead (a MOVED reply is still retried by key).
+        routed = isinstance(self.client, redis.cluster.RedisCluster)
+        for call in calls:
+            assert isinstance(call.script, ReadScript)
+            script = call.script.sha if command == "EVALSHA" else call.script.script
+            keys = call.redis_keys
+            options: dict[str, Any] = {"NEVER_DECODE": True}
+            if routed:
+                options["target_nodes"] = self.client.get_node_from_key(keys[0])
+            pipe.execute_command(command, script, len(keys), *keys, *call.args, **options)
+        return pipe
 
     def write(self, call: Call, write_id: str) -> bool:
         """Run a write once; False when PUT refused a delta whose base is gone (nothing written)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import timedelta
 from itertools import islice
 from typing import Any
@@ -24,6 +24,7 @@ from ..errors import CheckpointError
 from ..writes import new_write_id
 from . import scripts, write_scripts
 from .core import PAGE, AnyClient, Budget, SaverCore, check_strategy, select
+from .listing import alist_all, list_all
 
 __all__ = ["MemorystoreSaver"]
 
@@ -85,20 +86,10 @@ class MemorystoreSaver(SaverCore):
         """Checkpoints newest first: of one thread (and namespace), or of every thread when ``config`` is None."""
         self._sync("list")
         budget = Budget(limit)
-        configs: Iterable[RunnableConfig] = (
-            [config]
-            if config is not None
-            else ({"configurable": {"thread_id": t}} for t in self._calls.thread_ids(self.key_prefix))
-        )
-        for conf in configs:
-            try:
-                yield from self._list_one(conf, filter, before, budget)
-            except CheckpointError as exc:
-                if config is not None:
-                    raise
-                log.warning("listing every thread: skipped a broken one: %s", exc)
-            if budget.spent:
-                return
+        if config is None:
+            yield from list_all(self, filter, before, budget)
+        else:
+            yield from self._list_one(config, filter, before, budget)
 
     def _list_one(
         self,
@@ -106,8 +97,10 @@ class MemorystoreSaver(SaverCore):
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         budget: Budget,
+        cursor: str | None = None,
     ) -> Iterator[CheckpointTuple]:
-        cursor = (get_checkpoint_id(before) if before else None) or ""
+        if cursor is None:
+            cursor = (get_checkpoint_id(before) if before else None) or ""
         while not budget.spent:
             page = budget.page(bool(filter))
             call = self._list_call(config, cursor, page)
@@ -210,14 +203,8 @@ class MemorystoreSaver(SaverCore):
             async for item in self._alist_one(config, filter, before, budget):
                 yield item
             return
-        async for thread_id in self._calls.athread_ids(self.key_prefix):
-            try:
-                async for item in self._alist_one({"configurable": {"thread_id": thread_id}}, filter, before, budget):
-                    yield item
-            except CheckpointError as exc:
-                log.warning("listing every thread: skipped a broken one: %s", exc)
-            if budget.spent:
-                return
+        async for item in alist_all(self, filter, before, budget):
+            yield item
 
     async def _alist_one(
         self,
@@ -225,8 +212,10 @@ class MemorystoreSaver(SaverCore):
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         budget: Budget,
+        cursor: str | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        cursor = (get_checkpoint_id(before) if before else None) or ""
+        if cursor is None:
+            cursor = (get_checkpoint_id(before) if before else None) or ""
         while not budget.spent:
             page = budget.page(bool(filter))
             call = self._list_call(config, cursor, page)
