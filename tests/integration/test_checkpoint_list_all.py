@@ -141,3 +141,34 @@ def test_alist_all_batches_threads_on_an_asyncio_client(
     assert got == expected and got_filtered == filtered
     batches = -(-(SHORT + LONG) // BATCH)
     assert count <= nodes(admin) * (1 + batches) + 2 * LONG, count
+
+
+def test_list_all_loads_its_script_when_the_servers_forgot_it(
+    stored: tuple[str, Any], client_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix, admin = stored
+    saver = MemorystoreSaver(client_factory(), key_prefix=prefix)
+    expected = walk(saver, admin, prefix, 100)
+
+    def flush() -> None:
+        if isinstance(admin, RedisCluster):
+            for node in admin.get_primaries():
+                admin.get_redis_connection(node).script_flush()
+        else:
+            admin.script_flush()
+
+    flush()
+    trips = Trips(monkeypatch)
+    assert rows(saver.list(None, limit=100)) == expected
+    # The EVALSHA pipeline, then one EVAL pipeline for the calls that met NOSCRIPT (per primary).
+    assert trips.count <= 2 * nodes(admin) + LONG, trips.count
+    flush()
+
+    async def scenario() -> list[tuple[str, str]]:
+        client = client_factory(asyncio=True)
+        try:
+            return rows([t async for t in MemorystoreSaver(client, key_prefix=prefix).alist(None, limit=100)])
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == expected
