@@ -69,6 +69,7 @@ class Tally:
     torn: int = 0  # a batch stored in part
     foreign: int = 0  # elements no call wrote
     stall_ms: float = 0.0
+    faults: int = 0  # faults injected during the run (set by the scenario)
     errors: Counter[str] = field(default_factory=Counter)
 
     def problems(self) -> list[str]:

@@ -94,9 +94,13 @@ def _aof_server() -> Iterator[LocalRedis]:
         yield server
 
 
-def _standalone_tally(server: LocalRedis, keys: list[str], ledger: Ledger) -> Tally:
+def _standalone_tally(server: LocalRedis, keys: list[str], ledger: Ledger, faults: list[Any] | None = None) -> Tally:
+    if faults is not None:
+        _check_faults(faults)
     with admin(server.port) as conn:
-        return tally(ledger, read_back(conn, keys))
+        result = tally(ledger, read_back(conn, keys))
+    result.faults = faults[0] if faults is not None else 0
+    return result
 
 
 # -- standalone scenarios ------------------------------------------------------
@@ -107,8 +111,11 @@ def reply_dropping_proxy(kind: str, seconds: float, *, drop_rate: float = 0.2, s
     ledger, keys = Ledger(), _keys(2)
     with _aof_server() as server, ReplyDroppingProxy(server.port, drop_rate=drop_rate, seed=seed) as proxy:
         _run_writers(STANDALONE_KINDS[kind], proxy.port, 2.0, keys, ledger, seconds)
-        assert proxy.dropped > 0, "the proxy dropped no reply: the scenario tested nothing"
-        return _standalone_tally(server, keys, ledger)
+        if not proxy.dropped:
+            raise RuntimeError("the proxy dropped no reply: the run was too short")
+        result = _standalone_tally(server, keys, ledger)
+        result.faults = proxy.dropped
+        return result
 
 
 def kill_restart(kind: str, seconds: float, *, every: float = 1.0, down: float = 0.3) -> Tally:
@@ -117,9 +124,7 @@ def kill_restart(kind: str, seconds: float, *, every: float = 1.0, down: float =
     with _aof_server() as server:
         with fault_loop(lambda: kill_and_restart(server, down), every=every, max_count=1000) as faults:
             _run_writers(STANDALONE_KINDS[kind], server.port, 2.0, keys, ledger, seconds)
-        _check_faults(faults)
-        server.start()  # in case the loop ended between kill and start
-        return _standalone_tally(server, keys, ledger)
+        return _standalone_tally(server, keys, ledger, faults)
 
 
 def client_kill_storm(kind: str, seconds: float, *, every: float = 0.02) -> Tally:
@@ -128,8 +133,7 @@ def client_kill_storm(kind: str, seconds: float, *, every: float = 0.02) -> Tall
     with _aof_server() as server:
         with fault_loop(lambda: client_kill(server.port), every=every, max_count=100_000) as faults:
             _run_writers(STANDALONE_KINDS[kind], server.port, 2.0, keys, ledger, seconds)
-        _check_faults(faults)
-        return _standalone_tally(server, keys, ledger)
+        return _standalone_tally(server, keys, ledger, faults)
 
 
 def sigstop(kind: str, seconds: float, *, timeout: float = 0.4, stopped: float = 1.0, every: float = 0.5) -> Tally:
@@ -138,8 +142,7 @@ def sigstop(kind: str, seconds: float, *, timeout: float = 0.4, stopped: float =
     with _aof_server() as server:
         with fault_loop(lambda: pause(server.pid or 0, stopped), every=every, max_count=1000) as faults:
             _run_writers(STANDALONE_KINDS[kind], server.port, timeout, keys, ledger, seconds)
-        _check_faults(faults)
-        return _standalone_tally(server, keys, ledger)
+        return _standalone_tally(server, keys, ledger, faults)
 
 
 STANDALONE_SCENARIOS: dict[str, Callable[[str, float], Tally]] = {
@@ -215,6 +218,8 @@ def cluster_primary_faults(cluster: LocalRedisCluster, kind: str, seconds: float
     _check_faults(state)
     reader = redis.cluster.RedisCluster(host="127.0.0.1", port=_port(cluster), protocol=2)
     try:
-        return tally(ledger, read_back(reader, keys))
+        result = tally(ledger, read_back(reader, keys))
     finally:
         reader.close()
+    result.faults = 2 * rounds[0]  # one kill and one pause per round
+    return result
