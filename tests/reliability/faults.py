@@ -54,8 +54,9 @@ class ReplyDroppingProxy:
 
     When the server answers a write command (see :data:`WRITE_COMMANDS`) with a non-error reply,
     the proxy may discard that reply and reset the client's connection instead: the server applied
-    the write, the client never heard. The first ``drop_first`` such replies are dropped, then each
-    with probability ``drop_rate`` (seeded), at most ``max_drops`` in all.
+    the write, the client never heard (``on_drop``, if given, runs just before the reset).
+    The first ``drop_first`` such replies are dropped, then each with probability ``drop_rate``
+    (seeded), at most ``max_drops`` in all.
 
     Use as a context manager; ``.port`` is where clients connect, ``.dropped`` counts drops.
     """
@@ -68,12 +69,14 @@ class ReplyDroppingProxy:
         drop_rate: float = 0.0,
         max_drops: int = 10_000,
         seed: int = 0,
+        on_drop: Callable[[], object] | None = None,
     ) -> None:
         self.target = ("127.0.0.1", target_port)
         self.drop_first = drop_first
         self.drop_rate = drop_rate
         self.max_drops = max_drops
         self.dropped = 0
+        self.on_drop = on_drop
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -151,6 +154,8 @@ class ReplyDroppingProxy:
                         server.sendall(data)
                     else:
                         if awaiting_write_reply and not data.startswith(b"-") and self._take_drop():
+                            if self.on_drop is not None:
+                                self.on_drop()  # before the client hears anything
                             _reset(client)
                             return
                         awaiting_write_reply = False
