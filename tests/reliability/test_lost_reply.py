@@ -71,17 +71,17 @@ def test_asyncio_client_with_its_default_retry_stores_once(server: LocalRedis) -
 
 
 def test_write_unconfirmed_then_the_same_call_again_stores_once(server: LocalRedis) -> None:
-    # No client retry, so each send costs one drop: the first send is applied (reply lost), the
-    # three resends are recognised (replies lost too), then the outcome is unknown.
-    with ReplyDroppingProxy(server.port, drop_first=4, max_drops=4) as proxy:
+    # No client retry, so each send costs one drop: the first send is applied (reply lost), every
+    # resend is recognised (reply lost too), then the outcome is unknown.
+    with ReplyDroppingProxy(server.port, drop_first=100) as proxy:
         client = redis.Redis(host="127.0.0.1", port=proxy.port, protocol=2, retry=Retry(NoBackoff(), 0))
         h = MemorystoreChatMessageHistory(client, "s")
         message = HumanMessage("maybe")
         with pytest.raises(redis.ConnectionError) as raised:
             h.add_message(message)
+        proxy.drop_first = 0  # the connection heals
         assert type(raised.value).__name__ == "WriteUnconfirmed"
-        assert raised.value.attempts == 4  # type: ignore[attr-defined]
-        assert proxy.dropped == 4
+        assert raised.value.attempts == proxy.dropped >= 2  # type: ignore[attr-defined]
         assert contents(server, "s") == ["maybe"]  # stored at most once: here, once
         h.add_message(message)  # the same call again: recognised, not stored twice
         h.add_message(HumanMessage("next"))
