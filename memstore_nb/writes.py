@@ -65,6 +65,16 @@ _MARKER_INFIX = ":memstore-nb:w:"
 _RETRY_BUDGET = 1
 _RETRY_WINDOW = 5.0  # seconds since the first send after which no new send starts
 _TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
+# Refusals that come before the script runs, so they say nothing about an earlier send of the same
+# write — one by the client's own retry, or by us — which may have been applied: the outcome is unknown.
+_NOT_RUN = ("BUSY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY")
+
+
+def _says_nothing(exc: redis.exceptions.RedisError) -> bool:
+    if isinstance(exc, redis.exceptions.ClusterError):  # ClusterDownError, SlotNotCovered, redirections
+        return True
+    return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_NOT_RUN)
+
 
 # The two wrappers. KEYS[1] is the marker; the body sees its own keys from KEYS[2] and its
 # arguments from ARGV[1] (the marker's expiry is written into the script, not sent).
@@ -177,7 +187,9 @@ class OnceScript:
         """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.
 
         Raises:
-            WriteUnconfirmed: the connection kept failing after the write was sent.
+            WriteUnconfirmed: the connection kept failing after the write was sent, or the server
+                refused a send before running it (``BUSY``, ``CLUSTERDOWN``, ``TRYAGAIN``, ``READONLY``...),
+                which says nothing about an earlier send that may have been applied.
             redis.ResponseError: the body refused (nothing was written).
         """
         argv = self._argv(key, keys, args, write_id)
@@ -192,6 +204,10 @@ class OnceScript:
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
                 log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
                 time.sleep(0.1)
+            except redis.exceptions.RedisError as exc:
+                if _says_nothing(exc):
+                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
+                raise
 
     def _send(self, client: Any, argv: list[Any]) -> Any:
         try:
@@ -215,6 +231,10 @@ class OnceScript:
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
                 log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
                 await asyncio.sleep(0.1)
+            except redis.exceptions.RedisError as exc:
+                if _says_nothing(exc):
+                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
+                raise
 
     async def _asend(self, client: Any, argv: list[Any]) -> Any:
         try:
