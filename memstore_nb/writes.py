@@ -4,14 +4,15 @@ A client (redis-py's default retry, a cluster client after a failover, our own r
 command again when the reply was lost although the server had applied it. Every write of the
 history and of the LangGraph saver therefore runs as one small Lua script that
 
-1. validates everything (key types, TTL) before it writes anything,
-2. returns at once if the write's *marker key* exists (this write id was applied already),
-   and otherwise creates it with a short expiry (:data:`MARKER_TTL_SECONDS`),
-3. writes.
+1. returns at once if the write id is in its *marker* (this write was applied already),
+2. validates everything (key types, TTL) before it writes anything,
+3. records the write id in the marker and writes.
 
-The marker lives in the same hash slot as the data it guards (so the script is legal on a Redis
-Cluster), is a plain string (never a list, so it never shows up as a session), and expires by
-itself. A script runs atomically: a replay sees either nothing or the marker with all the writes.
+The marker — a small HASH per slot tag and ten-minute window (:data:`MARKER_TTL_SECONDS`) — lives
+in the same hash slot as the data it guards (so the script is legal on a Redis Cluster, and moves
+with the session when a slot migrates), is never a list (so it never shows up as a session), and
+expires by itself. A script runs atomically: a replay sees either nothing or the marker with all
+the writes.
 
 Sending is one round trip (``EVALSHA``; ``EVAL`` once per server to load the script). On a
 connection failure (after the client's own retries, which are replay-safe too) the same write —
@@ -50,8 +51,9 @@ log = logging.getLogger(__name__)
 
 KeyLike = Union[str, bytes]
 
-#: How long the server remembers a write id: the window in which a replay (by any client's retry,
-#: or a caller's retry after WriteUnconfirmed) is recognised.
+#: The marker window: a write id is remembered for at least this long (one to two windows), the
+#: time in which a replay (by any client's retry, or a caller's retry after WriteUnconfirmed) is
+#: recognised.
 MARKER_TTL_SECONDS = 600
 
 #: The largest TTL accepted: far below the point where Redis (< 7) silently overflows an expiry
@@ -76,38 +78,63 @@ def _says_nothing(exc: redis.exceptions.RedisError) -> bool:
     return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_NOT_RUN)
 
 
-# The two wrappers. KEYS[1] is the marker; the body sees its own keys from KEYS[2] and its
-# arguments from ARGV[1] (the marker's expiry is written into the script, not sent).
+# The two wrappers. KEYS[1] is the marker: a small HASH per slot tag and time window
+# ("generation"), whose fields are the write ids applied in that window. The write id travels as
+# the last argument and is taken off ARGV first, so the body sees its own keys from KEYS[2] and
+# its arguments from ARGV[1]. The marker expires two windows after its generation began.
 #
-# With a separate check (the fast form), the check runs first and may refuse with
-# redis.error_reply(...); then SET NX both tests for a replay and records the write id in one
-# command, before the body writes. That is safe because the body cannot fail any more: the check
-# has ruled out the errors, and Redis checks memory (OOM) only before a script's first write.
-_CHECKED = """
+# One marker per session and window, not one key per write, matters on a Redis Cluster being
+# resharded: while a slot migrates, a multi-key script is served only where all its keys exist,
+# and a marker that already exists beside the session moves with it (a new key per write would
+# be missing on both nodes, and every write would get TRYAGAIN until the slot had moved).
+#
+# The replay test comes first, so a resend of an applied write is recognised whatever happened
+# to the key since. With a separate check (the fast form), the check then runs and may refuse
+# with redis.error_reply(...); the write id is recorded before the body writes — safe because the
+# body cannot fail any more: the check ruled out the errors, and Redis checks memory (OOM) only
+# before a script's first write.
+_PROLOGUE = """
+local wid = table.remove(ARGV)
+local at = (tonumber(string.match(KEYS[1], ':w:(%x+)$'), 16) + 2) * WINDOW_MS
+"""
+_CHECKED = (
+    _PROLOGUE
+    + """
+if redis.call('HEXISTS', KEYS[1], wid) == 1 then return redis.status_reply('REPLAY') end
 CHECK
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', MARKER_MS) then return redis.status_reply('REPLAY') end
+redis.call('HSET', KEYS[1], wid, '1')
+redis.call('PEXPIREAT', KEYS[1], at)
 BODY
 """
-# Without one (the general form), the body may refuse after reading, so the marker is tested
-# first and set only after the body has written.
-_GENERAL = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+)
+# Without one (the general form), the body may refuse after reading, so the write id is recorded
+# only after the body has written.
+_GENERAL = (
+    _PROLOGUE
+    + """
+if redis.call('HEXISTS', KEYS[1], wid) == 1 then return {0} end
 local function body()
 BODY
 end
 local result = body()
 if type(result) == 'table' and result.err then return result end
-redis.call('SET', KEYS[1], '1', 'PX', MARKER_MS)
+redis.call('HSET', KEYS[1], wid, '1')
+redis.call('PEXPIREAT', KEYS[1], at)
 return {1, result}
 """
+)
 
 # Tags for keys whose slot cannot be reached by wrapping the key in braces (see slot_tag).
 _TAGS_BY_SLOT: dict[int, str] = {}
 
 
 def new_write_id() -> str:
-    """A random write id (96 bits, URL-safe text)."""
-    return secrets.token_urlsafe(12)
+    """A new write id: the current window's generation (hex), a dot, and 96 random bits (URL-safe).
+
+    The generation names the marker the id is recorded in, so a write sent again later — by a
+    retry, or by the caller after WriteUnconfirmed — goes to the same marker.
+    """
+    return f"{int(time.time()) // MARKER_TTL_SECONDS:x}.{secrets.token_urlsafe(12)}"
 
 
 def _text(key: KeyLike) -> str:
@@ -150,8 +177,15 @@ def slot_tag(key: KeyLike) -> str:
 
 
 def marker_key(key: KeyLike, write_id: str) -> str:
-    """The marker key of one write to ``key``: same slot, a plain string that expires by itself."""
-    return "{" + slot_tag(key) + "}" + _MARKER_INFIX + write_id
+    """The marker of a write to ``key``: a HASH in the same slot, named by the write id's generation.
+
+    ``{tag}:memstore-nb:w:<generation>``; it holds the ids of the writes to that slot tag in that
+    window and expires by itself two windows after the window began.
+    """
+    generation, dot, _random = write_id.partition(".")
+    if not dot or not generation or any(c not in "0123456789abcdef" for c in generation):
+        raise ValueError(f"not a write id from new_write_id(): {write_id!r}")
+    return "{" + slot_tag(key) + "}" + _MARKER_INFIX + generation
 
 
 @dataclass(frozen=True)
@@ -177,11 +211,11 @@ class OnceScript:
     def __init__(self, body: str, *, check: str | None = None) -> None:
         template = _GENERAL if check is None else _CHECKED.replace("CHECK", check)
         self.checked = check is not None
-        self.script = template.replace("BODY", body).replace("MARKER_MS", str(MARKER_TTL_SECONDS * 1000))
+        self.script = template.replace("BODY", body).replace("WINDOW_MS", str(MARKER_TTL_SECONDS * 1000))
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
 
     def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str) -> list[Any]:
-        return [1 + len(keys), marker_key(key, write_id), *keys, *args]
+        return [1 + len(keys), marker_key(key, write_id), *keys, *args, write_id]
 
     def run(self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str) -> Outcome:
         """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.

@@ -8,6 +8,7 @@ any write, and foreign data is never touched.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +60,11 @@ def test_marker_shares_the_slot_of_any_key(key: str) -> None:
 def test_write_ids_are_unique_and_url_safe() -> None:
     ids = {new_write_id() for _ in range(1000)}
     assert len(ids) == 1000
-    assert all(i.replace("-", "").replace("_", "").isalnum() for i in ids)
+    assert all(i.replace("-", "").replace("_", "").replace(".", "").isalnum() for i in ids)
+    generation = int(time.time()) // MARKER_TTL_SECONDS
+    assert {int(i.partition(".")[0], 16) for i in ids} <= {generation, generation + 1}
+    with pytest.raises(ValueError):
+        marker_key("k", "not-a-write-id")
 
 
 # -- replays -----------------------------------------------------------------------------------
@@ -83,8 +88,10 @@ def test_marker_expires_and_is_never_a_session(any_client: Client, any_session_i
         any_client, any_session_id, [any_session_id], ['{"type":"human","data":{"content":"x"}}'], write_id=write_id
     )
     marker = marker_key(any_session_id, write_id)
-    assert any_client.type(marker) == b"string"
-    assert MARKER_TTL_SECONDS - 5 <= any_client.ttl(marker) <= MARKER_TTL_SECONDS  # type: ignore[operator]
+    assert any_client.type(marker) == b"hash"
+    assert any_client.hkeys(marker) == [write_id.encode()]
+    # It expires two windows after its generation began: between one and two windows from now.
+    assert MARKER_TTL_SECONDS - 5 <= any_client.ttl(marker) <= 2 * MARKER_TTL_SECONDS  # type: ignore[operator]
     assert list(list_sessions(any_client, f"*{any_session_id}*")) == [any_session_id]
 
 
@@ -99,7 +106,7 @@ def test_the_same_messages_again_after_an_unconfirmed_write_reuse_its_id(client:
     history = MemorystoreChatMessageHistory(client, session_id)
     batch = [HumanMessage("q"), AIMessage("a")]
     encoded = history._encode(batch)
-    write_id = "unconfirmed-write"
+    write_id = new_write_id()
     history._unconfirmed(None, encoded, write_id)  # what add_messages keeps after WriteUnconfirmed
     history_module._APPEND.run(client, history.key, [history.key], [0, *encoded], write_id=write_id)  # applied
     history.add_messages(batch)  # the caller calls again with the same messages
@@ -218,3 +225,43 @@ def test_every_kind_of_client_gets_one_copy(client_factory: Callable[..., Any], 
     asyncio.run(scenario())
     contents = [m.content for m in MemorystoreChatMessageHistory(sync_plain, any_session_id).messages]
     assert contents == [f"{token}-1", f"{token}-2", f"{token}-3"]
+
+
+def test_writes_go_on_while_the_sessions_slot_migrates(redis_cluster_url: str) -> None:
+    """During a slot migration a multi-key script runs only where all its keys exist: the marker
+    must exist beside a live session and move with it, or every write would get TRYAGAIN."""
+    from memstore_nb.endpoint import connect
+
+    client = connect(redis_cluster_url, cluster=True)
+    assert isinstance(client, redis.cluster.RedisCluster)
+    key = f"migrating-{uuid.uuid4().hex[:8]}"
+    history = MemorystoreChatMessageHistory(client, key, ttl=600)
+    history.add_message(HumanMessage("before"))
+    slot = client.keyslot(key)
+    source = client.get_node_from_key(key)
+    target = next(n for n in client.get_primaries() if n.name != source.name)
+    src = redis.Redis(host=source.host, port=source.port, protocol=2)
+    dst = redis.Redis(host=target.host, port=target.port, protocol=2)
+    source_id, target_id = src.execute_command("CLUSTER", "MYID"), dst.execute_command("CLUSTER", "MYID")
+    try:
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        history.add_message(HumanMessage("while migrating, on the source"))
+        while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+        history.add_message(HumanMessage("while migrating, on the target (ASK)"))
+    finally:
+        for node in client.get_primaries():
+            with redis.Redis(host=node.host, port=node.port, protocol=2) as conn:
+                conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        src.close()
+        dst.close()
+    history.add_message(HumanMessage("after"))
+    assert [m.content for m in history.messages] == [
+        "before",
+        "while migrating, on the source",
+        "while migrating, on the target (ASK)",
+        "after",
+    ]
+    history.clear()
+    client.close()

@@ -161,10 +161,10 @@ def test_batch_of_500_with_ttl_costs_a_handful_of_commands(client: Client, sessi
     # INFO itself is counted once between the two snapshots.
     spent.pop("info", None)
     # One script call (EVAL the first time a server sees it, EVALSHA after): the type check, the
-    # write id's marker (SET NX), one RPUSH for the batch and the EXPIRE.
+    # write id's marker (HEXISTS, then HSET + PEXPIREAT), one RPUSH for the batch and the EXPIRE.
     script = spent.pop("evalsha", 0) + spent.pop("eval", 0)
     assert script == 1
-    assert spent == {"type": 1, "set": 1, "rpush": 1, "expire": 1}
+    assert spent == {"hexists": 1, "type": 1, "hset": 1, "pexpireat": 1, "rpush": 1, "expire": 1}
     assert len(history) == 500
     assert history.messages == batch
 
