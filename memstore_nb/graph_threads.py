@@ -52,6 +52,33 @@ class ThreadTranscript:
 
         return thread_checkpoints(self.client, self.session_id, key_prefix=self.key_prefix, limit=limit)
 
+    def times(self, checkpoints: Sequence[Any], *, limit: int = 20) -> dict[int, str]:
+        """Message index -> the time of the oldest of ``checkpoints`` (newest first) that holds it.
+
+        Reads at most ``limit`` checkpoints (one round trip each); messages older than those,
+        and messages without an id, get no time.
+        """
+        from .checkpoint.threads import thread_messages
+
+        if not self._loaded:
+            self._load()
+        first_seen: dict[str, str] = {}
+        for summary in list(checkpoints)[:limit]:
+            if not summary.ts:
+                continue
+            ids = [
+                getattr(m, "id", None)
+                for m in thread_messages(
+                    self.client, self.session_id, key_prefix=self.key_prefix, checkpoint_id=summary.checkpoint_id
+                )
+            ]
+            first_seen.update((i, summary.ts) for i in ids if isinstance(i, str))
+        return {
+            i: first_seen[m.id]
+            for i, m in enumerate(self._messages)
+            if isinstance(getattr(m, "id", None), str) and m.id in first_seen
+        }
+
     def _load(self) -> list[Any]:
         from .checkpoint.threads import thread_messages
 

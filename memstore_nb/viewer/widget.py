@@ -14,6 +14,7 @@ from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
+from .checkpoints import CheckpointPanel
 from .download import Exporter
 from .editor import Editor
 from .finder import Finder
@@ -99,6 +100,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         self._exporter = Exporter(self, shared)
         self._editor = Editor(self, shared) if self._editable else None
         self._follower = Follower(self)
+        self._checkpoints = CheckpointPanel(self)
         self._alias_children()
         super().__init__(**kwargs)
         self.add_class(VIEWER_CLASS + "-widget")
@@ -155,7 +157,10 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         )
         if self._editor is not None:
             reader.children = [*reader.children, self._editor.widget]
-        body = widgets.HBox([self._table.widget, reader], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
+        body = widgets.HBox(
+            [self._table.widget, reader, self._checkpoints.widget],
+            layout=widgets.Layout(flex_flow="row wrap", width="100%"),
+        )
         return [self._style, self._status, body]
 
     # -- traits ---------------------------------------------------------------
@@ -252,6 +257,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         self._table.forget(session_id)
         if self.session_id == session_id:
             self._view.open(None)
+            self._checkpoints.show(None)
             with self._muted_observers():
                 self.session_id = None
             self._table.select_current(None)

@@ -136,3 +136,42 @@ def test_listing_works_and_langgraph_stays_unimported_without_it(redis_url: str)
     light = "import sys, memstore_nb; print(any(m.startswith('langgraph') for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", light], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_viewer_lists_a_thread_and_shows_its_checkpoints(
+    client_factory: Callable[..., Any], tag: str, cleanup: None
+) -> None:
+    from memstore_nb.viewer import ChatHistoryViewer
+
+    client = client_factory()
+    graph = agent_graph(MemorystoreSaver(client))
+    graph.invoke(human("hello <b>there</b>"), cfg(f"{tag}-v"))
+    graph.invoke(human("add 4 5"), cfg(f"{tag}-v"))
+    MemorystoreChatMessageHistory(client, f"{tag}-list").add_messages([HumanMessage("plain list")])
+    viewer = ChatHistoryViewer(client, match=f"{tag}*")
+    try:
+        labels = {value: label for label, value in viewer._session_select.options}
+        assert set(labels) == {f"{tag}-v", f"{tag}-list"} and "langgraph" in labels[f"{tag}-v"]
+        assert viewer._checkpoints.widget.layout.display == "none"  # nothing open: no history
+        viewer._session_select.value = f"{tag}-v"
+        assert viewer.session_id == f"{tag}-v" and viewer.length == 6 and viewer.editable is False
+        assert "langgraph" in viewer._header.value and "the sum is 9" in viewer._transcript.value
+        assert "&lt;b&gt;there&lt;/b&gt;" in viewer._transcript.value and "<b>there</b>" not in viewer._transcript.value
+        panel = viewer._checkpoints
+        assert panel.widget.layout.display is None
+        steps = [c.step for c in panel.checkpoints]
+        assert steps == sorted(steps, reverse=True) and len(panel.select.options) == len(steps) + 1
+        assert "step" in panel.select.options[1][0] and "UTC" in panel.select.options[1][0]
+        # Each message carries the time of the checkpoint that first held it.
+        assert sorted(viewer._view.times) == list(range(6)) and "UTC" in viewer._transcript.value
+        first_turn = next(c for c in panel.checkpoints if c.source == "loop" and c.step == 1)
+        panel.select.value = first_turn.checkpoint_id
+        assert viewer.length == 2 and "the sum" not in viewer._transcript.value
+        assert first_turn.checkpoint_id in viewer._header.value
+        panel.select.value = ""
+        assert viewer.length == 6
+        # A plain list hides the panel again.
+        viewer._session_select.value = f"{tag}-list"
+        assert viewer.length == 1 and panel.widget.layout.display == "none" and viewer._view.times == {}
+    finally:
+        viewer.close()

@@ -315,7 +315,7 @@ def test_editable_delete_needs_confirmation(client: redis.Redis, session_id: str
     seed(client, f"{session_id}:keep", conversation(2))
     history = seed(client, f"{session_id}:del", conversation(12))
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:del", editable=True)
-    assert viewer._edit_box in viewer.children[-1].children[-1].children
+    assert viewer._edit_box in viewer.children[-1].children[1].children  # body: table, reader, checkpoints
     viewer._confirm_delete_button.click()  # no question asked yet: nothing happens
     assert len(history) == 12 and "first" in status(viewer)
     viewer._delete_button.click()
