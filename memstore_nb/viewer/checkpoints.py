@@ -37,13 +37,10 @@ class CheckpointPanel:
         self.limit = limit
         self.checkpoints: list[Any] = []
         self.title = widgets.HTML(value="")
-        self.select = widgets.Select(
-            options=[("newest", NEWEST)], value=NEWEST, rows=8, layout={"width": "100%"}, **labelled("checkpoint")
-        )
+        # No options while hidden: the page's only listbox with options is then the session table.
+        self.select = widgets.Select(options=[], value=None, rows=6, layout={"width": "100%"}, **labelled("checkpoint"))
         self.select.observe(self._picked, names="value")
-        self.widget = widgets.VBox(
-            [self.title, self.select], layout=widgets.Layout(flex="0 1 260px", min_width="200px", max_width="100%")
-        )
+        self.widget = widgets.VBox([self.title, self.select], layout=widgets.Layout(width="100%", max_width="100%"))
         self.widget.add_class("msnb-checkpoints")
         self._quiet = False
         hidden(self.widget, True)
@@ -54,10 +51,13 @@ class CheckpointPanel:
         self.checkpoints = list(lister(self.limit)) if callable(lister) else []
         self._quiet = True
         try:
-            self.select.options = [("newest", NEWEST)] + [
-                (f"{i}. {checkpoint_label(c)}", c.checkpoint_id) for i, c in enumerate(self.checkpoints, 1)
-            ]
-            self.select.value = NEWEST
+            if callable(lister):
+                self.select.options = [("newest", NEWEST)] + [
+                    (f"{i}. {checkpoint_label(c)}", c.checkpoint_id) for i, c in enumerate(self.checkpoints, 1)
+                ]
+                self.select.value = NEWEST
+            else:
+                self.select.options = []
         finally:
             self._quiet = False
         more = f" (latest {self.limit})" if len(self.checkpoints) >= self.limit else ""

@@ -157,10 +157,9 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         )
         if self._editor is not None:
             reader.children = [*reader.children, self._editor.widget]
-        body = widgets.HBox(
-            [self._table.widget, reader, self._checkpoints.widget],
-            layout=widgets.Layout(flex_flow="row wrap", width="100%"),
-        )
+        # A thread's checkpoints sit under the session table: beside the transcript on a wide screen.
+        self._table.widget.children = (*self._table.widget.children, self._checkpoints.widget)
+        body = widgets.HBox([self._table.widget, reader], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
         return [self._style, self._status, body]
 
     # -- traits ---------------------------------------------------------------
