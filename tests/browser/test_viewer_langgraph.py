@@ -63,6 +63,8 @@ def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
     pg.goto(graph_page.url)
     rows = pg.locator(".msnb-table option")
     expect(rows).to_have_count(2, timeout=KERNEL_WAIT_MS)
+    region = pg.locator('.msnb-status[role="status"][aria-live="polite"]')
+    expect(region).to_have_count(1)  # the status line's live region is there before anything is said
     texts = {t.replace("\xa0", " ").split()[0]: t.replace("\xa0", " ").split()[1] for t in rows.all_inner_texts()}
     assert texts == {THREAD: "langgraph", LIST: "memstore"}
     pg.locator(".msnb-table option", has_text=THREAD).click()
