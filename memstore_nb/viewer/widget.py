@@ -34,6 +34,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 _LAYOUT_CSS = """<style>
 .msnb-viewer-widget .msnb-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
   font-size:12px;min-height:12em}
+@media (max-width:600px){
+  .msnb-viewer-widget .msnb-table select{min-height:0;height:7.5em}
+  .msnb-viewer-widget .msnb-options{order:1}
+  .msnb-viewer-widget .msnb-checkpoints select{height:6em}
+}
 </style>"""
 
 
@@ -151,6 +156,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
 
     def _layout(self) -> list[widgets.Widget]:
         v = self._view
+        v.options.add_class("msnb-options")  # on a phone: below the transcript, so the transcript starts higher
         reader = widgets.VBox(
             [v.header, v.pager, self._finder.widget, v.options, v.html, self._exporter.widget],
             layout=widgets.Layout(flex="2 1 560px", min_width="0", max_width="100%"),

@@ -90,4 +90,9 @@ def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
     expect(pg.locator(".msnb-msg")).to_have_count(0)  # the input checkpoint holds no messages yet
     options.first.click()
     expect(pg.locator(".msnb-msg")).to_have_count(8)
+    # On a 390 px phone the transcript starts within the first screen (options below it, shorter lists).
+    pg.set_viewport_size({"width": 390, "height": 844})
+    top = pg.locator(".msnb-scroll").bounding_box()["y"]
+    assert top < 844 - 200, top
+    assert pg.get_by_role("button", name="Refresh").bounding_box()["y"] > top  # reading options below
     assert watch.problems() == []
