@@ -21,6 +21,15 @@ from memstore_nb.sessions import SessionNotFound, list_sessions, summarize_sessi
 from memstore_nb.transcript import open_transcript
 
 
+@pytest.fixture(autouse=True)
+def default_source() -> Iterator[None]:
+    """The automatic "langgraph" source is there (another test may have replaced it), and stays after."""
+    if not isinstance(source_for(LANGGRAPH), LangGraphThreads) or source_for(LANGGRAPH).key_prefix:  # type: ignore[union-attr]
+        register_source(LangGraphThreads())
+    yield
+    register_source(LangGraphThreads())
+
+
 @pytest.fixture()
 def tag() -> str:
     return f"lg{uuid.uuid4().hex[:10]}"
