@@ -176,12 +176,15 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
+    from .kinds import kind_of
     from .sessions import list_sessions, summarize_sessions
 
     with _redis(args) as (client, _url):
         # Sorted by id, so a listing is the same every time (SCAN's order is not); SCAN may
         # report a key twice, the set keeps it once.
-        ids = sorted(set(list_sessions(client, match=args.match)))
+        # A thread may share its id with a list key: (id, kind) is what is unique.
+        unique = {(str(s), kind_of(s)): s for s in list_sessions(client, match=args.match)}
+        ids = [unique[k] for k in sorted(unique)]
         if args.limit and len(ids) > args.limit:
             print(f"(showing the first {args.limit} of {len(ids)} by id; use --limit 0 for all)", file=sys.stderr)
             ids = ids[: args.limit]
@@ -196,15 +199,16 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             return 0
         shown = [_safe(r.session_id) for r in rows]
         width = max(len("SESSION"), *(len(i) for i in shown))
-        _say(f"{'SESSION':<{width}}  {'MESSAGES':>8}  {'TTL':>7}  LAST MESSAGE")
+        kinds = max(len("KIND"), *(len(r.kind) for r in rows))
+        _say(f"{'SESSION':<{width}}  {'KIND':<{kinds}}  {'MESSAGES':>8}  {'TTL':>7}  LAST MESSAGE")
         for r, session_id in zip(rows, shown, strict=True):
             ttl = "-" if r.ttl is None else f"{r.ttl}s"
             last = f"{_safe(r.last_role)}: {_safe(_one_line(r.last_preview, 60))}" if r.length else "(gone)"
-            _say(f"{session_id:<{width}}  {r.length:>8,}  {ttl:>7}  {last}")
+            _say(f"{session_id:<{width}}  {_safe(r.kind):<{kinds}}  {r.length:>8,}  {ttl:>7}  {last}")
     return 0
 
 
-SESSION_KEYS = ("session_id", "length", "ttl", "last_role", "last_preview")
+SESSION_KEYS = ("session_id", "kind", "length", "ttl", "last_role", "last_preview")
 
 
 def _session_doc(row: Any) -> dict[str, Any]:
@@ -212,20 +216,45 @@ def _session_doc(row: Any) -> dict[str, Any]:
     return {key: getattr(row, key) for key in SESSION_KEYS}
 
 
+def _show_kind(client: Any, session_id: str, asked: str | None) -> str | None:
+    """The kind ``show`` reads: the one asked for, a list key's, else a LangGraph thread's (None: nothing)."""
+    from .kinds import LANGGRAPH, list_kind, source_for
+
+    if asked:
+        return asked
+    if client.exists(session_id):
+        return list_kind(session_id)
+    source = source_for(LANGGRAPH)
+    if source is not None:
+        from .checkpoint.layout import ThreadKeys
+
+        if client.exists(ThreadKeys(session_id, getattr(source, "key_prefix", "")).thread):
+            return LANGGRAPH
+    return None
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from langchain_core.messages import message_to_dict
 
     from .codec import message_role, message_summary
-    from .history import MemorystoreChatMessageHistory
+    from .errors import MemstoreError
+    from .sessions import SessionNotFound
+    from .transcript import open_transcript
 
     with _redis(args) as (client, _url):
-        history = MemorystoreChatMessageHistory(client, args.session_id)
-        length = len(history)
-        if length == 0 and not client.exists(history.key):
+        kind = _show_kind(client, args.session_id, args.kind)
+        try:
+            if kind is None:
+                raise SessionNotFound(args.session_id)
+            history = open_transcript(client, args.session_id, kind)
+            length = history.stats().length
+        except SessionNotFound:
             raise CliError(
                 f"no session {_safe(repr(args.session_id))}: the key does not exist (it may have expired or been "
                 "deleted); list the existing ones with `memstore-nb sessions` (same --endpoint)"
-            )
+            ) from None
+        except MemstoreError as exc:
+            raise CliError(_safe(str(exc))) from None
         start = 0 if args.tail is None else max(length - args.tail, 0)
         chunk = 500  # LRANGE windows: a 100,000-message session is never loaded at once
         if args.json:
@@ -563,6 +592,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection(p)
     p.add_argument("--tail", type=_count, default=None, metavar="N", help="only the last N messages")
     p.add_argument("--json", action="store_true", help="LangChain message dicts as a JSON array")
+    p.add_argument(
+        "--kind",
+        default=None,
+        help="memstore, community or langgraph (default: a list key's kind, else a LangGraph thread)",
+    )
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("view", help="serve the chat history viewer as a web page (Voilà)")

@@ -123,25 +123,49 @@ class HistorySource(Protocol):
 
 
 _SOURCES: dict[str, HistorySource] = {}
+_AUTOLOADED = False
+
+
+def _autoload() -> None:
+    # LangGraph threads join the list when langgraph is installed. Only its presence is checked
+    # (find_spec, no import): `import memstore_nb` and listing without it stay light and quiet.
+    global _AUTOLOADED
+    if _AUTOLOADED:
+        return
+    _AUTOLOADED = True
+    import importlib.util
+
+    try:
+        present = importlib.util.find_spec("langgraph") is not None
+    except (ImportError, ValueError, AttributeError):
+        present = False
+    if present and LANGGRAPH not in _SOURCES:
+        from .graph_threads import LangGraphThreads
+
+        _SOURCES[LANGGRAPH] = LangGraphThreads()
 
 
 def register_source(source: HistorySource) -> None:
     """Make :func:`~memstore_nb.sessions.list_sessions` and the viewer list and open ``source.kind`` too."""
     if source.kind in (MEMSTORE, COMMUNITY):
         raise ValueError(f"kind {source.kind!r} is built in; pick another name")
+    _autoload()
     _SOURCES[source.kind] = source
 
 
 def unregister_source(kind: str) -> None:
     """Forget the source registered for ``kind`` (nothing happens when there is none)."""
+    _autoload()
     _SOURCES.pop(kind, None)
 
 
 def registered_sources() -> builtins.list[HistorySource]:
-    """The plug-in sources, in registration order."""
+    """The plug-in sources, in registration order (``"langgraph"`` first when LangGraph is installed)."""
+    _autoload()
     return list(_SOURCES.values())
 
 
 def source_for(kind: str) -> HistorySource | None:
     """The plug-in source for ``kind``, or None for the built-in list kinds."""
+    _autoload()
     return _SOURCES.get(kind)

@@ -51,8 +51,11 @@ def thread_messages(
     checkpoint_ns: str = "",
     channel: str = "messages",
     serde: SerializerProtocol | None = None,
+    checkpoint_id: str | None = None,
 ) -> list[Any]:
     """The ``messages`` channel of the thread's newest checkpoint (``[]`` for an unknown thread).
+
+    ``checkpoint_id`` (one of :func:`thread_checkpoints`' ids) reads that checkpoint instead.
 
     Raises:
         CheckpointError: the thread's data is of another type or corrupt (the message names it).
@@ -60,7 +63,10 @@ def thread_messages(
     from .saver import MemorystoreSaver
 
     saver = MemorystoreSaver(client, key_prefix=key_prefix, serde=serde)
-    found = saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}})
+    configurable = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    found = saver.get_tuple({"configurable": configurable})
     if found is None:
         return []
     value = found.checkpoint["channel_values"].get(channel, [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -95,12 +96,14 @@ def hidden(widget: widgets.Widget, hide: bool) -> None:
 class StatusLine:
     """The viewer's one status line: errors, outcomes, and "working…" for slow steps.
 
-    The HTML sits in a ``role="status" aria-live="polite"`` region (errors in a
-    ``role="alert"``), so screen readers announce changes.
+    The region (``role="status" aria-live="polite"``, class ``msnb-status``) is always on the page,
+    empty when there is nothing to say, so assistive technology knows it before the first message;
+    an error inside it is a ``role="alert"``. (Stock widgets re-render the region's HTML on each
+    change; the attributes come back with it.)
     """
 
     def __init__(self) -> None:
-        self.widget = widgets.HTML(value="")
+        self.widget = widgets.HTML(value=_region(""))
         self.error = ""
         self._cv = threading.Condition()
         self._job: tuple[int, str, float, float, float] | None = None
@@ -110,13 +113,16 @@ class StatusLine:
         self._watcher: threading.Thread | None = None
 
     def _set(self, klass: str, text: str, role: str = "status") -> None:
-        live = "assertive" if role == "alert" else "polite"
-        self.widget.value = (
-            f'<div class="{VIEWER_CLASS}"><div class="{klass}" role="{role}" aria-live="{live}">'
-            f"{html.escape(text)}</div></div>"
-            if text
-            else ""
-        )
+        if not text:
+            self.widget.value = _region("")
+            return
+        alert = ' role="alert"' if role == "alert" else ""
+        self.widget.value = _region(f'<div class="{klass}"{alert}>{html.escape(text)}</div>')
+
+    @property
+    def text(self) -> str:
+        """What the line says now, as plain text ('' when nothing)."""
+        return html.unescape(re.sub(r"<[^>]*>", "", self.widget.value))
 
     def fail(self, text: str) -> None:
         """Show an error until the next success."""
@@ -135,7 +141,7 @@ class StatusLine:
     def clear(self) -> None:
         """Nothing to say: the last action succeeded."""
         self.error = ""
-        self.widget.value = ""
+        self.widget.value = _region("")
 
     @contextmanager
     def working(self, what: str, timeout: float, *, after: float = 0.2) -> Iterator[None]:
@@ -193,6 +199,11 @@ class StatusLine:
         with self._cv:
             self._closed = True
             self._cv.notify_all()
+
+
+def _region(inner: str) -> str:
+    # The status line's live region, always present (empty when there is nothing to say).
+    return f'<div class="{VIEWER_CLASS}"><div class="msnb-status" role="status" aria-live="polite">{inner}</div></div>'
 
 
 def error_text(exc: BaseException, client: Any) -> str:

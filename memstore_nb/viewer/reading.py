@@ -91,6 +91,7 @@ class Reading:
         with self._muted_observers():
             self.page = 0
         view.open(None)
+        self._checkpoints.show(None)
         if sid is None:
             self._status_line.clear()
             self._render()
@@ -100,8 +101,30 @@ class Reading:
             view.stats = view.transcript.stats()  # type: ignore[union-attr]
         finally:
             self._render()
+        self._checkpoints.show(view.transcript)
+        self._read_times()
         view.scan_roles()
         self._load_page()
+
+    def _read_times(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        # Each message's time, where the transcript knows one (a LangGraph thread: its checkpoints').
+        timer = getattr(self._view.transcript, "times", None)
+        self._view.times = timer(self._checkpoints.checkpoints) if callable(timer) else {}
+
+    @guarded
+    def _show_checkpoint(self: ChatHistoryViewer, checkpoint_id: str | None) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Read the open thread as of ``checkpoint_id`` (None: the newest checkpoint)."""
+        view = self._view
+        if view.transcript is None or not hasattr(view.transcript, "checkpoint_id"):
+            raise MemstoreError("only a LangGraph thread has checkpoints: open one first")
+        view.transcript.checkpoint_id = checkpoint_id
+        view.anchor = view.current = None
+        self._finder.reset()
+        with self._muted_observers():
+            self.page = 0
+        view.stats = view.transcript.stats()
+        self._read_times()
+        self._load_page(restat=True)
 
     @guarded
     def _load_page(self: ChatHistoryViewer, *, restat: bool = False) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer

@@ -40,6 +40,7 @@ class TranscriptView:
         self.anchor: int | None = None
         self.current: int | None = None  # the search hit to outline
         self.role_hits: list[int] | None = None  # indices of the filtered role, oldest first
+        self.times: dict[int, Any] = {}  # message index -> time to show (LangGraph checkpoint times)
         self.header = plain_html(shared)
         self.first_button = button("« First", "newest page (or oldest, with oldest first)", shared=shared)
         self.prev_button = button("‹ Prev", "previous page", shared=shared)
@@ -129,6 +130,7 @@ class TranscriptView:
         self.transcript, self.stats, self.items = transcript, None, []
         self.anchor = self.current = None
         self.role_hits = None
+        self.times = {}
 
     def go_page(self, page: int) -> None:
         self.anchor = None
@@ -196,6 +198,8 @@ class TranscriptView:
         order = "oldest first" if self.v.oldest_first else "newest first"
         role = f" · {self.total:,} {self.v.role_filter} messages" if self.role_hits is not None else ""
         kind = "" if stats.kind == "memstore" else f" · {stats.kind}"
+        if getattr(self.transcript, "checkpoint_id", None):
+            kind += f" · checkpoint {self.transcript.checkpoint_id}"  # type: ignore[union-attr]
         self.header.value = (
             f'<div class="{VIEWER_CLASS}"><div class="msnb-head"><b>{esc(escape_controls(sid))}</b>{esc(kind)} · '
             f"{stats.length:,} messages{esc(role)} · {esc(ttl)} · {esc(memory)} · showing {where} "
@@ -222,7 +226,12 @@ class TranscriptView:
         else:
             empty = "No messages"
         self.html.value = render_page(
-            shown, highlight=highlight or None, empty_text=empty, raw_json=self.raw_toggle.value, current=self.current
+            shown,
+            highlight=highlight or None,
+            empty_text=empty,
+            raw_json=self.raw_toggle.value,
+            current=self.current,
+            times=self.times,
         )
 
 

@@ -14,6 +14,7 @@ from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
+from .checkpoints import CheckpointPanel
 from .download import Exporter
 from .editor import Editor
 from .finder import Finder
@@ -33,6 +34,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 _LAYOUT_CSS = """<style>
 .msnb-viewer-widget .msnb-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
   font-size:12px;min-height:12em}
+@media (max-width:600px){
+  .msnb-viewer-widget .msnb-table select{min-height:0;height:7.5em}
+  .msnb-viewer-widget .msnb-options{order:1}
+  .msnb-viewer-widget .msnb-checkpoints select{height:6em}
+}
 </style>"""
 
 
@@ -99,6 +105,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         self._exporter = Exporter(self, shared)
         self._editor = Editor(self, shared) if self._editable else None
         self._follower = Follower(self)
+        self._checkpoints = CheckpointPanel(self)
         self._alias_children()
         super().__init__(**kwargs)
         self.add_class(VIEWER_CLASS + "-widget")
@@ -149,12 +156,15 @@ class ChatHistoryViewer(Reading, widgets.VBox):
 
     def _layout(self) -> list[widgets.Widget]:
         v = self._view
+        v.options.add_class("msnb-options")  # on a phone: below the transcript, so the transcript starts higher
         reader = widgets.VBox(
             [v.header, v.pager, self._finder.widget, v.options, v.html, self._exporter.widget],
             layout=widgets.Layout(flex="2 1 560px", min_width="0", max_width="100%"),
         )
         if self._editor is not None:
             reader.children = [*reader.children, self._editor.widget]
+        # A thread's checkpoints sit under the session table: beside the transcript on a wide screen.
+        self._table.widget.children = (*self._table.widget.children, self._checkpoints.widget)
         body = widgets.HBox([self._table.widget, reader], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
         return [self._style, self._status, body]
 
@@ -252,6 +262,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         self._table.forget(session_id)
         if self.session_id == session_id:
             self._view.open(None)
+            self._checkpoints.show(None)
             with self._muted_observers():
                 self.session_id = None
             self._table.select_current(None)

@@ -269,19 +269,26 @@ def test_community_history_reads_in_conversation_order_and_is_never_rewritten(an
 
 
 def test_a_registered_source_is_listed_and_opened(any_client, any_session_id: str):
-    """The plug-in point the LangGraph saver uses: list, summarize and open ids of a kind of its own."""
+    (
+        """The plug-in point the LangGraph threads use: list, summarize and open ids of a kind of its own.
+
+    A kind of its own name, so the real "langgraph" source (registered when langgraph is installed)
+    stays as it is for the other tests.
+    """
+        ""
+    )
     from memstore_nb import kinds
     from memstore_nb.sessions import SessionSummary
     from memstore_nb.transcript import open_transcript
 
     class Threads:
-        kind = "langgraph"
+        kind = "fake-threads"
 
         def list(self, client, match, count):
             yield f"{any_session_id}-thread-1"
 
         def summarize(self, client, ids):
-            return [SessionSummary(i, 2, None, "ai", "done", "langgraph") for i in ids]
+            return [SessionSummary(i, 2, None, "ai", "done", "fake-threads") for i in ids]
 
         def open(self, client, session_id):
             return ("opened", session_id)
@@ -291,11 +298,11 @@ def test_a_registered_source_is_listed_and_opened(any_client, any_session_id: st
     kinds.register_source(Threads())
     try:
         found = [s for s in list_sessions(any_client, f"{any_session_id}*")]
-        assert [(s, s.kind) for s in found] == [(f"{any_session_id}-thread-1", "langgraph")]
-        assert summarize_sessions(any_client, found)[0].kind == "langgraph"
+        assert [(s, s.kind) for s in found] == [(f"{any_session_id}-thread-1", "fake-threads")]
+        assert summarize_sessions(any_client, found)[0].kind == "fake-threads"
         assert open_transcript(any_client, found[0]) == ("opened", found[0])
     finally:
-        kinds.unregister_source("langgraph")
+        kinds.unregister_source("fake-threads")
     assert list(list_sessions(any_client, f"{any_session_id}*")) == []
     with pytest.raises(MemstoreError, match="register_source"):
-        open_transcript(any_client, "x", kind="langgraph")
+        open_transcript(any_client, "x", kind="fake-threads")

@@ -60,7 +60,9 @@ def shown(viewer: ChatHistoryViewer) -> list[int]:
 
 
 def status(viewer: ChatHistoryViewer) -> str:
-    return viewer._status.value
+    """The status line's text; the live region itself is always there."""
+    assert 'role="status" aria-live="polite"' in viewer._status.value
+    return viewer._status_line.text
 
 
 def buttons(viewer: ChatHistoryViewer) -> list[widgets.Button]:
@@ -315,7 +317,7 @@ def test_editable_delete_needs_confirmation(client: redis.Redis, session_id: str
     seed(client, f"{session_id}:keep", conversation(2))
     history = seed(client, f"{session_id}:del", conversation(12))
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:del", editable=True)
-    assert viewer._edit_box in viewer.children[-1].children[-1].children
+    assert viewer._edit_box in viewer.children[-1].children[1].children  # body: table, reader, checkpoints
     viewer._confirm_delete_button.click()  # no question asked yet: nothing happens
     assert len(history) == 12 and "first" in status(viewer)
     viewer._delete_button.click()
@@ -561,9 +563,10 @@ def test_busy_note_for_slow_steps_only(client: redis.Redis, session_id: str, mak
 
     line = StatusLine()
     with line.working("reading", timeout=5):
-        assert line.widget.value == ""
+        assert line.text == "" and 'role="status"' in line.widget.value
     seen = []
     with line.working("reading", timeout=5, after=0.05):
         time.sleep(0.3)
         seen.append(line.widget.value)
-    assert 'role="status"' in seen[0] and "reading…" in seen[0] and line.widget.value == ""
+    assert 'role="status"' in seen[0] and "reading…" in seen[0] and line.text == ""
+    assert 'role="status" aria-live="polite"' in line.widget.value  # the region stays, empty

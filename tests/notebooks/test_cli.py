@@ -138,8 +138,9 @@ def test_sessions_table_and_json(client: redis.Redis, redis_url: str, session_id
     done = run_cli("sessions", "--endpoint", redis_url, "--match", f"{prefix}*")
     assert done.returncode == 0, done.stderr
     rows = done.stdout.splitlines()
-    assert rows[0].split()[:3] == ["SESSION", "MESSAGES", "TTL"]
+    assert rows[0].split()[:3] == ["SESSION", "KIND", "MESSAGES"]
     assert {row.split()[0] for row in rows[1:]} == {prefix + c.name for c in conversations()}
+    assert all(row.split()[1] == "memstore" for row in rows[1:])
     long_row = next(row for row in rows if row.startswith(prefix + "spanish-tutor-long"))
     assert "3,000" in long_row
     assert "s " in next(row for row in rows if row.startswith(prefix + "temporary-chat"))  # a TTL in seconds

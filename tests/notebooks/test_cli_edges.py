@@ -75,7 +75,7 @@ def test_sessions_sorted_by_id_and_json_shapes_pinned(client: redis.Redis, redis
     assert [d["session_id"] for d in docs] == [f"{session_id}:a", f"{session_id}:b"]
     assert "first 2 of 5" in limited.stderr
     for doc in docs:  # docs/cli.md documents this shape
-        assert list(doc) == ["session_id", "length", "ttl", "last_role", "last_preview"]
+        assert list(doc) == ["session_id", "kind", "length", "ttl", "last_role", "last_preview"]
         assert doc["length"] == 1 and doc["ttl"] is None and doc["last_role"] == "human"
 
     shown = json.loads(run_cli("show", f"{session_id}:k", "--json", "--endpoint", redis_url).stdout)

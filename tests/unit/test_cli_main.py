@@ -90,4 +90,4 @@ def test_safe_escapes_but_keeps_lines_when_asked() -> None:
 
 
 def test_session_json_keys_are_pinned() -> None:
-    assert cli.SESSION_KEYS == ("session_id", "length", "ttl", "last_role", "last_preview")
+    assert cli.SESSION_KEYS == ("session_id", "kind", "length", "ttl", "last_role", "last_preview")

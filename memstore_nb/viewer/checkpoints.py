@@ -1,0 +1,70 @@
+"""A LangGraph thread's checkpoint history beside its transcript: newest first, pick one to read it."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from .fields import time_text
+from .parts import hidden, labelled
+
+if TYPE_CHECKING:
+    from .widget import ChatHistoryViewer
+
+__all__ = ["CheckpointPanel", "checkpoint_label"]
+
+NEWEST = ""  # the Select's value for "follow the newest checkpoint"
+
+
+def checkpoint_label(summary: Any) -> str:
+    """``step 3 · loop · 2026-01-01 10:00:01 UTC`` (plain text: the Select escapes it)."""
+    step = "step ?" if summary.step is None else f"step {summary.step}"
+    when = time_text(summary.ts) if summary.ts else "no time"
+    return f"{step} · {summary.source or '?'} · {when}"
+
+
+class CheckpointPanel:
+    """Shown only for transcripts that have checkpoints (``kind == "langgraph"``); hidden otherwise.
+
+    Choosing a checkpoint shows that checkpoint's messages (read-only); *newest* goes back to
+    the newest one, which Refresh and follow then keep up with.
+    """
+
+    def __init__(self, viewer: ChatHistoryViewer, *, limit: int = 50) -> None:
+        self.v = viewer
+        self.limit = limit
+        self.checkpoints: list[Any] = []
+        self.title = widgets.HTML(value="")
+        # No options while hidden: the page's only listbox with options is then the session table.
+        self.select = widgets.Select(options=[], value=None, rows=6, layout={"width": "100%"}, **labelled("checkpoint"))
+        self.select.observe(self._picked, names="value")
+        self.widget = widgets.VBox([self.title, self.select], layout=widgets.Layout(width="100%", max_width="100%"))
+        self.widget.add_class("msnb-checkpoints")
+        self._quiet = False
+        hidden(self.widget, True)
+
+    def show(self, transcript: Any) -> None:
+        """List ``transcript``'s checkpoints (newest first), or hide the panel when it has none."""
+        lister = getattr(transcript, "checkpoints", None)
+        self.checkpoints = list(lister(self.limit)) if callable(lister) else []
+        self._quiet = True
+        try:
+            if callable(lister):
+                self.select.options = [("newest", NEWEST)] + [
+                    (f"{i}. {checkpoint_label(c)}", c.checkpoint_id) for i, c in enumerate(self.checkpoints, 1)
+                ]
+                self.select.value = NEWEST
+            else:
+                self.select.options = []
+        finally:
+            self._quiet = False
+        more = f" (latest {self.limit})" if len(self.checkpoints) >= self.limit else ""
+        self.title.value = f"<b>Checkpoints</b>{html.escape(more)}, newest first"
+        hidden(self.widget, not callable(lister))
+
+    def _picked(self, change: Any) -> None:
+        if self._quiet:
+            return
+        self.v._show_checkpoint(change.new or None)

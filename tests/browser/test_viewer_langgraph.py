@@ -1,0 +1,98 @@
+"""A LangGraph thread in the viewer page (Chromium): listed as kind "langgraph", read-only, with its checkpoints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from langchain_core.messages import AIMessage, HumanMessage
+
+from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb.checkpoint.saver import MemorystoreSaver
+from memstore_nb.viewer.serve import ViewerServer, serve
+
+from .conftest import PageWatch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from checkpoint_graphs import agent_graph, human
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+KERNEL_WAIT_MS = 60_000
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+GRAPH_DB = 11  # a database of its own: no other module's sessions, no other module's flush
+THREAD = "agent:acme:thread-4c1d"
+LIST = "support:acme:alice-7f3a"
+
+
+@pytest.fixture(scope="module")
+def graph_url(redis_url: str) -> Iterator[str]:
+    parts = urlsplit(redis_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{GRAPH_DB}", "", ""))
+    client = redis.Redis.from_url(url, protocol=2)
+    client.flushdb()
+    graph = agent_graph(MemorystoreSaver(client))
+    config = {"configurable": {"thread_id": THREAD}}
+    for text in ("Hi! What is 19 plus 23?", "add 19 23", "Thanks, and <b>bold</b> is shown as text?"):
+        graph.invoke(human(text), config)
+    MemorystoreChatMessageHistory(client, LIST).add_messages(
+        [HumanMessage("Where is my order?"), AIMessage("In transit with DHL.")]
+    )
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def graph_page(graph_url: str) -> Iterator[ViewerServer]:
+    with serve(graph_url, open_browser=False) as server:
+        yield server
+
+
+def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
+    graph_page: ViewerServer, page: tuple[Any, PageWatch], tmp_path: Path
+) -> None:
+    pg, watch = page
+    pg.set_viewport_size({"width": 1280, "height": 800})
+    pg.goto(graph_page.url)
+    rows = pg.locator(".msnb-table option")
+    expect(rows).to_have_count(2, timeout=KERNEL_WAIT_MS)
+    region = pg.locator('.msnb-status[role="status"][aria-live="polite"]')
+    expect(region).to_have_count(1)  # the status line's live region is there before anything is said
+    texts = {t.replace("\xa0", " ").split()[0]: t.replace("\xa0", " ").split()[1] for t in rows.all_inner_texts()}
+    assert texts == {THREAD: "langgraph", LIST: "memstore"}
+    pg.locator(".msnb-table option", has_text=THREAD).click()
+    head = pg.locator(".msnb-viewer > .msnb-head")
+    expect(head).to_contain_text(THREAD)
+    expect(head).to_contain_text("langgraph")
+    expect(pg.locator(".msnb-msg")).to_have_count(8)  # 3 turns: 2 + 4 (tool call, tool result) + 2
+    expect(pg.get_by_text("the sum is 42")).to_be_visible()
+    expect(pg.locator(".msnb-msg", has_text="<b>bold</b>")).to_have_count(
+        2
+    )  # question and echo, escaped: shown as text
+    panel = pg.locator(".msnb-checkpoints")
+    expect(panel).to_be_visible()
+    options = panel.locator("option")
+    assert options.count() > 3 and options.first.inner_text() == "newest"
+    assert "step" in options.nth(1).inner_text() and "UTC" in options.nth(1).inner_text()
+    expect(pg.locator(".msnb-msg").first).to_contain_text("UTC")  # each message's checkpoint time
+    shot = DOCS / "viewer-langgraph.png" if os.environ.get("MEMSTORE_NB_UPDATE_SCREENSHOT") else tmp_path / "lg.png"
+    pg.screenshot(path=str(shot))
+    # The earliest checkpoint of the first turn: the first question only.
+    options.last.click()
+    expect(head).to_contain_text("checkpoint")
+    expect(pg.locator(".msnb-msg")).to_have_count(0)  # the input checkpoint holds no messages yet
+    options.first.click()
+    expect(pg.locator(".msnb-msg")).to_have_count(8)
+    # On a 390 px phone the transcript starts within the first screen (options below it, shorter lists).
+    pg.set_viewport_size({"width": 390, "height": 844})
+    top = pg.locator(".msnb-scroll").bounding_box()["y"]
+    assert top < 844 - 200, top
+    assert pg.get_by_role("button", name="Refresh").bounding_box()["y"] > top  # reading options below
+    assert watch.problems() == []
