@@ -50,11 +50,19 @@ _CLASSES: dict[str, Callable[..., BaseMessage]] = {
 }
 _PREVIEW = 120
 
-# orjson reads integers of up to 64 bits exactly and turns longer ones into
-# floats, where json keeps them as ints. A run of 19 digits is the first
-# length that may not fit, so such a document takes the reference path.
-_LONG_DIGITS_B = re.compile(rb"\d{19}")
+# orjson reads integers of up to 64 bits exactly and turns longer ones into floats, where json
+# keeps them as ints. A run of 19 digits is the first length that may not fit, so such a document
+# takes the reference path. For bytes (the usual reply) the test is a C-speed translate of every
+# digit to "0" and a substring search, about 3x faster than a regex; str replies use the regex.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_NINETEEN = b"0" * 19
 _LONG_DIGITS_S = re.compile(r"\d{19}")
+
+
+def _may_hold_a_long_integer(raw: Raw) -> bool:
+    if isinstance(raw, bytes):
+        return _NINETEEN in raw.translate(_DIGITS_AS_ZERO)
+    return _LONG_DIGITS_S.search(raw) is not None
 
 
 def encode_message(message: BaseMessage) -> str:
@@ -64,8 +72,7 @@ def encode_message(message: BaseMessage) -> str:
 
 def load_json(raw: Raw) -> Any:
     """The JSON document in ``raw``, exactly as ``json.loads`` reads it, orjson-fast where that is the same."""
-    digits = _LONG_DIGITS_B if isinstance(raw, bytes) else _LONG_DIGITS_S
-    if digits.search(raw) is None:  # type: ignore[arg-type]
+    if not _may_hold_a_long_integer(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
