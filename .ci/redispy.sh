@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The exactly-once guarantee under every redis-py a user may have (setup.cfg allows redis>=5):
-# each older major in a venv of its own runs the write-path, history, aconnect and reliability
-# tests (the main run covers the newest). Venvs live in a folder of this run (mktemp -d).
+# each older major in a venv of its own runs the write-path, history, aconnect and lost-reply
+# tests (the main run covers the newest, and the long fault scenarios). Venvs live in a folder of this run (mktemp -d).
 #
 #   .ci/redispy.sh [versions...]     default: 5.0.8 6.4.0 7.4.1
 set -euo pipefail
@@ -12,7 +12,9 @@ versions=("$@")
 work="$(mktemp -d -t memstore-nb-redispy.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 tests=(tests/integration/test_exactly_once.py tests/integration/test_history.py tests/integration/test_aconnect.py)
-[[ -d tests/reliability ]] && tests+=(tests/reliability)
+# The lost-reply tests (each client kind's own retry policy replaying a write); the long fault
+# scenarios run once, in the main job.
+[[ -f tests/reliability/test_lost_reply.py ]] && tests+=(tests/reliability/test_lost_reply.py)
 declare -A result
 status=0
 for version in "${versions[@]}"; do
