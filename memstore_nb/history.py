@@ -366,8 +366,6 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         """
         try:
             _CLEAR.run(self._sync(), self.key, [self.key], [], write_id=new_write_id())
-        except WriteUnconfirmed:
-            raise
         except redis.ResponseError as exc:
             raise self._wrong_type(exc) from exc
 
@@ -411,8 +409,6 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             return await super().aclear()
         try:
             await _CLEAR.arun(self.client, self.key, [self.key], [], write_id=new_write_id())
-        except WriteUnconfirmed:
-            raise
         except redis.ResponseError as exc:
             raise await self._awrong_type(exc) from exc
         return None
