@@ -100,6 +100,11 @@ def jump(label: str, target: int, anchor: str, on_page: Collection[int] | None) 
     return f'<span class="msnb-jump msnb-offpage" data-target="{target}">{text}</span>'
 
 
+def _elsewhere(label: str) -> str:
+    # The widget offers a button beside the pager for it (no script here: a click in this HTML reaches no Python).
+    return f'<span class="msnb-jump msnb-offpage msnb-elsewhere">{label}: not on this page</span>'
+
+
 # -- how calls and results show --------------------------------------------------
 
 
@@ -135,6 +140,8 @@ def tool_calls(message: BaseMessage, index: int, links: ToolLinks, on_page: Coll
         result = links.results.get((index, call_id)) if call_id else None
         if result is not None:
             summary += " " + jump("result", result, f"msnb-msg-{result}", on_page)
+        elif call_id and on_page is not None:
+            summary += " " + _elsewhere("result")
         anchor = call_anchor(index, call_id) if call_id else ""
         parts.append(details(summary, json_block(call.get("args", {})), "msnb-call", open_=True, anchor=anchor))
     for bad in message.invalid_tool_calls:
@@ -144,6 +151,8 @@ def tool_calls(message: BaseMessage, index: int, links: ToolLinks, on_page: Coll
         result = links.results.get((index, call_id)) if call_id else None
         if result is not None:
             summary += " " + jump("result", result, f"msnb-msg-{result}", on_page)
+        elif call_id and on_page is not None:
+            summary += " " + _elsewhere("result")
         body = f'<div class="msnb-error">{esc(bad.get("error") or "")}</div>'
         body += f'<pre class="msnb-json">{esc(escape_controls(str(bad.get("args") or ""), keep_lines=True))}</pre>'
         anchor = call_anchor(index, call_id) if call_id else ""
@@ -165,4 +174,6 @@ def tool_ref(message: ToolMessage, index: int, links: ToolLinks, on_page: Collec
     ref = f'result of {tool} <span class="msnb-id">{display_id(call_id)}</span>'
     if call is not None:
         ref += " " + jump("call", call[0], call_anchor(*call), on_page)
+    elif on_page is not None:
+        ref += " " + _elsewhere("call")
     return f'<div class="msnb-toolref">{ref}{status}</div>'

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import MemstoreError
 from ..transcript import open_transcript
+from .crosslinks import counterpart
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -25,6 +26,7 @@ BUSY = {
     "_filter_roles": "filtering the whole session",
     "export_json": "reading the session for export",
     "export_markdown": "reading the session for export",
+    "show_counterpart": "finding the linked tool message",
 }
 
 
@@ -197,3 +199,33 @@ class Reading:
         with self._muted_observers():
             self.page = view.page_of(pos)
         self._load_page()
+
+    @guarded
+    def show_counterpart(self: ChatHistoryViewer, index: int, call_id: str | None = None) -> int | None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        """Show the tool result of a call in message ``index``, or the call of the tool result ``index``.
+
+        The other message is found by call id wherever it is in the session
+        (read outward in growing chunks), shown at the top of the transcript on
+        its page and outlined like a Find hit. A missing counterpart is said in
+        the status line.
+
+        Args:
+            index: a message holding a tool call or a tool result (0 is the oldest).
+            call_id: which call of an AI message; ``None`` takes its first.
+
+        Returns:
+            The index of the message shown, or ``None`` when there is none.
+        """
+        view = self._view
+        if view.transcript is None:
+            raise MemstoreError("open a session first: pick one in the list")
+        target = counterpart(view.transcript, int(index), call_id, self.length, chunk_size=self.chunk_size)
+        view.current = target
+        self.jump_to(target)
+        if self._status_line.error:  # the jump itself failed and said why
+            return None
+        what = "result" if target > index else "call"
+        role = self.role_filter
+        note = " (hidden by the role filter)" if role and all(i != target for i, _ in view.items) else ""
+        self._info(f"the {what} of message #{int(index):,} is message #{target:,}{note}")
+        return target

@@ -12,6 +12,7 @@ from ..codec import escape_controls
 from ..kinds import Transcript
 from ..sessions import SessionStats
 from ..transcript import read_at, role_indices
+from .crosslinks import CrossLinks
 from .parts import button, hidden, labelled, plain_html, row, text_box
 from .render import VIEWER_CLASS, render_page
 
@@ -78,7 +79,10 @@ class TranscriptView:
         ]:
             child.on_click(handler)
         self.jump_input.observe(lambda c: c.new.strip() and viewer.jump_to(c.new), names="value")  # Enter jumps
-        self.pager = row(self.first_button, self.prev_button, self.next_button, self.last_button, shared=shared)
+        # Tool calls and results whose counterpart is on another page: buttons, in reach like the pager.
+        self.crosslinks = CrossLinks(viewer, shared)
+        pages = (self.first_button, self.prev_button, self.next_button, self.last_button)
+        self.pager = row(*pages, self.crosslinks.widget, shared=shared)
         self.options = row(
             self.jump_input,
             self.jump_button,
@@ -233,6 +237,7 @@ class TranscriptView:
             current=self.current,
             times=self.times,
         )
+        self.crosslinks.show(shown, self.length)
 
 
 def _toggle_layout() -> widgets.Layout:
