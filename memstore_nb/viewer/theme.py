@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["PAGE_CLASS", "SCROLL_CLASS", "VIEWER_CLASS", "viewer_css"]
+__all__ = ["PAGE_CLASS", "SCROLL_CLASS", "VIEWER_CLASS", "WIDGET_CLASS", "viewer_css"]
 
 VIEWER_CLASS = "msnb-viewer"
+WIDGET_CLASS = "msnb-viewer-widget"  # set by ChatHistoryViewer on itself, in a notebook as on the page
 PAGE_CLASS = "msnb-page"  # set by the standalone page (Voilà) on its outermost widget
 SCROLL_CLASS = "msnb-scroll"  # a fixed-height scroll area around the transcript
 
@@ -27,6 +28,10 @@ _PALETTE = (
 _OWN = (
     ("--msnb-focus", "#0b57d0", "#8ab4f8"),
     ("--msnb-hit", "#9a6700", "#e3b341"),
+    # The selected row of a list (the session table, checkpoints): the browser's own colours for it
+    # depend on focus and on color-scheme, and were hard to read on the dark page.
+    ("--msnb-selected-bg", "#0b57d0", "#8ab4f8"),
+    ("--msnb-selected-fg", "#ffffff", "#0d1117"),
     ("--msnb-tk-keyword", "#c4162a", "#ff7b72"),
     ("--msnb-tk-type", "#8a4600", "#ffa657"),
     ("--msnb-tk-builtin", "#0550ae", "#79c0ff"),
@@ -92,6 +97,7 @@ _DARK_HOOKS = (
 _LIGHT_HOOKS = ('[data-jp-theme-light="true"]', ".theme-light", ".vscode-light")
 _V = f".{VIEWER_CLASS}"
 _P = f".{PAGE_CLASS}"
+_W = f".{WIDGET_CLASS}"
 _S = f".{SCROLL_CLASS}"
 _TOKENS = tuple(name.removeprefix("--msnb-tk-") for name, _, _ in _OWN if name.startswith("--msnb-tk-"))
 
@@ -148,6 +154,10 @@ _RULES = (
 {_V} .msnb-fold[open] > summary .msnb-fold-show, {_V} .msnb-fold:not([open]) > summary .msnb-fold-hide
   {{ display: none; }}
 {_V} .msnb-jump {{ color: var(--msnb-muted); font-size: 0.9em; }}
+{_W} :focus-visible {{ outline: 2px solid var(--msnb-focus); outline-offset: 2px; }}
+{_W} select[size] option:checked, {_P} select[size] option:checked {{ color: var(--msnb-selected-fg);
+  -webkit-text-fill-color: var(--msnb-selected-fg); background: var(--msnb-selected-bg)
+  linear-gradient(var(--msnb-selected-bg), var(--msnb-selected-bg)); }}
 {_P} {{ background: var(--jp-layout-color0, var(--msnb-bg)); color: var(--msnb-fg); min-height: 100vh;
   box-sizing: border-box; --jp-widgets-inline-height: 32px; }}
 {_P} :focus-visible {{ outline: 2px solid var(--msnb-focus) !important; outline-offset: 2px; }}
@@ -170,7 +180,8 @@ def _palette(dark: bool) -> str:
 
 @functools.lru_cache(maxsize=1)
 def viewer_css() -> str:
-    """The viewer's ``<style>`` block: every selector sits inside ``.msnb-viewer``, ``.msnb-page`` or ``.msnb-scroll``.
+    """The viewer's ``<style>`` block: every selector sits inside ``.msnb-viewer``, ``.msnb-viewer-widget``,
+    ``.msnb-page`` or ``.msnb-scroll``.
 
     Colours come from JupyterLab's theme variables when they exist, with
     light fallbacks, dark ones under ``prefers-color-scheme: dark`` and under
@@ -181,13 +192,13 @@ def viewer_css() -> str:
     Returns:
         ``<style>…</style>``, the same string on every call.
     """
-    dark_hooks = ", ".join(f"{hook} {sel}" for hook in _DARK_HOOKS for sel in (_V, _P))
-    light_hooks = ", ".join(f"{hook} {sel}" for hook in _LIGHT_HOOKS for sel in (_V, _P))
+    dark_hooks = ", ".join(f"{hook} {sel}" for hook in _DARK_HOOKS for sel in (_V, _W, _P))
+    light_hooks = ", ".join(f"{hook} {sel}" for hook in _LIGHT_HOOKS for sel in (_V, _W, _P))
     page_dark = " ".join(f"{name}: {value};" for name, value in _PAGE_DARK_JP)
     return (
         "<style>\n"
-        f"{_V}, {_P} {{ {_palette(False)} }}\n"
-        f"@media (prefers-color-scheme: dark) {{ {_V}, {_P} {{ {_palette(True)} }} }}\n"
+        f"{_V}, {_W}, {_P} {{ {_palette(False)} }}\n"
+        f"@media (prefers-color-scheme: dark) {{ {_V}, {_W}, {_P} {{ {_palette(True)} }} }}\n"
         f"{dark_hooks} {{ {_palette(True)} }}\n"
         f"{light_hooks} {{ {_palette(False)} }}\n"
         # After the hooks, and as specific: on the page the browser's preference wins over the light theme.

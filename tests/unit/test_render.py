@@ -683,7 +683,7 @@ def _selectors(rules: list[Any]) -> list[str]:
     return found
 
 
-_SCOPES = {".msnb-viewer", ".msnb-page", ".msnb-scroll", ".msnb-page.msnb-page"}
+_SCOPES = {".msnb-viewer", ".msnb-viewer-widget", ".msnb-page", ".msnb-scroll", ".msnb-page.msnb-page"}
 
 
 def _css_rules() -> list[Any]:
@@ -764,6 +764,37 @@ def test_css_focus_ring_and_find_outline_are_visible_in_both_themes() -> None:
         light, dark = values[0], values[1]  # the light block comes first, then the dark media block
         assert all(_contrast(light, bg) >= 3 for bg in light_bgs), (var, light)
         assert all(_contrast(dark, bg) >= 3 for bg in dark_bgs), (var, dark)
+
+
+def test_css_selected_list_row_reads_well_in_both_themes() -> None:
+    """The session table's selected row: our colours (not the browser's), text 4.5:1, row and ring 3:1."""
+    css = viewer_css()
+    rule = re.search(r"\.msnb-viewer-widget select\[size\] option:checked, [^{]*\{([^}]*)\}", css)
+    assert rule, "no rule for the selected row"
+    body = rule.group(1)
+    assert "color: var(--msnb-selected-fg)" in body and "-webkit-text-fill-color: var(--msnb-selected-fg)" in body
+    # Chromium paints a focused list's selection with !important UA colours: an image covers them.
+    assert "linear-gradient(var(--msnb-selected-bg), var(--msnb-selected-bg))" in body
+    bg_light, bg_dark = re.findall(r"--msnb-selected-bg: (#[0-9a-f]{6});", css)[:2]
+    fg_light, fg_dark = re.findall(r"--msnb-selected-fg: (#[0-9a-f]{6});", css)[:2]
+    focus_light, focus_dark = re.findall(r"--msnb-focus: (#[0-9a-f]{6});", css)[:2]
+    assert _contrast(fg_light, bg_light) >= 4.5 and _contrast(fg_dark, bg_dark) >= 4.5
+    light_lists = ["#ffffff", "#f6f8fa"]
+    dark_lists = ["#1b1f24", "#1e1e1e", "#111418", "#111111", "#212121", "#262b31"]  # ours and JupyterLab's
+    assert all(_contrast(bg_light, b) >= 3 and _contrast(focus_light, b) >= 3 for b in light_lists)
+    assert all(_contrast(bg_dark, b) >= 3 and _contrast(focus_dark, b) >= 3 for b in dark_lists)
+    # The colours follow the dark theme in JupyterLab, the page's ?voila-theme=dark and the browser's preference.
+    dark_block = _palette_block(css, '[data-jp-theme-light="false"] .msnb-viewer-widget')
+    assert f"--msnb-selected-bg: {bg_dark};" in dark_block and f"--msnb-focus: {focus_dark};" in dark_block
+    assert f"--msnb-selected-bg: {bg_dark};" in _palette_block(css, ".theme-dark .msnb-page")
+    media = css.split("@media (prefers-color-scheme: dark) {", 1)[1]
+    assert media.startswith(" .msnb-viewer, .msnb-viewer-widget, .msnb-page {") and bg_dark in media.split("}")[0]
+    assert ".msnb-viewer-widget :focus-visible { outline: 2px solid var(--msnb-focus)" in css
+
+
+def _palette_block(css: str, selector: str) -> str:
+    start = css.index(selector)
+    return css[start : css.index("}", start)]
 
 
 def test_css_page_targets_scroll_area_and_code() -> None:
