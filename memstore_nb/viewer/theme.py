@@ -9,7 +9,9 @@ __all__ = ["PAGE_CLASS", "SCROLL_CLASS", "VIEWER_CLASS", "WIDGET_CLASS", "viewer
 VIEWER_CLASS = "msnb-viewer"
 WIDGET_CLASS = "msnb-viewer-widget"  # set by ChatHistoryViewer on itself, in a notebook as on the page
 PAGE_CLASS = "msnb-page"  # set by the standalone page (Voilà) on its outermost widget
-SCROLL_CLASS = "msnb-scroll"  # a fixed-height scroll area around the transcript
+# A fixed-height area around the transcript. What scrolls is the page's own <div class="msnb-viewer">,
+# new with every render, so each page, jump and Find hit starts at its top: no script could reset it.
+SCROLL_CLASS = "msnb-scroll"
 
 # (custom property, JupyterLab variable, light fallback, dark fallback).
 # Inside JupyterLab and Voilà the theme's variables win; elsewhere (Colab,
@@ -165,7 +167,10 @@ _RULES = (
 {_P} .widget-select select option, {_P} .widget-select-multiple select option {{ min-height: 32px;
   padding: 6px 8px; box-sizing: border-box; }}
 {_P} {_V} summary {{ padding: 6px 0; }}
-{_S} {{ height: min(70vh, 760px); overflow-y: auto; overscroll-behavior: contain; }}
+{_S} {{ height: min(70vh, 760px); overflow: hidden; }}
+{_S} .widget-html-content {{ height: 100%; flex: 1 1 auto; min-width: 0; }}
+{_S} .widget-html-content > {_V} {{ height: 100%; overflow-y: auto; overscroll-behavior: contain;
+  box-sizing: border-box; padding: 0 5px; }}
 """
     + "".join(f"{_V} .msnb-{kind} {{ --msnb-accent: {color}; }}\n" for kind, color in _ACCENTS.items())
     + "".join(f"{_V} .msnb-tk-{token} {{ color: var(--msnb-tk-{token}); }}\n" for token in _TOKENS)

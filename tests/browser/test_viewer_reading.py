@@ -116,7 +116,7 @@ def test_newest_on_top_find_and_role_filter(
     _pick(pg, BIG)
     first = pg.locator(".msnb-msg").first
     expect(first).to_have_attribute("data-index", str(BIG_LENGTH - 1))  # the newest message where one looks first
-    scroll = pg.locator(".msnb-scroll")
+    scroll = pg.locator(".msnb-scroll .msnb-viewer")  # the page's own div scrolls, inside the fixed-height area
     assert scroll.evaluate("el => el.scrollHeight > el.clientHeight")  # a fixed-height scroll area
     pager = pg.get_by_role("button", name="Next ›").bounding_box()
     assert pager["y"] + pager["height"] <= SIZES[size]["height"] + 400  # the pager is near the top, not 5,000 px down

@@ -802,7 +802,9 @@ def test_css_page_targets_scroll_area_and_code() -> None:
     assert "--jp-widgets-inline-height: 32px" in css
     assert ".msnb-page .jupyter-button, .msnb-page .widget-button, .msnb-page .msnb-target { min-height: 32px;" in css
     assert re.search(r"\.msnb-page \.widget-select select option, [^{]*\{ min-height: 32px;", css)
-    assert re.search(r"\.msnb-scroll \{ height: [^;]+; overflow-y: auto;", css)
+    assert re.search(r"\.msnb-scroll \{ height: [^;]+; overflow: hidden;", css)
+    # The page's own <div class="msnb-viewer"> scrolls: a new element each render, so it starts at the top.
+    assert re.search(r"\.msnb-scroll \.widget-html-content > \.msnb-viewer \{ height: 100%; overflow-y: auto;", css)
     code = re.search(r"\.msnb-viewer pre\.msnb-code \{([^}]*)\}", css)
     assert code and "white-space: pre;" in code.group(1) and "overflow-x: auto" in code.group(1)
     for token in TOKEN_CLASSES:  # every class the highlighter emits has a colour in both themes
