@@ -190,7 +190,7 @@ def viewer_css() -> str:
 
     Colours come from JupyterLab's theme variables when they exist, with
     light fallbacks, dark ones under ``prefers-color-scheme: dark`` and under
-    the dark-theme markers of JupyterLab (and Voilà's ``?voila-theme=dark``),
+    the dark-theme markers of JupyterLab (and Voilà's ``?theme=dark``),
     Colab and VS Code. On the standalone page (``.msnb-page``), a browser that
     prefers dark gets dark JupyterLab variables too, so stock widgets follow.
 
