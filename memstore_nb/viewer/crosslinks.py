@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import ipywidgets as widgets
 from langchain_core.messages import AIMessage, ToolMessage
 
 from ..codec import escape_controls
@@ -22,7 +23,6 @@ from ..errors import MemstoreError
 from ..sessions import _decode, read_raw
 from ..transcript import ListTranscript
 from .links import tool_links
-from .parts import button, hidden, row
 
 if TYPE_CHECKING:
     from ..kinds import Transcript
@@ -183,15 +183,26 @@ def _read(transcript: Transcript, call_id: str, lo: int, hi: int) -> list[tuple[
 
 
 class CrossLinks:
-    """Buttons beside the pager, one per tool call or result whose counterpart is on another page."""
+    """Buttons beside the pager, one per tool call or result whose counterpart is on another page.
 
-    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+    Made of plain stock widgets (a row that hides when empty, buttons sharing one layout and style,
+    made when first needed), so it depends on nothing else in the viewer but ``show_counterpart``.
+    """
+
+    def __init__(self, viewer: ChatHistoryViewer) -> None:
         self.v = viewer
-        self.shared = shared
         self.hops: list[Hop] = []
-        self.widget = row()  # its own layout: it is hidden when empty
+        self._looks: dict[str, Any] = {}
+        self.widget = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.widget.add_class("msnb-crosslinks")
-        hidden(self.widget, True)
+        self.widget.layout.display = "none"
+
+    def _button(self, hop: Hop) -> widgets.Button:
+        if not self._looks:
+            self._looks = {"layout": widgets.Layout(width="auto", min_height="32px"), "style": widgets.ButtonStyle()}
+        b = widgets.Button(description=hop.label, tooltip=hop.tooltip, **self._looks)
+        b.on_click(lambda _: self.v.show_counterpart(hop.index, hop.call_id))
+        return b
 
     def show(self, items: Sequence[tuple[int, Any]], length: int) -> None:
         """Offer a button for each off-page counterpart of ``items`` (the page, in display order)."""
@@ -200,12 +211,7 @@ class CrossLinks:
             return
         self.hops = found
         old = list(self.widget.children)
-        buttons = []
-        for hop in found:
-            b = button(hop.label, hop.tooltip, shared=self.shared)
-            b.on_click(lambda _, hop=hop: self.v.show_counterpart(hop.index, hop.call_id))
-            buttons.append(b)
-        self.widget.children = buttons
-        hidden(self.widget, not buttons)
+        self.widget.children = [self._button(hop) for hop in found]
+        self.widget.layout.display = None if found else "none"
         for b in old:
             b.close()

@@ -80,7 +80,7 @@ class TranscriptView:
             child.on_click(handler)
         self.jump_input.observe(lambda c: c.new.strip() and viewer.jump_to(c.new), names="value")  # Enter jumps
         # Tool calls and results whose counterpart is on another page: buttons, in reach like the pager.
-        self.crosslinks = CrossLinks(viewer, shared)
+        self.crosslinks = CrossLinks(viewer)
         pages = (self.first_button, self.prev_button, self.next_button, self.last_button)
         self.pager = row(*pages, self.crosslinks.widget, shared=shared)
         self.options = row(
