@@ -67,7 +67,7 @@ class TranscriptView:
         )
         self.role_progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
         hidden(self.role_progress, True)
-        self.html = widgets.HTML(value="", layout=widgets.Layout(height="60vh", min_height="240px", overflow="hidden"))
+        self.html = widgets.HTML(value="", layout=widgets.Layout(height="60vh", min_height="240px", overflow="auto"))
         self.html.add_class("msnb-scroll")
         for child, handler in [
             (self.first_button, lambda _: self.go_page(0)),
