@@ -30,6 +30,7 @@ class Call:
     args: Sequence[Any]
     ns: str = ""
     checkpoint_id: str | None = None
+    known: dict[str, Any] | None = None  # GET: the cached list values named in its arguments
 
     def where(self) -> str:
         return f"thread {self.keys.thread_id!r}" + (f" namespace {self.ns!r}" if self.ns else "")

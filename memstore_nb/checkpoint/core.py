@@ -97,12 +97,19 @@ class SaverCore(BaseCheckpointSaver[str]):
         keys = self._keys(config)
         ns = config["configurable"].get("checkpoint_ns", "")
         cid = get_checkpoint_id(config) or ""
-        return Call(scripts.GET, keys, [keys.index(ns), keys.data(ns)], [cid], ns=ns, checkpoint_id=cid or None)
+        # The list values this saver stored last for the namespace: the server says whether the
+        # checkpoint still holds them, and sends 1 instead of a value that need not be decoded again.
+        known = self._lists.known(keys.thread_id, ns)
+        args = [cid]
+        for field, entry in known.items():
+            args += [field, entry.size]
+        index_and_data = [keys.index(ns), keys.data(ns)]
+        return Call(scripts.GET, keys, index_and_data, args, ns=ns, checkpoint_id=cid or None, known=known)
 
     def _decode_get(self, call: Call, reply: Any) -> CheckpointTuple | None:
         if not reply:
             return None
-        return call.decoding(lambda: decode_item(self.serde, call.keys.thread_id, call.ns, reply))
+        return call.decoding(lambda: decode_item(self.serde, call.keys.thread_id, call.ns, reply, known=call.known))
 
     def _list_call(self, config: RunnableConfig, before: str, count: int) -> Call:
         keys = self._keys(config)

@@ -7,6 +7,7 @@ again after :data:`MAX_CHAIN` deltas, so reading the newest checkpoint follows a
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ class _Stored:
     field: str
     items: list[Any]
     depth: int
+    size: int = 0  # bytes of the stored value: GET uses the cached list only while the blob has this length
 
 
 class ListCache:
@@ -50,6 +52,7 @@ class ListCache:
 
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple[str, str, str], _Stored] = OrderedDict()
+        self._spaces: dict[tuple[str, str], set[str]] = {}  # (thread, ns) -> its cached channels
         self._items = 0
         self._lock = threading.Lock()
 
@@ -57,23 +60,44 @@ class ListCache:
         with self._lock:
             return self._entries.get(key)
 
+    def known(self, thread_id: str, ns: str) -> dict[str, _Stored]:
+        """The cached list values of one namespace of a thread, by blob field."""
+        with self._lock:
+            channels = self._spaces.get((thread_id, ns))
+            if not channels:
+                return {}
+            found = (self._entries.get((thread_id, ns, channel)) for channel in channels)
+            return {entry.field: entry for entry in found if entry is not None}
+
     def update(self, entries: dict[tuple[str, str, str], _Stored]) -> None:
         with self._lock:
             for key, value in entries.items():
                 old = self._entries.pop(key, None)
                 self._items += len(value.items) - (len(old.items) if old else 0)
                 self._entries[key] = value
+                self._spaces.setdefault((key[0], key[1]), set()).add(key[2])
             while self._entries and (len(self._entries) > _CACHE_SIZE or self._items > _CACHE_ITEMS):
-                self._items -= len(self._entries.popitem(last=False)[1].items)
+                self._drop(next(iter(self._entries)))
 
     def forget(self, thread_id: str) -> None:
         with self._lock:
             for key in [k for k in self._entries if k[0] == thread_id]:
-                self._items -= len(self._entries.pop(key).items)
+                self._drop(key)
+
+    def _drop(self, key: tuple[str, str, str]) -> None:
+        self._items -= len(self._entries.pop(key).items)
+        channels = self._spaces.get((key[0], key[1]))
+        if channels is not None:
+            channels.discard(key[2])
+            if not channels:
+                del self._spaces[(key[0], key[1])]
 
 
 def _extends(old: list[Any], new: list[Any]) -> bool:
-    return 0 < len(old) <= len(new) and all(a is b or a == b for a, b in zip(old, new, strict=False))
+    if not 0 < len(old) <= len(new):
+        return False
+    # Usually the very same objects (add_messages copies the list, not the messages): compare identities in C first.
+    return all(map(operator.is_, old, new)) or all(a is b or a == b for a, b in zip(old, new, strict=False))
 
 
 def encode_checkpoint(
@@ -108,15 +132,16 @@ def encode_checkpoint(
         typed: tuple[str, bytes] | None = None
         depth = 0
         if cache is not None and isinstance(value, list) and isinstance(version, str):
-            key = (thread_id, ns, channel)
-            prev = cache.get(key)
+            prev = cache.get((thread_id, ns, channel))
             if prev is not None and prev.field != field and prev.depth < MAX_CHAIN and _extends(prev.items, value):
                 base, depth = prev.field, prev.depth + 1
                 typed = serde.dumps_typed(value[len(prev.items) :])
-            staged[key] = _Stored(field, list(value), depth)
         if typed is None:
             typed = serde.dumps_typed(value)
-        triples += [field, base, join_value([BLOB_DELTA, base] if base else [BLOB_FULL, None], typed)]
+        stored = join_value([BLOB_DELTA, base] if base else [BLOB_FULL, None], typed)
+        if cache is not None and isinstance(value, list) and isinstance(version, str):
+            staged[(thread_id, ns, channel)] = _Stored(field, list(value), depth, len(stored))
+        triples += [field, base, stored]
     return record, triples, staged
 
 
@@ -174,9 +199,19 @@ def _channel_value(serde: SerializerProtocol, pieces: list[bytes], memo: dict[by
 
 
 def decode_item(
-    serde: SerializerProtocol, thread_id: str, ns: str, item: list[Any], memo: dict[bytes, Any] | None = None
+    serde: SerializerProtocol,
+    thread_id: str,
+    ns: str,
+    item: list[Any],
+    memo: dict[bytes, Any] | None = None,
+    known: dict[str, _Stored] | None = None,
 ) -> CheckpointTuple:
-    """A :class:`CheckpointTuple` from one item of the GET / LIST scripts."""
+    """A :class:`CheckpointTuple` from one item of the GET / LIST scripts.
+
+    ``known``: the list values this saver stored, by blob field, that GET was told about; where the
+    server confirms the checkpoint holds one of them (and its blob still exists) it sends ``1``
+    instead of the value, and the value is a new list of the items stored (not decoded again).
+    """
     cid = text(item[0])
     try:
         header, typed = split_value(item[1])
@@ -187,7 +222,13 @@ def decode_item(
     values: dict[str, Any] = {}
     blobs = item[2]
     for i in range(0, len(blobs), 2):
-        channel = text(blobs[i]).rsplit("#", 1)[0]
+        field = text(blobs[i])
+        channel = field.rsplit("#", 1)[0]
+        if isinstance(blobs[i + 1], int):
+            if known is None or field not in known:
+                raise _corrupt(thread_id, ns, cid, f"channel {channel!r}", KeyError(field))
+            values[channel] = list(known[field].items)
+            continue
         try:
             present, value = _channel_value(serde, blobs[i + 1], memo)
         except Exception as exc:

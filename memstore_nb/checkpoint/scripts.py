@@ -33,13 +33,17 @@ local function chain(h, field)
   end
   return out
 end
-local function load(h, cid)
+local function load(h, cid, known)
   local rec = redis.call('HGET', h, 'c:' .. cid)
   if not rec then return nil end
   local blobs = {}
   for _, ref in ipairs(header(rec)['b']) do
     blobs[#blobs + 1] = ref
-    blobs[#blobs + 1] = chain(h, ref)
+    if known and known[ref] and redis.call('HSTRLEN', h, 'b:' .. ref) == known[ref] then
+      blobs[#blobs + 1] = 1
+    else
+      blobs[#blobs + 1] = chain(h, ref)
+    end
   end
   local writes = {}
   local idx = redis.call('HGET', h, 'x:' .. cid)
@@ -128,7 +132,9 @@ class ReadScript:
             return await client.execute_command("EVAL", self.script, len(keys), *keys, *args, NEVER_DECODE=True)
 
 
-# KEYS[1] index, KEYS[2] data; ARGV[1] checkpoint id or '' for the newest.
+# KEYS[1] index, KEYS[2] data; ARGV[1] checkpoint id or '' for the newest, then (blob field, length)
+# pairs of values the caller holds already: sent back as 1 instead of the value while the stored
+# value has that length.
 GET = ReadScript(
     """
 local cid = ARGV[1]
@@ -137,7 +143,9 @@ if cid == '' then
   if #top == 0 then return nil end
   cid = top[1]
 end
-return load(KEYS[2], cid)
+local known = {}
+for i = 2, #ARGV, 2 do known[ARGV[i]] = tonumber(ARGV[i + 1]) end
+return load(KEYS[2], cid, known)
 """
 )
 

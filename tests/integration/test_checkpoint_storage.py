@@ -161,7 +161,8 @@ def test_wrong_type_and_corrupt_data_name_the_thread_and_spare_the_others(
         graph.invoke(human("hello"), cfg(thread_id))
     latest = saver.get_tuple(cfg("corrupt"))
     assert latest is not None
-    field = next(f for f in client.hkeys(ThreadKeys("corrupt", prefix).data("")) if f.startswith(b"b:messages#"))
+    # The value the newest checkpoint names (the saver holds it in memory, and sees that it changed).
+    field = "b:messages#" + str(latest.checkpoint["channel_versions"]["messages"])
     client.hset(ThreadKeys("corrupt", prefix).data(""), field, b'["f",null]\nmsgpack\n\xc1garbage')
     typed = ThreadKeys("typed", prefix)
     client.delete(typed.data(""))
@@ -183,3 +184,27 @@ def test_wrong_type_and_corrupt_data_name_the_thread_and_spare_the_others(
     listed = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
     assert listed == {"good"}
     assert graph.invoke(human("again"), cfg("good"))["messages"][-1].content.startswith("echo again")
+
+
+def test_get_tuple_takes_the_list_it_stored_itself_from_memory_only_while_the_server_holds_it(
+    client_factory: Callable[..., Any], prefix: str
+) -> None:
+    client = client_factory()
+    saver, fresh = MemorystoreSaver(client, key_prefix=prefix), MemorystoreSaver(client_factory(), key_prefix=prefix)
+    messages = [HumanMessage("hi", id="1"), AIMessage("hello", id="2")]
+    saver.put(cfg("cached"), checkpoint(1, messages, "00000001.000001"), {}, {"messages": "00000001.000001"})
+    got, other = saver.get_tuple(cfg("cached")), fresh.get_tuple(cfg("cached"))
+    assert got is not None and other is not None
+    mine = got.checkpoint["channel_values"]["messages"]
+    assert mine == other.checkpoint["channel_values"]["messages"] == messages
+    assert mine is not messages and mine[0] is messages[0]  # a new list of the stored messages, not decoded again
+    # Another process replaces the blob: the server no longer confirms what we hold, so it is read from Redis.
+    keys = ThreadKeys("cached", prefix)
+    replaced = [HumanMessage("changed", id="1")]
+    fresh.put(cfg("cached"), checkpoint(2, replaced, "00000002.000002"), {}, {"messages": "00000002.000002"})
+    newest = saver.get_tuple(cfg("cached"))
+    assert newest is not None and newest.checkpoint["channel_values"]["messages"] == replaced
+    # The blob we cached is deleted under the checkpoint that names it: not taken from memory.
+    client.hdel(keys.data(""), "b:messages#00000001.000001")
+    old = saver.get_tuple(cfg("cached", checkpoint_id=checkpoint(1, [], "")["id"]))
+    assert old is not None and "messages" not in old.checkpoint["channel_values"]
