@@ -100,7 +100,7 @@ class SaverCore(BaseCheckpointSaver[str]):
         # The list values this saver stored last for the namespace: the server says whether the
         # checkpoint still holds them, and sends 1 instead of a value that need not be decoded again.
         known = self._lists.known(keys.thread_id, ns)
-        args = [cid]
+        args: list[Any] = [cid]
         for field, entry in known.items():
             args += [field, entry.size]
         index_and_data = [keys.index(ns), keys.data(ns)]
