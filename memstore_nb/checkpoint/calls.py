@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import redis.cluster
@@ -18,6 +19,19 @@ __all__ = ["Call", "Calls"]
 
 T = TypeVar("T")
 _SCAN_COUNT = 1000
+_SPACES = 4096  # threads whose namespaces are remembered
+_REDECLARE = 5  # sends of one call with more namespaces' keys, when the thread gains namespaces meanwhile
+
+
+def _missing_spaces(exc: redis.exceptions.ResponseError) -> list[str] | None:
+    """The namespaces a script refused to touch undeclared (``NSKEYS [...]``), or None for another error."""
+    message = str(exc)
+    at = message.find("NSKEYS [")
+    if at < 0:
+        return None
+    start = at + len("NSKEYS ")
+    found, _end = json.JSONDecoder().raw_decode(message[start:])
+    return [str(ns) for ns in found]
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,11 @@ class Call:
     ns: str = ""
     checkpoint_id: str | None = None
     known: dict[str, Any] | None = None  # GET: the cached list values named in its arguments
+
+    def declaring(self, spaces: Sequence[str]) -> Call:
+        """This call with the (index, hash) keys of more namespaces."""
+        extra = [key for ns in spaces for key in (self.keys.index(ns), self.keys.data(ns))]
+        return replace(self, redis_keys=[*self.redis_keys, *extra])
 
     def where(self) -> str:
         return f"thread {self.keys.thread_id!r}" + (f" namespace {self.ns!r}" if self.ns else "")
@@ -61,20 +80,52 @@ class Calls:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._spaces: dict[str, set[str]] = {}
+
+    # Scripts declare every key they touch, so a call that walks a thread's namespaces names their
+    # keys: the namespaces this saver has seen for the thread (and the root one). A script that
+    # finds more refuses before touching anything, naming them, and the call is sent again.
+
+    def spaces(self, thread_id: str) -> list[str]:
+        """The thread's namespaces as far as this saver knows (the root namespace always)."""
+        known = self._spaces.get(thread_id)
+        return ["", *sorted(ns for ns in known if ns != "")] if known else [""]
+
+    def learn(self, thread_id: str, spaces: Sequence[str]) -> None:
+        known = self._spaces.get(thread_id)
+        if known is None:
+            if len(self._spaces) >= _SPACES:
+                self._spaces.clear()
+            known = self._spaces[thread_id] = set()
+        known.update(spaces)
+
+    def forget(self, thread_id: str) -> None:
+        self._spaces.pop(thread_id, None)
+
+    def _redeclared(self, call: Call, exc: redis.exceptions.ResponseError, attempt: int) -> Call:
+        missing = _missing_spaces(exc)
+        if missing is None or attempt >= _REDECLARE:
+            raise call.failed(exc) from exc
+        self.learn(call.keys.thread_id, missing)
+        return call.declaring(missing)
 
     def read(self, call: Call) -> Any:
         assert isinstance(call.script, ReadScript)
-        try:
-            return call.script.run(self.client, call.redis_keys, call.args)
-        except redis.exceptions.ResponseError as exc:
-            raise call.failed(exc) from exc
+        for attempt in range(1, _REDECLARE + 1):
+            try:
+                return call.script.run(self.client, call.redis_keys, call.args)
+            except redis.exceptions.ResponseError as exc:
+                call = self._redeclared(call, exc, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def aread(self, call: Call) -> Any:
         assert isinstance(call.script, ReadScript)
-        try:
-            return await call.script.arun(self.client, call.redis_keys, call.args)
-        except redis.exceptions.ResponseError as exc:
-            raise call.failed(exc) from exc
+        for attempt in range(1, _REDECLARE + 1):
+            try:
+                return await call.script.arun(self.client, call.redis_keys, call.args)
+            except redis.exceptions.ResponseError as exc:
+                call = self._redeclared(call, exc, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def read_many(self, calls: Sequence[Call]) -> list[Any]:
         """Read scripts in one non-transactional pipeline (split by node on a cluster); each reply or its error."""
@@ -84,6 +135,12 @@ class Calls:
             retried = self._pipe([calls[i] for i in again], "EVAL").execute(raise_on_error=False)
             for i, reply in zip(again, retried, strict=True):
                 replies[i] = reply
+        for i, reply in enumerate(replies):  # a thread with namespaces not declared: on its own
+            if isinstance(reply, redis.exceptions.ResponseError) and _missing_spaces(reply) is not None:
+                try:
+                    replies[i] = self.read(calls[i].declaring(_missing_spaces(reply) or []))
+                except Exception as exc:
+                    replies[i] = exc
         return list(replies)
 
     async def aread_many(self, calls: Sequence[Call]) -> list[Any]:
@@ -94,6 +151,12 @@ class Calls:
             retried = await self._pipe([calls[i] for i in again], "EVAL").execute(raise_on_error=False)
             for i, reply in zip(again, retried, strict=True):
                 replies[i] = reply
+        for i, reply in enumerate(replies):
+            if isinstance(reply, redis.exceptions.ResponseError) and _missing_spaces(reply) is not None:
+                try:
+                    replies[i] = await self.aread(calls[i].declaring(_missing_spaces(reply) or []))
+                except Exception as exc:
+                    replies[i] = exc
         return list(replies)
 
     def _pipe(self, calls: Sequence[Call], command: str) -> Any:
@@ -112,25 +175,33 @@ class Calls:
         return pipe
 
     def write(self, call: Call, write_id: str) -> bool:
-        """Run a write once; False when PUT refused a delta whose base is gone (nothing written)."""
+        """Run a write once; False when PUT refused a delta whose base is gone (nothing written).
+
+        A refusal (NOBASE, NSKEYS) comes from the check, before the write id is recorded: sending the
+        same write id again is safe.
+        """
         assert isinstance(call.script, OnceScript)
-        try:
-            call.script.run(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
-        except redis.exceptions.ResponseError as exc:
-            if "NOBASE" in str(exc):
-                return False
-            raise call.failed(exc) from exc
-        return True
+        for attempt in range(1, _REDECLARE + 1):
+            try:
+                call.script.run(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
+                return True
+            except redis.exceptions.ResponseError as exc:
+                if "NOBASE" in str(exc):
+                    return False
+                call = self._redeclared(call, exc, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def awrite(self, call: Call, write_id: str) -> bool:
         assert isinstance(call.script, OnceScript)
-        try:
-            await call.script.arun(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
-        except redis.exceptions.ResponseError as exc:
-            if "NOBASE" in str(exc):
-                return False
-            raise call.failed(exc) from exc
-        return True
+        for attempt in range(1, _REDECLARE + 1):
+            try:
+                await call.script.arun(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
+                return True
+            except redis.exceptions.ResponseError as exc:
+                if "NOBASE" in str(exc):
+                    return False
+                call = self._redeclared(call, exc, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def thread_ids(self, key_prefix: str, match: str = "*") -> Iterator[str]:
         """Every thread id (SCAN on every primary), each once."""

@@ -111,13 +111,26 @@ class SaverCore(BaseCheckpointSaver[str]):
             return None
         return call.decoding(lambda: decode_item(self.serde, call.keys.thread_id, call.ns, reply, known=call.known))
 
+    def _spaced(self, keys: ThreadKeys, spaces: Sequence[str]) -> list[str]:
+        """The thread key, then the (index, hash) keys of each namespace: a script's KEYS."""
+        out = [keys.thread]
+        for ns in spaces:
+            out += [keys.index(ns), keys.data(ns)]
+        return out
+
+    def _all_spaces(self, keys: ThreadKeys, first: str | None = None) -> list[str]:
+        """``first``, then every other namespace of the thread this saver knows of."""
+        known = self._calls.spaces(keys.thread_id)
+        return known if first is None else [first, *(ns for ns in known if ns != first)]
+
     def _list_call(self, config: RunnableConfig, before: str, count: int) -> Call:
         keys = self._keys(config)
         conf = config["configurable"]
         ns = conf.get("checkpoint_ns")
         exact = get_checkpoint_id(config) or ""
         args = [keys.base, ns or "", "1" if ns is None else "0", before, count, exact]
-        return Call(scripts.LIST, keys, [keys.thread], args, ns=ns or "")
+        spaces = self._all_spaces(keys) if ns is None else [ns]
+        return Call(scripts.LIST, keys, self._spaced(keys, spaces), args, ns=ns or "")
 
     def _decode_list(self, call: Call, reply: Any) -> list[CheckpointTuple]:
         out = []
@@ -149,7 +162,7 @@ class SaverCore(BaseCheckpointSaver[str]):
         call = Call(
             write_scripts.PUT,
             keys,
-            [keys.thread, keys.index(ns), keys.data(ns)],
+            self._spaced(keys, self._written_spaces(keys, ns)),
             args,
             ns=ns,
             checkpoint_id=checkpoint["id"],
@@ -163,13 +176,23 @@ class SaverCore(BaseCheckpointSaver[str]):
         conf = config["configurable"]
         ns, cid = conf.get("checkpoint_ns", ""), conf["checkpoint_id"]
         args = [keys.base, self.ttl_ms, ns, cid, *encode_writes(self.serde, cid, writes, task_id, task_path)]
-        return Call(
-            write_scripts.PUT_WRITES, keys, [keys.thread, keys.index(ns), keys.data(ns)], args, ns=ns, checkpoint_id=cid
-        )
+        redis_keys = self._spaced(keys, self._written_spaces(keys, ns))
+        return Call(write_scripts.PUT_WRITES, keys, redis_keys, args, ns=ns, checkpoint_id=cid)
 
-    def _thread_call(self, script: Any, thread_id: str, *extra: Any) -> Call:
+    def _written_spaces(self, keys: ThreadKeys, ns: str) -> list[str]:
+        """A write's namespaces: the one written, and with a TTL every one (all are touched)."""
+        self._calls.learn(keys.thread_id, [ns])
+        return self._all_spaces(keys, ns) if self.ttl_ms else [ns]
+
+    def _thread_call(self, script: Any, thread_id: str, *extra: Any, spaces: Sequence[str] = ()) -> Call:
         keys = self._keys(str(thread_id))
-        return Call(script, keys, [keys.thread], [keys.base, *extra])
+        redis_keys = self._spaced(keys, [*self._all_spaces(keys), *(ns for ns in spaces if ns)])
+        return Call(script, keys, redis_keys, [keys.base, *extra])
+
+    def _copy_call(self, target_thread_id: str, dump: Any, args: list[Any]) -> Call:
+        """COPY_IN of ``args`` (from a DUMP reply): declares the target's namespaces and the copied ones."""
+        copied = [text(dump[i]) for i in range(0, len(dump or ()), 3)]
+        return self._thread_call(write_scripts.COPY_IN, target_thread_id, self.ttl_ms, *args, spaces=copied)
 
     @staticmethod
     def _copy_args(dump: Any) -> list[Any]:

@@ -143,6 +143,7 @@ class MemorystoreSaver(SaverCore):
         """Delete every checkpoint and write of a thread (all namespaces)."""
         self._sync("delete_thread")
         self._lists.forget(str(thread_id))
+        self._calls.forget(str(thread_id))
         self._calls.write(self._thread_call(write_scripts.DELETE_THREAD, thread_id), new_write_id())
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -161,9 +162,11 @@ class MemorystoreSaver(SaverCore):
         """Copy every checkpoint and write of a thread to another thread id (the target's are kept)."""
         self._sync("copy_thread")
         source = self._thread_call(scripts.DUMP, source_thread_id)
-        args = self._copy_args(self._calls.read(source))
+        dump = self._calls.read(source)
+        args = self._copy_args(dump)
         if args:
-            target = self._thread_call(write_scripts.COPY_IN, target_thread_id, self.ttl_ms, *args)
+            self._lists.forget(str(target_thread_id))
+            target = self._copy_call(target_thread_id, dump, args)
             self._calls.write(target, new_write_id())
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
@@ -261,6 +264,7 @@ class MemorystoreSaver(SaverCore):
         if not self.is_async:
             return await asyncio.to_thread(self.delete_thread, thread_id)
         self._lists.forget(str(thread_id))
+        self._calls.forget(str(thread_id))
         await self._calls.awrite(self._thread_call(write_scripts.DELETE_THREAD, thread_id), new_write_id())
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -280,9 +284,11 @@ class MemorystoreSaver(SaverCore):
         """Async :meth:`copy_thread`."""
         if not self.is_async:
             return await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
-        args = self._copy_args(await self._calls.aread(self._thread_call(scripts.DUMP, source_thread_id)))
+        dump = await self._calls.aread(self._thread_call(scripts.DUMP, source_thread_id))
+        args = self._copy_args(dump)
         if args:
-            target = self._thread_call(write_scripts.COPY_IN, target_thread_id, self.ttl_ms, *args)
+            self._lists.forget(str(target_thread_id))
+            target = self._copy_call(target_thread_id, dump, args)
             await self._calls.awrite(target, new_write_id())
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:

@@ -1,8 +1,12 @@
 """The saver's Lua helpers and read scripts: one round trip per saver call.
 
-Each script touches the keys of ONE thread (one hash slot). The thread key is passed in KEYS; the
-per-namespace keys are built inside the script from the thread's key base (``ARGV``), which is legal
-on a Redis Cluster because they share the thread key's slot.
+Each script touches the keys of ONE thread (one hash slot), and only keys declared in ``KEYS``: the
+thread key, then (index, hash) pairs of namespaces, named in Python. A script that walks the
+thread's namespaces (the thread key's SET) first checks that every one of them was declared, and
+refuses with ``NSKEYS <JSON list of the missing ones>`` before reading or writing anything else; the
+caller then sends the call again with their keys (see calls.py). So while a slot migrates between
+cluster nodes, a script never reaches a key the node did not check (it gets ``TRYAGAIN`` or ``ASK``
+instead), and Redis sees every key a script touches.
 """
 
 from __future__ import annotations
@@ -61,12 +65,24 @@ local function expect(key, kind)
     return redis.error_reply('WRONGTYPE memstore-nb: ' .. key .. ' holds a ' .. t .. ', not a ' .. kind)
   end
 end
-local function touch(tkey, base, ttl)
+local function spaces(first, base)
+  local t = {}
+  for j = first, #KEYS - 1, 2 do t[string.sub(KEYS[j], #base + 3)] = {KEYS[j], KEYS[j + 1]} end
+  return t
+end
+local function undeclared(tkey, t)
+  local missing = {}
+  for _, ns in ipairs(redis.call('SMEMBERS', tkey)) do
+    if not t[ns] then missing[#missing + 1] = ns end
+  end
+  if #missing > 0 then return redis.error_reply('NSKEYS ' .. cjson.encode(missing)) end
+end
+local function touch(tkey, t, ttl)
   if ttl <= 0 then return end
   redis.call('PEXPIRE', tkey, ttl)
   for _, ns in ipairs(redis.call('SMEMBERS', tkey)) do
-    redis.call('PEXPIRE', base .. 'i:' .. ns, ttl)
-    redis.call('PEXPIRE', base .. 'h:' .. ns, ttl)
+    redis.call('PEXPIRE', t[ns][1], ttl)
+    redis.call('PEXPIRE', t[ns][2], ttl)
   end
 end
 local function drop(ix, h, cid)
@@ -101,11 +117,11 @@ local function gc(tkey, ns, ix, h)
   end
   if redis.call('EXISTS', ix) == 0 and redis.call('EXISTS', h) == 0 then redis.call('SREM', tkey, ns) end
 end
-local function check_thread(tkey, base)
-  local e = expect(tkey, 'set')
+local function check_thread(tkey, t)
+  local e = expect(tkey, 'set') or undeclared(tkey, t)
   if e then return e end
-  for _, ns in ipairs(redis.call('SMEMBERS', tkey)) do
-    e = expect(base .. 'i:' .. ns, 'zset') or expect(base .. 'h:' .. ns, 'hash')
+  for _, keys in pairs(t) do
+    e = expect(keys[1], 'zset') or expect(keys[2], 'hash')
     if e then return e end
   end
 end
@@ -149,19 +165,24 @@ return load(KEYS[2], cid, known)
 """
 )
 
-# KEYS[1] thread key; ARGV: base, ns, all namespaces ('1'/'0'), before id (''), count, exact id ('').
+# KEYS[1] thread key, then (index, hash) of namespaces: the one asked for, or (all namespaces) every
+# one of the thread; ARGV: base, ns, all namespaces ('1'/'0'), before id (''), count, exact id ('').
 # Returns ns1, item1, ns2, item2, ... newest first (an item as GET returns it).
 LIST = ReadScript(
     """
-local base = ARGV[1]
+local nsk = spaces(2, ARGV[1])
 local nss = {ARGV[2]}
-if ARGV[3] == '1' then nss = redis.call('SMEMBERS', KEYS[1]) end
+if ARGV[3] == '1' then
+  local e = undeclared(KEYS[1], nsk)
+  if e then return e end
+  nss = redis.call('SMEMBERS', KEYS[1])
+end
 local hi = '+'
 if ARGV[4] ~= '' then hi = '(' .. ARGV[4] end
 local n = tonumber(ARGV[5])
 local picks = {}
 for _, ns in ipairs(nss) do
-  local ix = base .. 'i:' .. ns
+  local ix = nsk[ns][1]
   local ids
   if ARGV[6] ~= '' then
     ids = {}
@@ -177,7 +198,7 @@ table.sort(picks, function(a, b)
 end)
 local out = {}
 for i = 1, math.min(n, #picks) do
-  local item = load(base .. 'h:' .. picks[i][2], picks[i][1])
+  local item = load(nsk[picks[i][2]][2], picks[i][1])
   if item then
     out[#out + 1] = picks[i][2]
     out[#out + 1] = item
@@ -187,14 +208,18 @@ return out
 """
 )
 
-# KEYS[1] thread key; ARGV[1] base. Every namespace's index and hash, for copy_thread.
+# KEYS[1] thread key, then (index, hash) of every namespace; ARGV[1] base. Every namespace's
+# index and hash, for copy_thread.
 DUMP = ReadScript(
     """
+local nsk = spaces(2, ARGV[1])
+local e = undeclared(KEYS[1], nsk)
+if e then return e end
 local out = {}
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   out[#out + 1] = ns
-  out[#out + 1] = redis.call('ZRANGE', ARGV[1] .. 'i:' .. ns, 0, -1)
-  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'h:' .. ns)
+  out[#out + 1] = redis.call('ZRANGE', nsk[ns][1], 0, -1)
+  out[#out + 1] = redis.call('HGETALL', nsk[ns][2])
 end
 return out
 """

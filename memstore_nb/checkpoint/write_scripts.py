@@ -1,9 +1,10 @@
 """The saver's write scripts, each one replay-safe ``OnceScript`` (memstore_nb.writes) on one thread's slot.
 
-Each has a *check* that validates before anything is written (key types, a delta's base) and
-refuses with an error reply, and a *body* that cannot fail afterwards. Keys start at ``KEYS[2]``
-(``KEYS[1]`` is the write's marker), arguments at ``ARGV[1]``; ``ARGV[1]`` is always the thread's
-key base, from which the per-namespace keys (same slot) are built.
+Each has a *check* that validates before anything is written (key types, a delta's base, that
+every namespace it will touch was declared) and refuses with an error reply, and a *body* that
+cannot fail afterwards. ``KEYS[1]`` is the write's marker, ``KEYS[2]`` the thread key, then
+(index, hash) pairs of namespaces from ``KEYS[3]``; arguments start at ``ARGV[1]``, always the
+thread's key base (which names each pair's namespace). Every key a script touches is in ``KEYS``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from .scripts import LIB
 
 __all__ = ["COPY_IN", "DELETE_RUNS", "DELETE_THREAD", "PRUNE", "PUT", "PUT_WRITES"]
 
+# PUT, PUT_WRITES: the first pair is the namespace written; with a TTL every namespace of the thread
+# is touched, so all must be declared.
 _TYPES = """
+local nsk = spaces(3, ARGV[1])
 local e = expect(KEYS[2], 'set') or expect(KEYS[3], 'zset') or expect(KEYS[4], 'hash')
+if not e and tonumber(ARGV[2]) > 0 then e = undeclared(KEYS[2], nsk) end
 if e then return e end
 """
 _THREAD = """
-local e = check_thread(KEYS[2], ARGV[1])
+local nsk = spaces(3, ARGV[1])
+local e = check_thread(KEYS[2], nsk)
 if e then return e end
 """
 
@@ -27,9 +33,9 @@ def _script(check: str, body: str) -> OnceScript:
     return OnceScript(body, check=LIB + check)
 
 
-# KEYS[2] thread, [3] index, [4] data; ARGV[2] ttl ms, [3] ns, [4] checkpoint id, [5] record, then
-# (blob field, field it extends or '', value) triples. Refused (NOBASE) when a delta's base is gone
-# (pruned, deleted): the caller then sends whole values.
+# KEYS[2] thread, [3] index, [4] data (then the other namespaces' pairs); ARGV[2] ttl ms, [3] ns,
+# [4] checkpoint id, [5] record, then (blob field, field it extends or '', value) triples. Refused
+# (NOBASE) when a delta's base is gone (pruned, deleted): the caller then sends whole values.
 PUT = _script(
     _TYPES
     + """
@@ -44,7 +50,7 @@ redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], 0, ARGV[4])
 redis.call('HSET', KEYS[4], 'c:' .. ARGV[4], ARGV[5])
 for i = 6, #ARGV, 3 do redis.call('HSET', KEYS[4], 'b:' .. ARGV[i], ARGV[i + 2]) end
-touch(KEYS[2], ARGV[1], tonumber(ARGV[2]))
+touch(KEYS[2], nsk, tonumber(ARGV[2]))
 return 1
 """,
 )
@@ -73,29 +79,29 @@ for i = 5, #ARGV, 3 do
 end
 if changed then redis.call('HSET', h, 'x:' .. ARGV[4], cjson.encode(idx)) end
 redis.call('SADD', KEYS[2], ARGV[3])
-touch(KEYS[2], ARGV[1], tonumber(ARGV[2]))
+touch(KEYS[2], nsk, tonumber(ARGV[2]))
 return 1
 """,
 )
 
-# KEYS[2] thread key.
+# KEYS[2] thread key, then every namespace's pair.
 DELETE_THREAD = _script(
     _THREAD,
     """
 local n = 0
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  n = n + redis.call('DEL', ARGV[1] .. 'i:' .. ns, ARGV[1] .. 'h:' .. ns)
+  n = n + redis.call('DEL', nsk[ns][1], nsk[ns][2])
 end
 return n + redis.call('DEL', KEYS[2])
 """,
 )
 
-# KEYS[2] thread key; ARGV[2] 'keep_latest' or 'delete'.
+# KEYS[2] thread key, then every namespace's pair; ARGV[2] 'keep_latest' or 'delete'.
 PRUNE = _script(
     _THREAD,
     """
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local ix, h = ARGV[1] .. 'i:' .. ns, ARGV[1] .. 'h:' .. ns
+  local ix, h = nsk[ns][1], nsk[ns][2]
   local latest = redis.call('ZREVRANGEBYLEX', ix, '+', '-', 'LIMIT', 0, 1)[1]
   if ARGV[2] == 'delete' then latest = nil end
   local done = {}
@@ -115,7 +121,7 @@ return 1
 """,
 )
 
-# KEYS[2] thread key; ARGV[2..] run ids.
+# KEYS[2] thread key, then every namespace's pair; ARGV[2..] run ids.
 DELETE_RUNS = _script(
     _THREAD,
     """
@@ -123,7 +129,7 @@ local runs = {}
 for i = 2, #ARGV do runs[ARGV[i]] = true end
 local n = 0
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local ix, h = ARGV[1] .. 'i:' .. ns, ARGV[1] .. 'h:' .. ns
+  local ix, h = nsk[ns][1], nsk[ns][2]
   local hit = false
   for _, cid in ipairs(redis.call('ZRANGE', ix, 0, -1)) do
     local rec = redis.call('HGET', h, 'c:' .. cid)
@@ -142,7 +148,8 @@ return n
 """,
 )
 
-# KEYS[2] target thread key; ARGV[2] ttl ms, then per namespace:
+# KEYS[2] target thread key, then the pairs of its namespaces and of every namespace copied in;
+# ARGV[2] ttl ms, then per namespace:
 # ns, number of ids, number of hash fields, ids..., field, value, ...
 COPY_IN = _script(
     _THREAD
@@ -150,8 +157,7 @@ COPY_IN = _script(
 local i = 3
 while i <= #ARGV do
   local ns, nids, nkv = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  e = expect(ARGV[1] .. 'i:' .. ns, 'zset') or expect(ARGV[1] .. 'h:' .. ns, 'hash')
-  if e then return e end
+  if not nsk[ns] then return redis.error_reply('NSKEYS ' .. cjson.encode({ns})) end
   i = i + 3 + nids + 2 * nkv
 end
 """,
@@ -159,7 +165,7 @@ end
 local i = 3
 while i <= #ARGV do
   local ns, nids, nkv = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  local ix, h = ARGV[1] .. 'i:' .. ns, ARGV[1] .. 'h:' .. ns
+  local ix, h = nsk[ns][1], nsk[ns][2]
   i = i + 3
   redis.call('SADD', KEYS[2], ns)
   for j = i, i + nids - 1 do redis.call('ZADD', ix, 0, ARGV[j]) end
@@ -167,7 +173,7 @@ while i <= #ARGV do
   for j = i, i + 2 * nkv - 1, 2 do redis.call('HSET', h, ARGV[j], ARGV[j + 1]) end
   i = i + 2 * nkv
 end
-touch(KEYS[2], ARGV[1], tonumber(ARGV[2]))
+touch(KEYS[2], nsk, tonumber(ARGV[2]))
 return 1
 """,
 )
