@@ -25,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import itertools
 import logging
+import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -128,13 +130,37 @@ return {1, result}
 _TAGS_BY_SLOT: dict[int, str] = {}
 
 
+class _Ids:
+    """Unique write-id tails without a system call per write: 96 random bits drawn once per process
+    (again in a forked child), then a counter.
+
+    ``os.urandom`` per write released the GIL, and a write in one of LangGraph's background threads
+    then waited for the main thread to hand it back (up to the 5 ms switch interval) before it sent.
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self.prefix = secrets.token_urlsafe(12)
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):x}"  # next() of itertools.count is atomic under the GIL
+
+
+_IDS = _Ids()
+
+
 def new_write_id() -> str:
-    """A new write id: the current window's generation (hex), a dot, and 96 random bits (URL-safe).
+    """A new write id: the current window's generation (hex), a dot, then 96 random bits (URL-safe,
+    drawn once per process) and a per-process counter (hex), so no two writes share one.
 
     The generation names the marker the id is recorded in, so a write sent again later — by a
     retry, or by the caller after WriteUnconfirmed — goes to the same marker.
     """
-    return f"{int(time.time()) // MARKER_TTL_SECONDS:x}.{secrets.token_urlsafe(12)}"
+    return f"{int(time.time()) // MARKER_TTL_SECONDS:x}.{_IDS.next()}"
 
 
 def _text(key: KeyLike) -> str:
