@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 import redis.asyncio
+import redis.cluster
 from langgraph.checkpoint.base import empty_checkpoint
 
 from memstore_nb.checkpoint import scripts, write_scripts
@@ -233,3 +234,52 @@ def test_a_saver_that_never_saw_a_threads_namespaces_declares_them_when_the_serv
         for key in list(admin.scan_iter(match=f"{prefix}*", count=1000)):
             admin.delete(key)
         admin.close()
+
+
+def test_saver_writes_wait_for_a_migrating_slot_instead_of_missing_keys_that_moved(redis_cluster_url: str) -> None:
+    """While a thread's slot migrates, a write that touches a namespace already moved gets TRYAGAIN
+    (its declared keys are split between the nodes) and raises WriteUnconfirmed having written
+    nothing, instead of running on the source without the moved keys; once every key has moved it
+    goes on (ASK), and afterwards the thread has all its checkpoints and keys with their TTL.
+
+    With namespace keys built inside the script, the source ran the write and Valkey aborted it
+    half-way ("Attempted to access a non local key in a cluster node"), after its first writes."""
+    from memstore_nb.endpoint import connect
+    from memstore_nb.server_errors import WriteUnconfirmed
+
+    client = connect(redis_cluster_url, cluster=True)
+    assert isinstance(client, redis.cluster.RedisCluster)
+    thread = f"migrating-{uuid.uuid4().hex[:8]}"
+    saver = MemorystoreSaver(client, ttl=600)
+    root = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+    child = {"configurable": {"thread_id": thread, "checkpoint_ns": "child:1"}}
+    stored = saver.put(root, empty_checkpoint(), {}, {})
+    saver.put(child, empty_checkpoint(), {}, {})
+    keys = saver._keys(thread)
+    slot = client.keyslot(keys.thread)
+    source = client.get_node_from_key(keys.thread)
+    target = next(n for n in client.get_primaries() if n.name != source.name)
+    src = redis.Redis(host=source.host, port=source.port, protocol=2)
+    dst = redis.Redis(host=target.host, port=target.port, protocol=2)
+    source_id, target_id = src.execute_command("CLUSTER", "MYID"), dst.execute_command("CLUSTER", "MYID")
+    try:
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        moved = [keys.index("child:1"), keys.data("child:1")]
+        src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *moved)
+        with pytest.raises(WriteUnconfirmed):
+            saver.put(stored, empty_checkpoint(), {}, {})  # touches child:1's keys, now on the target
+        assert src.zcard(keys.index("")) == 1  # nothing written on the source
+        while rest := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *rest)
+        saver.put(stored, empty_checkpoint(), {}, {})  # every key on the target: sent there (ASK)
+    finally:
+        for node in client.get_primaries():
+            with redis.Redis(host=node.host, port=node.port, protocol=2) as conn:
+                conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        src.close()
+        dst.close()
+    assert len(list(saver.list(root))) == 2 and len(list(saver.list({"configurable": {"thread_id": thread}}))) == 3
+    assert all(0 < client.ttl(k) <= 600 for k in (keys.thread, keys.index("child:1"), keys.data("child:1")))
+    saver.delete_thread(thread)
+    client.close()
