@@ -80,7 +80,9 @@ class Calls:
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self._spaces: dict[str, set[str]] = {}
+        # thread id -> namespaces; each value is replaced whole, never changed in place, so a reader in
+        # another thread (LangGraph saves from background threads) never sees a set change size.
+        self._spaces: dict[str, frozenset[str]] = {}
 
     # Scripts declare every key they touch, so a call that walks a thread's namespaces names their
     # keys: the namespaces this saver has seen for the thread (and the root one). A script that
@@ -93,11 +95,11 @@ class Calls:
 
     def learn(self, thread_id: str, spaces: Sequence[str]) -> None:
         known = self._spaces.get(thread_id)
-        if known is None:
-            if len(self._spaces) >= _SPACES:
-                self._spaces.clear()
-            known = self._spaces[thread_id] = set()
-        known.update(spaces)
+        if known is not None and known.issuperset(spaces):
+            return
+        if known is None and len(self._spaces) >= _SPACES:
+            self._spaces.clear()
+        self._spaces[thread_id] = (known or frozenset()).union(spaces)
 
     def forget(self, thread_id: str) -> None:
         self._spaces.pop(thread_id, None)
@@ -136,9 +138,11 @@ class Calls:
             for i, reply in zip(again, retried, strict=True):
                 replies[i] = reply
         for i, reply in enumerate(replies):  # a thread with namespaces not declared: on its own
-            if isinstance(reply, redis.exceptions.ResponseError) and _missing_spaces(reply) is not None:
+            missing = _missing_spaces(reply) if isinstance(reply, redis.exceptions.ResponseError) else None
+            if missing is not None:
+                self.learn(calls[i].keys.thread_id, missing)
                 try:
-                    replies[i] = self.read(calls[i].declaring(_missing_spaces(reply) or []))
+                    replies[i] = self.read(calls[i].declaring(missing))
                 except Exception as exc:
                     replies[i] = exc
         return list(replies)
@@ -152,9 +156,11 @@ class Calls:
             for i, reply in zip(again, retried, strict=True):
                 replies[i] = reply
         for i, reply in enumerate(replies):
-            if isinstance(reply, redis.exceptions.ResponseError) and _missing_spaces(reply) is not None:
+            missing = _missing_spaces(reply) if isinstance(reply, redis.exceptions.ResponseError) else None
+            if missing is not None:
+                self.learn(calls[i].keys.thread_id, missing)
                 try:
-                    replies[i] = await self.aread(calls[i].declaring(_missing_spaces(reply) or []))
+                    replies[i] = await self.aread(calls[i].declaring(missing))
                 except Exception as exc:
                     replies[i] = exc
         return list(replies)
