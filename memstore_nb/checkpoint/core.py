@@ -186,7 +186,7 @@ class SaverCore(BaseCheckpointSaver[str]):
 
     def _thread_call(self, script: Any, thread_id: str, *extra: Any, spaces: Sequence[str] = ()) -> Call:
         keys = self._keys(str(thread_id))
-        redis_keys = self._spaced(keys, [*self._all_spaces(keys), *(ns for ns in spaces if ns)])
+        redis_keys = self._spaced(keys, list(dict.fromkeys([*self._all_spaces(keys), *spaces])))
         return Call(script, keys, redis_keys, [keys.base, *extra])
 
     def _copy_call(self, target_thread_id: str, dump: Any, args: list[Any]) -> Call:
