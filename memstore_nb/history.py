@@ -28,34 +28,38 @@ AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
 Raw = Union[bytes, str]
 
 
-# Every write is one replay-safe script (memstore_nb.writes): it checks the key's type and the
-# TTL before touching anything, so a key of another type is never written or expired, and a
-# write whose reply was lost is not stored twice when it is sent again.
+# Every write is one replay-safe script (memstore_nb.writes), so a write whose reply was lost is
+# not stored twice when it is sent again, and a key of another type is never written or expired.
+# The append's first call is its RPUSH, which either fails with nothing written (WRONGTYPE on a
+# key of another type; OOM, which Redis checks only before a script's first write) or succeeds,
+# after which nothing can fail: the ttl was validated in Python before sending (and is checked
+# again here, before the push), and the later chunks push to what is now a list.
 # unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
+_APPEND = OnceScript(
+    """
+local n = redis.call('RPUSH', KEYS[2], unpack(ARGV, 2, math.min(1001, #ARGV)))
+for i = 1002, #ARGV, 1000 do
+  n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+return n
+""",
+    check="""
+local ttl = tonumber(ARGV[1])
+if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
+  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[1])
+end
+""".replace("MAX_TTL", str(MAX_TTL_SECONDS)),
+    leading_write=True,
+)
+
+# clear() checks the type first: DEL would delete a key of any type.
 _CHECK_LIST = """
 local kind = redis.call('TYPE', KEYS[2])['ok']
 if kind ~= 'list' and kind ~= 'none' then
   return redis.error_reply('WRONGTYPE memstore-nb: the key holds a ' .. kind)
 end
 """
-_APPEND = OnceScript(
-    """
-local n = 0
-for i = 2, #ARGV, 1000 do
-  n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
-return n
-""",
-    check=_CHECK_LIST
-    + """
-local ttl = tonumber(ARGV[1])
-if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
-  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[1])
-end
-""".replace("MAX_TTL", str(MAX_TTL_SECONDS)),
-)
-
 # DEL, but only of a list: a hash or string at the key is refused, in the same atomic step.
 _CLEAR = OnceScript("return redis.call('DEL', KEYS[2])", check=_CHECK_LIST)
 _HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
@@ -292,13 +296,14 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append messages in order, in ONE round trip, exactly once.
 
-        One server-side script checks the key's type and the TTL, pushes the whole batch and
-        refreshes the TTL, and records the call's write id: if the reply is lost and the call is
+        One server-side script pushes the whole batch (refused with nothing written if the key
+        holds another type), refreshes the TTL, and records the call's write id: if the reply is lost and the call is
         sent again (by the client's retry policy or by this method), the server recognises it
         and does nothing.
 
         Raises:
             WrongTypeError: the key holds something else; nothing was written.
+            ArgumentError: ``ttl`` was set to a value the constructor would refuse; nothing was sent.
             WriteUnconfirmed: the connection failed after the write was sent and kept failing, so
                 whether it was stored is unknown (it was stored at most once). Calling
                 ``add_messages`` again with the same messages completes it without a duplicate.
@@ -306,9 +311,10 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         encoded = self._encode(messages)
         if not encoded:
             return
+        ttl = self._checked_ttl()
         fingerprint, write_id = self._write_id(encoded)
         try:
-            _APPEND.run(self._sync(), self.key, [self.key], [self.ttl or 0, *encoded], write_id=write_id)
+            _APPEND.run(self._sync(), self.key, (self.key,), [ttl, *encoded], write_id=write_id)
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise
@@ -316,6 +322,16 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             self._settled(fingerprint)
             raise self._wrong_type(exc) from exc
         self._settled(fingerprint)
+
+    def _checked_ttl(self) -> int:
+        """The ttl to send (0: none), validated before anything is sent: ``ttl`` may have been
+        reassigned since the constructor checked it."""
+        ttl = self.ttl
+        if ttl is None:
+            return 0
+        if type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS:
+            return ttl
+        return _ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
 
     def _write_id(self, encoded: list[str]) -> tuple[bytes | None, str]:
         """The id for writing ``encoded``: a new one, or the id of an unconfirmed write of the same content.
@@ -391,9 +407,10 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         encoded = self._encode(messages)
         if not encoded:
             return None
+        ttl = self._checked_ttl()
         fingerprint, write_id = self._write_id(encoded)
         try:
-            await _APPEND.arun(self.client, self.key, [self.key], [self.ttl or 0, *encoded], write_id=write_id)
+            await _APPEND.arun(self.client, self.key, (self.key,), [ttl, *encoded], write_id=write_id)
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise

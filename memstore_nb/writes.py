@@ -14,6 +14,11 @@ with the session when a slot migrates), is never a list (so it never shows up as
 expires by itself. A script runs atomically: a replay sees either nothing or the marker with all
 the writes.
 
+A third form suits a body whose first ``redis.call`` is a write that either fails with nothing
+written (``WRONGTYPE``, or ``OOM``: Redis and Valkey check memory only before a script's first
+write) or succeeds, after which nothing can fail: the id is recorded after that body, so no key
+type check is needed (``add_messages``).
+
 Sending is one round trip (``EVALSHA``; ``EVAL`` once per server to load the script). On a
 connection failure (after the client's own retries, which are replay-safe too) the same write —
 same id — is sent once more; if the outcome still cannot be known,
@@ -31,8 +36,7 @@ import os
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import redis
 import redis.exceptions
@@ -80,7 +84,7 @@ def _says_nothing(exc: redis.exceptions.RedisError) -> bool:
     return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_NOT_RUN)
 
 
-# The two wrappers. KEYS[1] is the marker: a small HASH per slot tag and time window
+# The wrappers. KEYS[1] is the marker: a small HASH per slot tag and time window
 # ("generation"), whose fields are the write ids applied in that window. The write id travels as
 # the last argument and is taken off ARGV first, so the body sees its own keys from KEYS[2] and
 # its arguments from ARGV[1]. The marker expires two windows after its generation began.
@@ -123,6 +127,23 @@ if type(result) == 'table' and result.err then return result end
 redis.call('HSET', KEYS[1], wid, '1')
 redis.call('PEXPIREAT', KEYS[1], at)
 return {1, result}
+"""
+)
+# With a leading write (the write-first form), the body's first redis.call is a write that fails
+# atomically (nothing written yet) or succeeds, and nothing after it can fail: the write id is
+# recorded after the body, with no read of the key's type before.
+_LEADING = (
+    _PROLOGUE
+    + """
+if redis.call('HEXISTS', KEYS[1], wid) == 1 then return redis.status_reply('REPLAY') end
+CHECK
+local function body()
+BODY
+end
+local result = body()
+redis.call('HSET', KEYS[1], wid, '1')
+redis.call('PEXPIREAT', KEYS[1], at)
+return result
 """
 )
 
@@ -208,14 +229,21 @@ def marker_key(key: KeyLike, write_id: str) -> str:
     ``{tag}:memstore-nb:w:<generation>``; it holds the ids of the writes to that slot tag in that
     window and expires by itself two windows after the window began.
     """
-    generation, dot, _random = write_id.partition(".")
-    if not dot or not generation or any(c not in "0123456789abcdef" for c in generation):
-        raise ValueError(f"not a write id from new_write_id(): {write_id!r}")
+    return _marker(key, write_id.partition(".")[0] if "." in write_id else "")
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+@functools.lru_cache(maxsize=4096)
+def _marker(key: KeyLike, generation: str) -> str:
+    """The marker of ``key`` for ``generation`` (cached: every write computes it)."""
+    if not generation or not _HEX.issuperset(generation):
+        raise ValueError(f"not a write id from new_write_id(): generation {generation!r}")
     return "{" + slot_tag(key) + "}" + _MARKER_INFIX + generation
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a write did: ``applied`` is False when the server had already applied this write id."""
 
     applied: bool
@@ -223,25 +251,35 @@ class Outcome:
 
 
 class OnceScript:
-    """A Lua write body, made replay-safe by :data:`_WRAPPER`, and its sync and async runners.
+    """A Lua write body, made replay-safe by one of the wrappers above, and its sync and async runners.
 
     Args:
         body: Lua code that writes. Its keys are ``KEYS[2..]`` and its arguments ``ARGV[1..]``.
-            Without ``check`` it is a function body: it validates before writing, returns
-            ``redis.error_reply(...)`` to refuse, and returns its result.
+            In the general form (neither ``check`` nor ``leading_write``) it is a function body:
+            it validates before writing, returns ``redis.error_reply(...)`` to refuse, and returns
+            its result.
         check: Lua code run before anything is written, which refuses with
             ``return redis.error_reply(...)``. With it, the body must not refuse or fail (the
             write id is recorded just before it runs) — one command fewer per write.
+            With ``leading_write`` the check must not call Redis at all (it may only look at
+            its arguments).
+        leading_write: the body's first ``redis.call`` is a write that fails with nothing written
+            (``WRONGTYPE``, ``OOM``) or succeeds, and nothing after it can fail. The write id is
+            recorded after the body, and a refusal is the error of that first write.
     """
 
-    def __init__(self, body: str, *, check: str | None = None) -> None:
-        template = _GENERAL if check is None else _CHECKED.replace("CHECK", check)
-        self.checked = check is not None
+    def __init__(self, body: str, *, check: str | None = None, leading_write: bool = False) -> None:
+        if leading_write:
+            template = _LEADING.replace("CHECK", check or "")
+        else:
+            template = _GENERAL if check is None else _CHECKED.replace("CHECK", check)
+        self.checked = check is not None or leading_write
         self.script = template.replace("BODY", body).replace("WINDOW_MS", str(MARKER_TTL_SECONDS * 1000))
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
+        self._sha = self.sha.encode()  # bytes go through the client's encoder untouched
 
     def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str) -> list[Any]:
-        return [1 + len(keys), marker_key(key, write_id), *keys, *args, write_id]
+        return [1 + len(keys), _marker(key, write_id.partition(".")[0]), *keys, *args, write_id]
 
     def run(self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str) -> Outcome:
         """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.
@@ -253,17 +291,27 @@ class OnceScript:
             redis.ResponseError: the body refused (nothing was written).
         """
         argv = self._argv(key, keys, args, write_id)
-        deadline = time.monotonic() + _RETRY_WINDOW
-        attempt = 0
+        started = time.monotonic()
+        try:  # the usual case first, without the retry loop's bookkeeping
+            return self._outcome(self._send(client, argv))
+        except _TRANSIENT as exc:
+            failure: BaseException = exc
+        except redis.exceptions.RedisError as exc:
+            if _says_nothing(exc):
+                raise WriteUnconfirmed(_text(key), write_id, 1, exc) from exc
+            raise
+        deadline = started + _RETRY_WINDOW
+        attempt = 1
         while True:
+            if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
+                raise WriteUnconfirmed(_text(key), write_id, attempt, failure) from failure
+            log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), failure)
+            time.sleep(0.1)
             attempt += 1
             try:
                 return self._outcome(self._send(client, argv))
             except _TRANSIENT as exc:
-                if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
-                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
-                log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
-                time.sleep(0.1)
+                failure = exc
             except redis.exceptions.RedisError as exc:
                 if _says_nothing(exc):
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
@@ -271,7 +319,7 @@ class OnceScript:
 
     def _send(self, client: Any, argv: list[Any]) -> Any:
         try:
-            return client.evalsha(self.sha, *argv)
+            return client.execute_command("EVALSHA", self._sha, *argv)
         except redis.exceptions.NoScriptError:
             return client.eval(self.script, *argv)  # loads it on that server for the next time
 
@@ -280,17 +328,27 @@ class OnceScript:
     ) -> Outcome:
         """:meth:`run` for ``redis.asyncio`` clients."""
         argv = self._argv(key, keys, args, write_id)
-        deadline = time.monotonic() + _RETRY_WINDOW
-        attempt = 0
+        started = time.monotonic()
+        try:
+            return self._outcome(await self._asend(client, argv))
+        except _TRANSIENT as exc:
+            failure: BaseException = exc
+        except redis.exceptions.RedisError as exc:
+            if _says_nothing(exc):
+                raise WriteUnconfirmed(_text(key), write_id, 1, exc) from exc
+            raise
+        deadline = started + _RETRY_WINDOW
+        attempt = 1
         while True:
+            if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
+                raise WriteUnconfirmed(_text(key), write_id, attempt, failure) from failure
+            log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), failure)
+            await asyncio.sleep(0.1)
             attempt += 1
             try:
                 return self._outcome(await self._asend(client, argv))
             except _TRANSIENT as exc:
-                if attempt > _RETRY_BUDGET or time.monotonic() >= deadline:
-                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
-                log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, _text(key), exc)
-                await asyncio.sleep(0.1)
+                failure = exc
             except redis.exceptions.RedisError as exc:
                 if _says_nothing(exc):
                     raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
@@ -298,13 +356,13 @@ class OnceScript:
 
     async def _asend(self, client: Any, argv: list[Any]) -> Any:
         try:
-            return await client.evalsha(self.sha, *argv)
+            return await client.execute_command("EVALSHA", self._sha, *argv)
         except redis.exceptions.NoScriptError:
             return await client.eval(self.script, *argv)
 
     def _outcome(self, reply: Any) -> Outcome:
         if self.checked:
-            if reply in (b"REPLAY", "REPLAY"):
+            if reply == b"REPLAY" or reply == "REPLAY":
                 return Outcome(False, None)
             return Outcome(True, reply)
         applied = bool(int(reply[0]))

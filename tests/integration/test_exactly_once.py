@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -122,15 +123,34 @@ def test_a_ttl_no_server_accepts_is_refused_before_anything_is_written(client: C
     with pytest.raises(ArgumentError, match="at most"):
         MemorystoreChatMessageHistory(client, session_id, ttl=10**16)
     assert client.exists(session_id) == 0
-    # The script checks too: a history whose ttl was changed afterwards writes nothing.
+    # A history whose ttl was changed afterwards refuses before sending anything.
     history = MemorystoreChatMessageHistory(client, session_id, ttl=60)
-    history.ttl = MAX_TTL_SECONDS * 4
-    with pytest.raises(redis.ResponseError, match="ttl out of range"):
-        history.add_message(HumanMessage("never stored"))
+    for bad in (MAX_TTL_SECONDS * 4, 0, -5, 1.5, "60", True):
+        history.ttl = bad  # type: ignore[assignment]
+        client.config_resetstat()
+        with pytest.raises(ArgumentError):
+            history.add_message(HumanMessage("never stored"))
+        sent = client.info("commandstats")
+        assert not any(name in sent for name in ("cmdstat_evalsha", "cmdstat_eval")), (bad, sent)
     assert client.exists(session_id) == 0
+    history.ttl = timedelta(seconds=90)  # type: ignore[assignment]
+    history.add_message(HumanMessage("a timedelta set afterwards works"))
+    assert 60 < client.ttl(session_id) <= 90  # type: ignore[operator]
+    client.delete(session_id)
     history.ttl = MAX_TTL_SECONDS
     history.add_message(HumanMessage("the largest ttl works"))
     assert client.ttl(session_id) > 10**12  # type: ignore[operator]
+
+
+def test_the_append_script_refuses_a_bad_ttl_before_it_writes(client: Client, session_id: str) -> None:
+    """The script checks the ttl too (defence in depth: Python validates it before sending)."""
+    from memstore_nb import history as history_module
+
+    write_id = new_write_id()
+    for bad in (MAX_TTL_SECONDS * 4, -1, "x", 1.5):
+        with pytest.raises(redis.ResponseError, match="ttl out of range"):
+            history_module._APPEND.run(client, session_id, [session_id], [bad, "m"], write_id=write_id)
+    assert client.exists(session_id, marker_key(session_id, write_id)) == 0  # nothing written, no marker
 
 
 @pytest.mark.parametrize(
@@ -172,6 +192,66 @@ def test_wrong_type_error_is_also_what_upstream_code_catches(any_client: Client,
         assert isinstance(err.value, WrongTypeError)
     assert any_client.ttl(any_session_id) == -1  # no TTL on data that is not ours
     assert any_client.hgetall(any_session_id) == {b"name": b"Ada"}
+
+
+@pytest.mark.parametrize("count", [1, 2_500])  # 2,500: the push goes in chunks of 1,000
+@pytest.mark.parametrize(
+    "setup",
+    [
+        lambda c, k: c.hset(k, "name", "Ada"),
+        lambda c, k: c.set(k, "v"),
+        lambda c, k: c.sadd(k, "m"),
+        lambda c, k: c.zadd(k, {"m": 1}),
+    ],
+)
+def test_an_append_to_a_key_of_another_type_writes_nothing_and_leaves_no_marker(
+    any_client: Client, any_session_id: str, setup: Callable[[Any, str], Any], count: int
+) -> None:
+    setup(any_client, any_session_id)
+    dumped = any_client.dump(any_session_id)
+    history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=60)
+    write_id = new_write_id()
+    history._unconfirmed(None, history._encode([HumanMessage(str(i)) for i in range(count)]), write_id)
+    with pytest.raises(WrongTypeError):
+        history.add_messages([HumanMessage(str(i)) for i in range(count)])  # sent with write_id
+    assert any_client.dump(any_session_id) == dumped and any_client.ttl(any_session_id) == -1
+    assert any_client.exists(marker_key(any_session_id, write_id)) == 0  # this session's marker: none
+
+
+def test_an_append_refused_for_memory_writes_nothing_and_leaves_no_marker(client: Client, session_id: str) -> None:
+    """OOM: Redis checks memory before a script's first write only, and the push is that write."""
+    history = MemorystoreChatMessageHistory(client, session_id, ttl=60)
+    history.add_message(HumanMessage("before"))
+    write_id = new_write_id()
+    history._unconfirmed(None, history._encode([HumanMessage("refused")]), write_id)
+    old = client.config_get("maxmemory")["maxmemory"]
+    client.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(redis.ResponseError, match="maxmemory"):  # OOM
+            history.add_message(HumanMessage("refused"))
+    finally:
+        client.config_set("maxmemory", old)
+    assert [m.content for m in history.messages] == ["before"]
+    assert not client.hexists(marker_key(session_id, write_id), write_id)
+    history.add_message(HumanMessage("refused"))  # the same write, sent again, now goes through once
+    assert [m.content for m in history.messages] == ["before", "refused"]
+
+
+@pytest.mark.parametrize("count", [1, 2_500])
+def test_a_replayed_append_is_a_no_op(any_client: Client, any_session_id: str, count: int) -> None:
+    """The append pushes first and records its id after: a replay still finds the id, and does nothing."""
+    from memstore_nb import history as history_module
+
+    history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=120)
+    encoded = history._encode([HumanMessage(f"m{i}") for i in range(count)])
+    write_id = new_write_id()
+    first = history_module._APPEND.run(any_client, any_session_id, [any_session_id], [120, *encoded], write_id=write_id)
+    any_client.expire(any_session_id, 30)
+    again = history_module._APPEND.run(any_client, any_session_id, [any_session_id], [120, *encoded], write_id=write_id)
+    assert (first.applied, first.result, again.applied) == (True, count, False)
+    assert len(history) == count
+    assert any_client.ttl(any_session_id) <= 30  # the replay did not even refresh the TTL
+    assert any_client.hexists(marker_key(any_session_id, write_id), write_id)
 
 
 def test_write_unconfirmed_is_a_memstore_and_a_redis_connection_error() -> None:
