@@ -464,3 +464,23 @@ def test_any_message_survives_the_round_trip(client: Client, session_id: str, ba
     history.clear()
     history.add_messages(batch)
     assert history.messages == batch
+
+
+def test_a_long_read_leaves_the_garbage_collector_as_it_found_it(client: Client, session_id: str) -> None:
+    """Reads of 1,000+ messages pause the collector while decoding, and turn it back on (also on errors)."""
+    import gc
+
+    history = MemorystoreChatMessageHistory(client, session_id)
+    history.add_messages([HumanMessage(str(i)) for i in range(1_500)])
+    assert gc.isenabled()
+    assert len(history.messages) == 1_500 and gc.isenabled()
+    client.rpush(session_id, b"not json")
+    with pytest.raises(CorruptMessageError) as err:
+        history.messages
+    assert err.value.index == 1_500 and gc.isenabled()
+    gc.disable()
+    try:
+        assert len(history[:1_500]) == 1_500
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()

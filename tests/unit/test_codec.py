@@ -36,8 +36,13 @@ def reference(raw: str | bytes) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
-    # NaN != NaN, so compare the stored form (json.dumps writes NaN as NaN on both sides).
-    return json.dumps(message_to_dict(a), sort_keys=True) == json.dumps(message_to_dict(b), sort_keys=True)
+    # NaN != NaN, so compare the stored form (json.dumps writes NaN as NaN on both sides), in
+    # field order; and which fields were set (model_dump(exclude_unset=True) depends on it).
+    return (
+        json.dumps(message_to_dict(a)) == json.dumps(message_to_dict(b))
+        and a.model_fields_set == b.model_fields_set
+        and list(a.model_extra or {}) == list(b.model_extra or {})
+    )
 
 
 def check_against_reference(raw: str | bytes) -> None:
@@ -69,10 +74,32 @@ def test_metadata_of_any_json_value_reads_as_the_reference_does(extra: Any, meta
     ),
     data=st.dictionaries(
         st.sampled_from(
-            ["content", "additional_kwargs", "response_metadata", "tool_calls", "tool_call_id", "name", "role", "id"]
+            [
+                "content",
+                "additional_kwargs",
+                "response_metadata",
+                "tool_calls",
+                "tool_call_id",
+                "name",
+                "role",
+                "id",
+                # beside the usual fields: what the fast path (model_validate) must treat as the
+                # constructor does: content_blocks (moved into content by 1.x), self (a TypeError
+                # for __init__), the type field, and extra fields (kept, in order)
+                "content_blocks",
+                "self",
+                "type",
+                "usage_metadata",
+                "invalid_tool_calls",
+                "example",
+                "status",
+                "artifact",
+                "zz_extra",
+                "aa_extra",
+            ]
         ),
         json_values,
-        max_size=5,
+        max_size=6,
     ),
 )
 def test_any_document_is_a_message_equal_to_the_reference_or_a_corrupt_message_error(kind: str, data: Any) -> None:
@@ -125,6 +152,30 @@ def test_plain_messages_take_the_fast_path_and_equal_the_reference() -> None:
     for message in (HumanMessage("hi"), AIMessage("", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])):
         raw = encode_message(message)
         assert same(decode_message(raw), reference(raw))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"content": "x", "content_blocks": [{"type": "text", "text": "blocks win"}]},
+        {"content": "x", "content_blocks": None},
+        {"content_blocks": [{"type": "text", "text": "only blocks"}]},
+        {"content": "x", "self": 1},
+        {"content": "x", "zz": 1, "aa": [2], "id": "m1"},
+        {"content": None},
+        {},
+        {"content": "x", "type": "ai"},
+        {"content": "x", "tool_calls": [{"name": "f", "args": {}, "id": "c"}], "invalid_tool_calls": []},
+        {
+            "content": "x",
+            "additional_kwargs": {"tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "{}"}}]},
+        },
+    ],
+)
+@pytest.mark.parametrize("kind", ["human", "ai", "system", "tool", "function", "chat", "AIMessageChunk"])
+def test_the_fast_path_gives_what_the_constructor_gives(kind: str, data: dict[str, Any]) -> None:
+    for extra in ({}, {"tool_call_id": "c1", "name": "n", "role": "r"}):
+        check_against_reference(json.dumps({"type": kind, "data": {**data, **extra}}))
 
 
 @pytest.mark.parametrize(
