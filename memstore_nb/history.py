@@ -31,14 +31,16 @@ Raw = Union[bytes, str]
 
 # Every write is one replay-safe script (memstore_nb.writes), so a write whose reply was lost is
 # not stored twice when it is sent again, and a key of another type is never written or expired.
-# The append's first call is its RPUSH, which either fails with nothing written (WRONGTYPE on a
-# key of another type; OOM, which Redis checks only before a script's first write) or succeeds,
-# after which nothing can fail: the ttl was validated in Python before sending (and is checked
-# again here, before the push), and the later chunks push to what is now a list.
+# The append is the write-first form: its first push refuses a key of another type (WRONGTYPE)
+# with nothing written, and the write id is taken back; after it nothing can fail: the ttl was
+# validated in Python before sending (and is checked again here, before anything is written),
+# and the later chunks push to what is now a list. So no TYPE call, and in all two commands per
+# append (HSET of the id, RPUSH) plus EXPIRE with a ttl.
 # unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
 _APPEND = OnceScript(
     """
-local n = redis.call('RPUSH', KEYS[2], unpack(ARGV, 2, math.min(1001, #ARGV)))
+local n = redis.pcall('RPUSH', KEYS[2], unpack(ARGV, 2, math.min(1001, #ARGV)))
+if type(n) == 'table' then return refuse(n) end
 for i = 1002, #ARGV, 1000 do
   n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end

@@ -14,10 +14,10 @@ with the session when a slot migrates), is never a list (so it never shows up as
 expires by itself. A script runs atomically: a replay sees either nothing or the marker with all
 the writes.
 
-A third form suits a body whose first ``redis.call`` is a write that either fails with nothing
-written (``WRONGTYPE``, or ``OOM``: Redis and Valkey check memory only before a script's first
-write) or succeeds, after which nothing can fail: the id is recorded after that body, so no key
-type check is needed (``add_messages``).
+A third form (``add_messages``) records the id first, with one HSET that also tells a replay
+apart, and takes it back if the body's first write is refused (``WRONGTYPE``: a key of another
+type), so no key type check is needed; memory (``OOM``) is checked by Redis before a script's
+first write only, so an OOM refusal comes before anything is written.
 
 Sending is one round trip (``EVALSHA``; ``EVAL`` once per server to load the script). On a
 connection failure (after the client's own retries, which are replay-safe too) the same write —
@@ -129,23 +129,29 @@ redis.call('PEXPIREAT', KEYS[1], at)
 return {1, result}
 """
 )
-# With a leading write (the write-first form), the body's first redis.call is a write that fails
-# atomically (nothing written yet) or succeeds, and nothing after it can fail: the write id is
-# recorded after the body, with no read of the key's type before.
-_LEADING = (
-    _PROLOGUE
-    + """
-if redis.call('HEXISTS', KEYS[1], wid) == 1 then return redis.status_reply('REPLAY') end
+# The write-first form: one HSET both records the write id and tells a replay (no new field)
+# from a new write, and whether the marker is new; then the body writes. Its first write is a
+# redis.pcall whose error (WRONGTYPE: nothing written by it) makes it call refuse(err), which
+# takes the id back — the marker is left exactly as it was, or gone if this call created it — and
+# returns the error; nothing after that first write may fail. (OOM cannot strike it: Redis checks
+# memory only before a script's first write, here the HSET, which then writes nothing.) The
+# field EXPIRES marks a marker whose expiry is set: set in the same step as the PEXPIREAT, and
+# only ever removed with the id that brought it, so the PEXPIREAT runs once per marker, not
+# once per write. A write id is sent only by this one script, so a replay finds both fields.
+_LEADING = """
+local wid = table.remove(ARGV)
 CHECK
-local function body()
-BODY
+local added = redis.call('HSET', KEYS[1], wid, '1', 'expires', '1')
+if added == 0 then return redis.status_reply('REPLAY') end
+if added == 2 then
+  redis.call('PEXPIREAT', KEYS[1], (tonumber(string.match(KEYS[1], ':w:(%x+)$'), 16) + 2) * WINDOW_MS)
 end
-local result = body()
-redis.call('HSET', KEYS[1], wid, '1')
-redis.call('PEXPIREAT', KEYS[1], at)
-return result
+local function refuse(err)
+  if added == 2 then redis.call('HDEL', KEYS[1], wid, 'expires') else redis.call('HDEL', KEYS[1], wid) end
+  return err
+end
+BODY
 """
-)
 
 # Tags for keys whose slot cannot be reached by wrapping the key in braces (see slot_tag).
 _TAGS_BY_SLOT: dict[int, str] = {}
@@ -263,9 +269,11 @@ class OnceScript:
             write id is recorded just before it runs) — one command fewer per write.
             With ``leading_write`` the check must not call Redis at all (it may only look at
             its arguments).
-        leading_write: the body's first ``redis.call`` is a write that fails with nothing written
-            (``WRONGTYPE``, ``OOM``) or succeeds, and nothing after it can fail. The write id is
-            recorded after the body, and a refusal is the error of that first write.
+        leading_write: the write-first form. The write id is recorded before the body runs; the
+            body's first write is ``local r = redis.pcall(...)`` followed by
+            ``if type(r) == 'table' then return refuse(r) end`` (which takes the id back and
+            refuses with that error: the first write wrote nothing), and nothing after it may
+            fail. The body returns its result.
     """
 
     def __init__(self, body: str, *, check: str | None = None, leading_write: bool = False) -> None:

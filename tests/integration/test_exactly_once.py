@@ -218,6 +218,30 @@ def test_an_append_to_a_key_of_another_type_writes_nothing_and_leaves_no_marker(
     assert any_client.exists(marker_key(any_session_id, write_id)) == 0  # this session's marker: none
 
 
+@pytest.mark.parametrize("marker_made_by", ["append", "another script"])
+def test_a_refused_append_leaves_a_shared_marker_exactly_as_it_was(any_client: Client, marker_made_by: str) -> None:
+    """Keys with one hash tag share a marker: a refused append takes its id back and nothing else."""
+    tag = uuid.uuid4().hex[:8]
+    listed, hashed = f"{{{tag}}}:chat", f"{{{tag}}}:profile"
+    if marker_made_by == "append":  # the marker has the field that says its expiry is set
+        MemorystoreChatMessageHistory(any_client, listed).add_message(HumanMessage("x"))
+    else:  # a marker made by another form of script (the LangGraph saver's), without that field
+        _PUSH.run(any_client, listed, [listed], ["x"], write_id=new_write_id())
+    any_client.hset(hashed, "name", "Ada")
+    write_id = new_write_id()
+    marker = marker_key(hashed, write_id)
+    assert marker == marker_key(listed, write_id)
+    fields, ttl = any_client.hgetall(marker), any_client.pttl(marker)
+    history = MemorystoreChatMessageHistory(any_client, hashed)
+    history._unconfirmed(None, history._encode([HumanMessage("y")]), write_id)
+    with pytest.raises(WrongTypeError):
+        history.add_message(HumanMessage("y"))
+    assert any_client.hgetall(marker) == fields
+    assert ttl - 2000 <= any_client.pttl(marker) <= ttl  # type: ignore[operator]
+    assert any_client.hgetall(hashed) == {b"name": b"Ada"}
+    any_client.delete(listed, hashed)
+
+
 def test_an_append_refused_for_memory_writes_nothing_and_leaves_no_marker(client: Client, session_id: str) -> None:
     """OOM: Redis checks memory before a script's first write only, and the push is that write."""
     history = MemorystoreChatMessageHistory(client, session_id, ttl=60)
