@@ -129,15 +129,16 @@ redis.call('PEXPIREAT', KEYS[1], at)
 return {1, result}
 """
 )
-# The write-first form: one HSET both records the write id and tells a replay (no new field)
-# from a new write, and whether the marker is new; then the body writes. Its first write is a
-# redis.pcall whose error (WRONGTYPE: nothing written by it) makes it call refuse(err), which
-# takes the id back — the marker is left exactly as it was, or gone if this call created it — and
-# returns the error; nothing after that first write may fail. (OOM cannot strike it: Redis checks
-# memory only before a script's first write, here the HSET, which then writes nothing.) The
-# field EXPIRES marks a marker whose expiry is set: set in the same step as the PEXPIREAT, and
-# only ever removed with the id that brought it, so the PEXPIREAT runs once per marker, not
-# once per write. A write id is sent only by this one script, so a replay finds both fields.
+# The record-first form (leading_write): one HSET both records the write id and tells a replay
+# (no new field) from a new write, and says whether the marker is new; then the body writes. Its
+# first write is a redis.pcall whose error (WRONGTYPE: that write wrote nothing) makes it call
+# refuse(err), which takes the id back — the marker is left exactly as it was, or gone if this
+# call created it — and returns the error; nothing after that first write may fail. OOM cannot
+# strike after the HSET: Redis and Valkey check memory only before a script's first write (the
+# HSET, which then fails with nothing written). The field "expires" marks a marker whose expiry
+# is set: it is added in the same step as the PEXPIREAT and only ever removed with the id that
+# added it, so PEXPIREAT runs once per marker, not once per write. A write id is only ever sent
+# by one script, so a replay of a write of this form finds both fields.
 _LEADING = """
 local wid = table.remove(ARGV)
 CHECK
