@@ -31,16 +31,15 @@ Raw = Union[bytes, str]
 
 # Every write is one replay-safe script (memstore_nb.writes), so a write whose reply was lost is
 # not stored twice when it is sent again, and a key of another type is never written or expired.
-# The append is the write-first form: its first push refuses a key of another type (WRONGTYPE)
-# with nothing written, and the write id is taken back; after it nothing can fail: the ttl was
-# validated in Python before sending (and is checked again here, before anything is written),
-# and the later chunks push to what is now a list. So no TYPE call, and in all two commands per
-# append (HSET of the id, RPUSH) plus EXPIRE with a ttl.
+# The append is the record-first form: its first push (run by the wrapper, its reply in `first`)
+# refuses a key of another type (WRONGTYPE) with nothing written, and the write id is taken
+# back; after it nothing can fail: the ttl was validated in Python before sending (and is
+# checked again here, before anything is written), and the later chunks push to what is now a
+# list. So no TYPE call: two commands per append (HSET of the id, RPUSH), plus EXPIRE with a ttl.
 # unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
 _APPEND = OnceScript(
     """
-local n = redis.pcall('RPUSH', KEYS[2], unpack(ARGV, 2, math.min(1001, #ARGV)))
-if type(n) == 'table' then return refuse(n) end
+local n = first
 for i = 1002, #ARGV, 1000 do
   n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
@@ -53,7 +52,7 @@ if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
   return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[1])
 end
 """.replace("MAX_TTL", str(MAX_TTL_SECONDS)),
-    leading_write=True,
+    leading_write="'RPUSH', KEYS[2], unpack(ARGV, 2, math.min(1001, #ARGV))",
 )
 
 # clear() checks the type first: DEL would delete a key of any type.

@@ -131,9 +131,9 @@ return {1, result}
 )
 # The record-first form (leading_write): one HSET both records the write id and tells a replay
 # (no new field) from a new write, and says whether the marker is new; then the body writes. Its
-# first write is a redis.pcall whose error (WRONGTYPE: that write wrote nothing) makes it call
-# refuse(err), which takes the id back — the marker is left exactly as it was, or gone if this
-# call created it — and returns the error; nothing after that first write may fail. OOM cannot
+# first write (FIRST, run with redis.pcall) may be refused (WRONGTYPE: that write wrote nothing):
+# then the id is taken back — the marker is left exactly as it was, or gone if this call created
+# it — and the script returns that error. Nothing after that first write may fail. OOM cannot
 # strike after the HSET: Redis and Valkey check memory only before a script's first write (the
 # HSET, which then fails with nothing written). The field "expires" marks a marker whose expiry
 # is set: it is added in the same step as the PEXPIREAT and only ever removed with the id that
@@ -147,9 +147,10 @@ if added == 0 then return redis.status_reply('REPLAY') end
 if added == 2 then
   redis.call('PEXPIREAT', KEYS[1], (tonumber(string.match(KEYS[1], ':w:(%x+)$'), 16) + 2) * WINDOW_MS)
 end
-local function refuse(err)
+local first = redis.pcall(FIRST)
+if type(first) == 'table' and first.err then
   if added == 2 then redis.call('HDEL', KEYS[1], wid, 'expires') else redis.call('HDEL', KEYS[1], wid) end
-  return err
+  return first
 end
 BODY
 """
@@ -270,19 +271,20 @@ class OnceScript:
             write id is recorded just before it runs) — one command fewer per write.
             With ``leading_write`` the check must not call Redis at all (it may only look at
             its arguments).
-        leading_write: the write-first form. The write id is recorded before the body runs; the
-            body's first write is ``local r = redis.pcall(...)`` followed by
-            ``if type(r) == 'table' then return refuse(r) end`` (which takes the id back and
-            refuses with that error: the first write wrote nothing), and nothing after it may
-            fail. The body returns its result.
+        leading_write: the record-first form: the arguments of the body's first write, a Lua
+            expression list such as ``"'RPUSH', KEYS[2], ARGV[2]"``. The write id is recorded,
+            then that write runs; if it is refused (it must then have written nothing, as
+            ``WRONGTYPE``), the id is taken back and the script returns the error. Otherwise the
+            body runs, with that write's reply in ``first``; nothing in it may fail. The body
+            returns the result.
     """
 
-    def __init__(self, body: str, *, check: str | None = None, leading_write: bool = False) -> None:
-        if leading_write:
-            template = _LEADING.replace("CHECK", check or "")
+    def __init__(self, body: str, *, check: str | None = None, leading_write: str | None = None) -> None:
+        if leading_write is not None:
+            template = _LEADING.replace("CHECK", check or "").replace("FIRST", leading_write)
         else:
             template = _GENERAL if check is None else _CHECKED.replace("CHECK", check)
-        self.checked = check is not None or leading_write
+        self.checked = check is not None or leading_write is not None
         self.script = template.replace("BODY", body).replace("WINDOW_MS", str(MARKER_TTL_SECONDS * 1000))
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
         self._sha = self.sha.encode()  # bytes go through the client's encoder untouched
