@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,8 @@ Raw = Union[bytes, str]
 
 _PREVIEW_CHARS = 80
 _SCAN_TYPE_SINCE = (6, 0)
+# client -> whether its servers have SCAN ... TYPE: asked once per client (an INFO round trip), not per listing.
+_SCAN_TYPE: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 class SessionNotFound(MemstoreError, KeyError):
@@ -154,7 +158,18 @@ def _looks_like_message(raw: Raw) -> bool:
 
 
 def _scan_type_supported(client: SyncClient) -> bool:
-    """True when every server behind ``client`` has SCAN ... TYPE (Redis >= 6.0)."""
+    """True when every server behind ``client`` has SCAN ... TYPE (Redis >= 6.0); asked once per client."""
+    try:
+        return _SCAN_TYPE[client]
+    except (KeyError, TypeError):  # TypeError: a client that cannot be weakly referenced
+        pass
+    supported = _ask_scan_type(client)
+    with contextlib.suppress(TypeError):
+        _SCAN_TYPE[client] = supported
+    return supported
+
+
+def _ask_scan_type(client: SyncClient) -> bool:
     try:
         if isinstance(client, redis.cluster.RedisCluster):
             replies = client.info("server", target_nodes=redis.cluster.RedisCluster.PRIMARIES)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .controls import Looks, hidden
 from .fields import time_text
-from .parts import hidden, labelled
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -32,23 +32,38 @@ class CheckpointPanel:
     the newest one, which Refresh and follow then keep up with.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, *, limit: int = 50) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks, host: widgets.Box, *, limit: int = 50) -> None:
         self.v = viewer
         self.limit = limit
         self.checkpoints: list[Any] = []
-        self.title = widgets.HTML(value="")
-        # No options while hidden: the page's only listbox with options is then the session table.
-        self.select = widgets.Select(options=[], value=None, rows=6, layout={"width": "100%"}, **labelled("checkpoint"))
-        self.select.observe(self._picked, names="value")
-        self.widget = widgets.VBox([self.title, self.select], layout=widgets.Layout(width="100%", max_width="100%"))
-        self.widget.add_class("msnb-checkpoints")
+        self._looks = looks
+        self._host = host
+        self._widget: widgets.VBox | None = None
         self._quiet = False
-        hidden(self.widget, True)
+
+    @property
+    def widget(self) -> widgets.VBox:
+        """The panel, made (hidden, at the end of the host box) the first time it is needed."""
+        if self._widget is None:
+            self.title = self._looks.html()
+            # No options while hidden: the page's only listbox with options is then the session table.
+            self.select = self._looks.choice(widgets.Select, "checkpoint", options=[], value=None, rows=6)
+            self.select.observe(self._picked, names="value")
+            self._widget = widgets.VBox(
+                [self.title, self.select],
+                layout=widgets.Layout(width="100%", max_width="100%", display="none"),
+                _dom_classes=["msnb-checkpoints"],
+            )
+            self._host.children = (*self._host.children, self._widget)
+        return self._widget
 
     def show(self, transcript: Any) -> None:
         """List ``transcript``'s checkpoints (newest first), or hide the panel when it has none."""
         lister = getattr(transcript, "checkpoints", None)
         self.checkpoints = list(lister(self.limit)) if callable(lister) else []
+        if not callable(lister) and self._widget is None:
+            return  # never made: most histories have no checkpoints
+        panel = self.widget
         self._quiet = True
         try:
             if callable(lister):
@@ -62,7 +77,7 @@ class CheckpointPanel:
             self._quiet = False
         more = f" (latest {self.limit})" if len(self.checkpoints) >= self.limit else ""
         self.title.value = f"<b>Checkpoints</b>{html.escape(more)}, newest first"
-        hidden(self.widget, not callable(lister))
+        hidden(panel, not callable(lister))
 
     def _picked(self, change: Any) -> None:
         if self._quiet:

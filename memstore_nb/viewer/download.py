@@ -8,11 +8,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as widgets
 from langchain_core.messages import BaseMessage, messages_to_dict
 
 from ..errors import MemstoreError
-from .parts import button, hidden, plain_html, row
+from .controls import Looks, Progress
 from .render import to_markdown
 
 if TYPE_CHECKING:
@@ -26,16 +25,20 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 class Exporter:
     """Export JSON / Export Markdown buttons, a progress bar while reading, and the link."""
 
-    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
         self.v = viewer
-        self.json_button = button("Export JSON", "messages_to_dict of the whole session", shared=shared)
-        self.md_button = button("Export Markdown", "the whole session as a Markdown transcript", shared=shared)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
-        self.link = plain_html(shared)
-        hidden(self.progress, True)
+        self.json_button = looks.button("Export JSON", "messages_to_dict of the whole session")
+        self.md_button = looks.button("Export Markdown", "the whole session as a Markdown transcript")
+        self.link = looks.html()
         self.json_button.on_click(lambda _: viewer.export_json())
         self.md_button.on_click(lambda _: viewer.export_markdown())
-        self.widget = row(self.json_button, self.md_button, self.progress, self.link, shared=shared)
+        self.widget = looks.row(self.json_button, self.md_button, self.link)
+        self._progress = Progress(self.widget)
+
+    @property
+    def progress(self) -> Any:
+        """The progress bar of the last export (None before the first)."""
+        return self._progress.bar
 
     def read_all(self) -> list[Any]:
         v = self.v
@@ -43,19 +46,14 @@ class Exporter:
         if transcript is None or v.session_id is None:
             raise MemstoreError("open a session first: pick one in the list")
         total = transcript.stats().length
-        bar = self.progress
-        bar.value, bar.max = 0, max(total, 1)
-        hidden(bar, False)
         out: list[Any] = []
-        try:
+        with self._progress.running(total) as progress:
             while len(out) < total:
                 chunk = transcript.read_range(len(out), min(len(out) + v.chunk_size, total) - 1)
                 if not chunk:
                     break
                 out += chunk
-                bar.value = min(len(out), total)
-        finally:
-            hidden(bar, True)
+                progress(min(len(out), total), total)
         return out
 
     def as_json(self) -> str:

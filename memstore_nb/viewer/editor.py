@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from ..errors import MemstoreError
-from .parts import button, hidden, row
+from .controls import Looks, hidden
 
 if TYPE_CHECKING:
     from ..history import MemorystoreChatMessageHistory
@@ -27,23 +27,25 @@ class Editor:
     the viewer is built; every action checks it again.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
         self.v = viewer
         self.pending: tuple[str, int] | None = None
         self.role = widgets.Dropdown(options=[(r, r) for r in APPEND_ROLES], value="human", layout={"width": "100px"})
         self.text = widgets.Textarea(placeholder="message text", layout=widgets.Layout(width="50%"))
-        self.append_button = button("Append", "add this message at the end of the session", shared=shared)
-        self.delete_button = button(
-            "Delete session…", "delete the whole session (asks first)", style="danger", shared=shared
+        self.append_button = looks.button("Append", "add this message at the end of the session")
+        self.delete_button = looks.button("Delete session…", "delete the whole session (asks first)", style="danger")
+        self.confirm_html = looks.html()
+        self.confirm_button = looks.button("Delete", "really delete", style="danger")
+        self.cancel_button = looks.button("Cancel", "keep the session")
+        # Its own layout: it hides (the shared row layout would hide every row).
+        self.confirm_box = widgets.HBox(
+            [self.confirm_html, self.confirm_button, self.cancel_button],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center", display="none"),
         )
-        self.confirm_html = widgets.HTML(value="")
-        self.confirm_button = button("Delete", "really delete", style="danger", shared=shared)
-        self.cancel_button = button("Cancel", "keep the session", shared=shared)
-        self.confirm_box = row(self.confirm_html, self.confirm_button, self.cancel_button)
         self.widget = widgets.VBox(
-            [row(self.role, self.text, self.append_button), self.delete_button, self.confirm_box]
+            [looks.row(self.role, self.text, self.append_button), self.delete_button, self.confirm_box],
+            layout=looks.layout(),
         )
-        hidden(self.confirm_box, True)
         self.append_button.on_click(lambda _: viewer._append_clicked())
         self.delete_button.on_click(lambda _: viewer._delete_clicked())
         self.confirm_button.on_click(lambda _: viewer._confirm_delete_clicked())

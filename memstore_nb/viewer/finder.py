@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as widgets
-
 from ..errors import MemstoreError
-from .parts import button, hidden, plain_html, row, text_box
+from .controls import Looks, Progress
 
 if TYPE_CHECKING:
+    import ipywidgets as widgets
+
     from .widget import ChatHistoryViewer
 
 __all__ = ["Finder"]
@@ -23,24 +23,26 @@ class Finder:
     is shown at the top of the transcript with an outline.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
         self.v = viewer
         self.hits: list[int] = []
         self.pos = -1
-        self.text = text_box("find text, any case (Enter)", label="find")
-        self.find_button = button("Find", "search the whole session, chunk by chunk", shared=shared)
-        self.prev_button = button("‹ Hit", "previous search hit", shared=shared)
-        self.next_button = button("Hit ›", "next search hit", shared=shared)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
-        self.status = plain_html(shared)
-        hidden(self.progress, True)
+        self.text = looks.text("find text, any case (Enter)", label="find")
+        self.find_button = looks.button("Find", "search the whole session, chunk by chunk")
+        self.prev_button = looks.button("‹ Hit", "previous search hit")
+        self.next_button = looks.button("Hit ›", "next search hit")
+        self.status = looks.html()
         self.find_button.on_click(lambda _: viewer.find())
         self.prev_button.on_click(lambda _: self.step(-1))
         self.next_button.on_click(lambda _: self.step(1))
         self.text.observe(self._entered, names="value")
-        self.widget = row(
-            self.text, self.find_button, self.prev_button, self.next_button, self.progress, self.status, shared=shared
-        )
+        self.widget = looks.row(self.text, self.find_button, self.prev_button, self.next_button, self.status)
+        self._progress = Progress(self.widget)
+
+    @property
+    def progress(self) -> widgets.IntProgress | None:
+        """The progress bar of the last search (None before the first)."""
+        return self._progress.bar
 
     def _entered(self, change: Any) -> None:
         # This observer may run before the link that copies the box into ``viewer.search``
@@ -66,17 +68,8 @@ class Finder:
         if not v.search:
             self.status.value = "type something to find"
             return
-        bar = self.progress
-        bar.value, bar.max = 0, max(v.length, 1)
-        hidden(bar, False)
-
-        def progress(done: int, total: int) -> None:
-            bar.max, bar.value = max(total, 1), done
-
-        try:
+        with self._progress.running(v.length) as progress:
             hits = transcript.find(v.search, chunk_size=v.chunk_size, progress=progress)
-        finally:
-            hidden(bar, True)
         self.hits = hits if v.oldest_first else hits[::-1]
         if not hits:
             self.pos = -1

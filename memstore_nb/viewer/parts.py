@@ -1,4 +1,4 @@
-"""Small building blocks the viewer's parts share: buttons, rows, hiding, and the status line."""
+"""What the viewer's parts share besides controls: the status line and the wording of errors."""
 
 from __future__ import annotations
 
@@ -16,81 +16,12 @@ import redis
 
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
+from .controls import LABELS, Looks
 from .render import VIEWER_CLASS
 
-__all__ = [
-    "LABELS",
-    "StatusLine",
-    "button",
-    "client_timeout",
-    "error_text",
-    "hidden",
-    "labelled",
-    "plain_html",
-    "row",
-    "shared_button_style",
-    "text_box",
-]
+__all__ = ["LABELS", "StatusLine", "client_timeout", "error_text"]
 
 log = logging.getLogger(__name__)
-
-
-def shared_button_style() -> dict[str, Any]:
-    """One Layout and one Style for many buttons.
-
-    Every widget would otherwise make a Layout and a Style widget of its own;
-    buttons that are never hidden can share one of each, which makes building
-    the viewer markedly cheaper (each widget is a comm to the front end).
-    """
-    return {"layout": widgets.Layout(width="auto", min_height="32px"), "style": widgets.ButtonStyle()}
-
-
-def button(description: str, tooltip: str, *, style: str = "", shared: dict[str, Any] | None = None) -> widgets.Button:
-    """A button whose tooltip doubles as its accessible description."""
-    looks = {k: shared[k] for k in ("layout", "style")} if shared else {}
-    return widgets.Button(description=description, tooltip=tooltip, button_style=style, **looks)
-
-
-# ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
-# there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
-LABELS = int(widgets.__version__.split(".")[0]) >= 8
-
-
-def labelled(label: str) -> dict[str, Any]:
-    """``description`` keyword arguments for an accessible label, where that is safe (ipywidgets 8)."""
-    return {"description": label, "style": {"description_width": "initial"}} if LABELS else {}
-
-
-def text_box(placeholder: str, *, label: str = "", width: str = "auto", value: str = "") -> widgets.Text:
-    """A text box that reports its value on Enter (and on leaving it), not on every key."""
-    return widgets.Text(
-        value=value,
-        placeholder=placeholder,
-        continuous_update=False,
-        layout=widgets.Layout(width=width),
-        **(labelled(label) if label else {}),
-    )
-
-
-def row(*children: widgets.Widget, shared: dict[str, Any] | None = None) -> widgets.HBox:
-    """Children side by side, wrapping onto more lines on a narrow screen (rows never hidden share a layout)."""
-    if shared is None:
-        return widgets.HBox(list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-    if "row" not in shared:
-        shared["row"] = widgets.Layout(flex_flow="row wrap", align_items="center")
-    return widgets.HBox(list(children), layout=shared["row"])
-
-
-def plain_html(shared: dict[str, Any]) -> widgets.HTML:
-    """An HTML widget that is never hidden: it shares one layout with the others."""
-    if "plain" not in shared:
-        shared["plain"] = widgets.Layout()
-    return widgets.HTML(value="", layout=shared["plain"])
-
-
-def hidden(widget: widgets.Widget, hide: bool) -> None:
-    """Hide or show ``widget`` (its space too)."""
-    widget.layout.display = "none" if hide else None
 
 
 class StatusLine:
@@ -102,15 +33,11 @@ class StatusLine:
     change; the attributes come back with it.)
     """
 
-    def __init__(self) -> None:
-        self.widget = widgets.HTML(value=_region(""))
+    def __init__(self, looks: Looks | None = None) -> None:
+        self.widget = looks.html(_region("")) if looks else widgets.HTML(value=_region(""))
         self.error = ""
-        self._cv = threading.Condition()
-        self._job: tuple[int, str, float, float, float] | None = None
-        self._token = 0
+        self._job: tuple[str, float, float, float] | None = None  # what, started, after, timeout
         self._shown = False
-        self._closed = False
-        self._watcher: threading.Thread | None = None
 
     def _set(self, klass: str, text: str, role: str = "status") -> None:
         if not text:
@@ -148,57 +75,79 @@ class StatusLine:
         """Say ``what…`` when the step takes longer than ``after`` seconds, and after ``timeout``
         seconds without an answer that Redis may be down (the client may still be retrying).
 
-        One watcher thread per status line does the waiting, so a fast step costs a notify, no thread.
+        One watcher thread per process does the waiting for every status line, so a fast step
+        costs a notify: no thread per viewer or per step.
         """
         before = self.widget.value
-        with self._cv:
-            self._token += 1
-            token = self._token
-            self._job = (token, what, time.monotonic(), after, timeout)
+        with _CV:
+            self._job = (what, time.monotonic(), after, timeout)
             self._shown = False
-            if self._watcher is None or not self._watcher.is_alive():
-                self._watcher = threading.Thread(target=self._watch, name="msnb-viewer-busy", daemon=True)
-                self._watcher.start()
-            self._cv.notify()
+            _ACTIVE.add(self)
+            _start_watcher()
+            _CV.notify()
         try:
             yield
         finally:
-            with self._cv:
+            with _CV:
                 shown = self._shown
                 self._job = None
                 self._shown = False
+                _ACTIVE.discard(self)
             if shown and "msnb-busy" in self.widget.value:
                 self.widget.value = before
 
-    def _watch(self) -> None:
-        with self._cv:
-            while not self._closed:
-                job = self._job
-                if job is None:
-                    self._cv.wait()
-                    continue
-                token, what, started, after, timeout = job
-                waited = time.monotonic() - started
-                due = after if not self._shown else max(timeout, after)
-                if waited < due:
-                    self._cv.wait(due - waited)
-                    continue
-                if self._job is None or self._job[0] != token:
-                    continue
-                if not self._shown:
-                    self._shown = True
-                    self.busy(f"{what}…")
-                else:
-                    self.busy(
-                        f"{what}: Redis has not answered for {waited:.0f} s; it may be down or unreachable. Trying…"
-                    )
-                    self._job = None  # said once; the step's own outcome comes next
+    def _due(self) -> float | None:
+        # When the watcher should next speak for this line (monotonic time), or None.
+        if self._job is None:
+            return None
+        _, started, after, timeout = self._job
+        return started + (after if not self._shown else max(timeout, after))
+
+    def _speak(self, now: float) -> None:
+        assert self._job is not None
+        what, started, _, _ = self._job
+        if not self._shown:
+            self._shown = True
+            self.busy(f"{what}…")
+        else:
+            waited = now - started
+            self.busy(f"{what}: Redis has not answered for {waited:.0f} s; it may be down or unreachable. Trying…")
+            self._job = None  # said once; the step's own outcome comes next
 
     def close(self) -> None:
-        """End the watcher thread."""
-        with self._cv:
-            self._closed = True
-            self._cv.notify_all()
+        """Stop watching this line."""
+        with _CV:
+            self._job = None
+            _ACTIVE.discard(self)
+
+
+_CV = threading.Condition()
+_ACTIVE: set[StatusLine] = set()  # status lines in a step, watched
+_WATCHER: list[threading.Thread] = []
+
+
+def _start_watcher() -> None:
+    # Called with _CV held.
+    if not _WATCHER or not _WATCHER[0].is_alive():
+        _WATCHER[:] = [threading.Thread(target=_watch, name="msnb-viewer-busy", daemon=True)]
+        _WATCHER[0].start()
+
+
+def _watch() -> None:
+    with _CV:
+        while True:
+            now = time.monotonic()
+            soonest: float | None = None
+            for line in list(_ACTIVE):
+                due = line._due()
+                if due is not None and due <= now:
+                    line._speak(now)
+                    due = line._due()
+                if due is None:
+                    _ACTIVE.discard(line)
+                else:
+                    soonest = due if soonest is None else min(soonest, due)
+            _CV.wait(None if soonest is None else soonest - now)
 
 
 def _region(inner: str) -> str:

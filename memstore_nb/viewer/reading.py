@@ -152,7 +152,7 @@ class Reading:
     def _render(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         self._view.render_header()
         self._view.render(self.search)
-        for child in (self._find_button, self._export_json_button, self._export_md_button):
+        for child in (self._finder.find_button, self._exporter.json_button, self._exporter.md_button):
             child.disabled = self.session_id is None
 
     @guarded

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..codec import escape_controls
 from ..sessions import SessionSummary, list_sessions, summarize_sessions
-from .parts import button, hidden, labelled, plain_html, row, text_box
+from .controls import Looks, hidden
 
 __all__ = ["COLUMNS", "SessionTable", "format_row"]
 
@@ -62,7 +62,7 @@ class SessionTable:
     ``on_pick(session_id)`` is called when the reader picks a row.
     """
 
-    def __init__(self, client: Any, on_pick: Callable[[str], None], shared: dict[str, Any]) -> None:
+    def __init__(self, client: Any, on_pick: Callable[[str], None], looks: Looks) -> None:
         self._client = client
         self._on_pick = on_pick
         self._iter: Iterator[str] | None = None
@@ -72,33 +72,30 @@ class SessionTable:
         self.descending = False
         self.current: str | None = None
         self._muted = False
-        self.match_text = text_box("sessions matching, e.g. user-* (Enter)", label="pattern")
-        self.scan_button = button("Scan", "list the sessions matching the pattern (SCAN)", shared=shared)
+        self.match_text = looks.text("sessions matching, e.g. user-* (Enter)", label="pattern")
+        self.scan_button = looks.button("Scan", "list the sessions matching the pattern (SCAN)")
         # Its own layout: it hides when everything is listed (the shared one would hide every button).
-        self.more_button = button("Scan more", "list more matching sessions (SCAN continues)")
-        self.more_button.layout.min_height = "32px"
-        self.filter_text = text_box("filter the listed rows (Enter)", label="filter")
-        self.status = plain_html(shared)
+        self.more_button = looks.button("Scan more", "list more matching sessions (SCAN continues)", own_layout=True)
+        self.filter_text = looks.text("filter the listed rows (Enter)", label="filter")
+        self.status = looks.html()
         self.sort_buttons = {
-            name: button(name, f"sort the listed sessions by {name}; again to reverse", shared=shared)
-            for name in COLUMNS
+            name: looks.button(name, f"sort the listed sessions by {name}; again to reverse") for name in COLUMNS
         }
-        self.select = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="auto"), **labelled("sessions"))
-        self.select.add_class("msnb-table")
+        self.select = looks.choice(widgets.Select, "sessions", options=[], rows=10, _dom_classes=["msnb-table"])
         self.filter_text.observe(lambda _: self.show(), names="value")
         self.select.observe(self._picked, names="value")
         for name, child in self.sort_buttons.items():
             child.on_click(lambda _, name=name: self.sort(name))
         self.widget = widgets.VBox(
             [
-                row(self.match_text, self.scan_button, self.more_button, shared=shared),
-                row(self.filter_text, self.status, shared=shared),
-                row(*self.sort_buttons.values(), shared=shared),
+                looks.row(self.match_text, self.scan_button, self.more_button),
+                looks.row(self.filter_text, self.status),
+                looks.row(*self.sort_buttons.values()),
                 self.select,
             ],
             layout=widgets.Layout(flex="1 1 560px", min_width="0", max_width="100%"),
+            _dom_classes=["msnb-sessions"],
         )
-        self.widget.add_class("msnb-sessions")
 
     # -- listing ------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from ..codec import escape_controls
 from ..kinds import Transcript
 from ..sessions import SessionStats
 from ..transcript import read_at, role_indices
+from .controls import Looks, Progress
 from .crosslinks import CrossLinks
-from .parts import button, hidden, labelled, plain_html, row, text_box
 from .render import VIEWER_CLASS, render_page
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class TranscriptView:
     at the top, newest first or oldest first alike.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, shared: dict[str, Any]) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
         self.v = viewer
         self.transcript: Transcript | None = None
         self.stats: SessionStats | None = None
@@ -42,33 +42,22 @@ class TranscriptView:
         self.current: int | None = None  # the search hit to outline
         self.role_hits: list[int] | None = None  # indices of the filtered role, oldest first
         self.times: dict[int, Any] = {}  # message index -> time to show (LangGraph checkpoint times)
-        self.header = plain_html(shared)
-        self.first_button = button("« First", "newest page (or oldest, with oldest first)", shared=shared)
-        self.prev_button = button("‹ Prev", "previous page", shared=shared)
-        self.next_button = button("Next ›", "next page", shared=shared)
-        self.last_button = button("Last »", "last page", shared=shared)
-        # A `description` only under ipywidgets 8 (see parts.LABELS); toggles carry their own text.
-        self.jump_input = text_box("message # (Enter)", label="message #", width="210px")
-        self.jump_button = button("Go to #", "show this message at the top (0 is the oldest; Enter)", shared=shared)
-        self.order_checkbox = widgets.ToggleButton(
-            value=False, description="oldest first", tooltip="page from the oldest message", layout=_toggle_layout()
-        )
-        self.page_size_input = text_box("per page (Enter)", label="per page", width="170px", value="50")
-        self.refresh_button = button("Refresh", "read the session again", shared=shared)
-        self.raw_toggle = widgets.ToggleButton(
-            value=False, description="raw JSON", tooltip="show each message as stored", layout=_toggle_layout()
-        )
+        self.header = looks.html()
+        self.first_button = looks.button("« First", "newest page (or oldest, with oldest first)")
+        self.prev_button = looks.button("‹ Prev", "previous page")
+        self.next_button = looks.button("Next ›", "next page")
+        self.last_button = looks.button("Last »", "last page")
+        # A `description` only under ipywidgets 8 (see controls.LABELS); toggles carry their own text.
+        self.jump_input = looks.text("message # (Enter)", label="message #", width="210px")
+        self.jump_button = looks.button("Go to #", "show this message at the top (0 is the oldest; Enter)")
+        self.order_checkbox = looks.toggle("oldest first", "page from the oldest message")
+        self.page_size_input = looks.text("per page (Enter)", label="per page", width="170px", value="50")
+        self.refresh_button = looks.button("Refresh", "read the session again")
+        self.raw_toggle = looks.toggle("raw JSON", "show each message as stored")
         self.raw_toggle.observe(lambda _: self.render(viewer.search), names="value")
-        self.follow_checkbox = widgets.ToggleButton(
-            value=False, description="follow", tooltip="show new messages as they arrive", layout=_toggle_layout()
-        )
-        self.role_dropdown = widgets.Dropdown(
-            options=list(ROLE_CHOICES), value="", layout={"width": "auto"}, **labelled("role")
-        )
-        self.role_progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
-        hidden(self.role_progress, True)
-        self.html = widgets.HTML(value="", layout=widgets.Layout(height="60vh", min_height="240px", overflow="auto"))
-        self.html.add_class("msnb-scroll")
+        self.follow_checkbox = looks.toggle("follow", "show new messages as they arrive")
+        self.role_dropdown = looks.choice(widgets.Dropdown, "role", options=list(ROLE_CHOICES), value="")
+        self.html = looks.html(classes=("msnb-scroll",), height="60vh", min_height="240px", overflow="auto")
         for child, handler in [
             (self.first_button, lambda _: self.go_page(0)),
             (self.prev_button, lambda _: self.go_page(self.page_shown - 1)),
@@ -82,19 +71,19 @@ class TranscriptView:
         # Tool calls and results whose counterpart is on another page: buttons, in reach like the pager.
         self.crosslinks = CrossLinks(viewer)
         pages = (self.first_button, self.prev_button, self.next_button, self.last_button)
-        self.pager = row(*pages, self.crosslinks.widget, shared=shared)
-        self.options = row(
+        self.pager = looks.row(*pages, self.crosslinks.widget)
+        self.options = looks.row(
             self.jump_input,
             self.jump_button,
             self.role_dropdown,
-            self.role_progress,
             self.order_checkbox,
             self.page_size_input,
             self.refresh_button,
             self.follow_checkbox,
             self.raw_toggle,
-            shared=shared,
+            classes=("msnb-options",),  # on a phone: below the transcript, so the transcript starts higher
         )
+        self.role_progress = Progress(self.options)
 
     # -- geometry -----------------------------------------------------------------
 
@@ -149,19 +138,10 @@ class TranscriptView:
         if not role or self.transcript is None or self.stats is None:
             self.role_hits = None
             return
-        bar = self.role_progress
-        bar.value, bar.max = 0, max(self.length, 1)
-        hidden(bar, False)
-
-        def progress(done: int, total: int) -> None:
-            bar.max, bar.value = max(total, 1), done
-
-        try:
+        with self.role_progress.running(self.length) as progress:
             self.role_hits = role_indices(
                 self.transcript, role, self.length, chunk_size=self.v.chunk_size, progress=progress
             )
-        finally:
-            hidden(bar, True)
 
     def load(self) -> None:
         """Read the window shown (one LRANGE, or one pipelined LINDEX batch under a role filter)."""
@@ -238,10 +218,6 @@ class TranscriptView:
             times=self.times,
         )
         self.crosslinks.show(shown, self.length)
-
-
-def _toggle_layout() -> widgets.Layout:
-    return widgets.Layout(width="auto", min_height="32px")
 
 
 def _role(item: Any) -> str:

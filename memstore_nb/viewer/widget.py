@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import ipywidgets as widgets
 import traitlets
@@ -14,35 +14,26 @@ from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
 from ..sessions import SessionNotFound
+from .aliases import Aliases
 from .checkpoints import CheckpointPanel
+from .controls import Looks
 from .download import Exporter
 from .editor import Editor
 from .finder import Finder
 from .follow import Follower
-from .parts import StatusLine, client_timeout, error_text, shared_button_style
+from .layout import arrange
+from .parts import StatusLine, client_timeout, error_text
 from .reading import Reading, guarded
-from .render import VIEWER_CLASS, viewer_css
+from .render import VIEWER_CLASS
 from .session_table import SessionTable
 from .transcript_view import TranscriptView
 
 __all__ = ["ChatHistoryViewer"]
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
-
-# Page-level layout the renderer's CSS does not cover: table beside transcript, stacked when narrow.
-_LAYOUT_CSS = """<style>
-.msnb-viewer-widget .msnb-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
-  font-size:12px;min-height:12em}
-@media (max-width:600px){
-  .msnb-viewer-widget .msnb-table select{min-height:0;height:7.5em}
-  .msnb-viewer-widget .msnb-options{order:1}
-  .msnb-viewer-widget .msnb-checkpoints select{height:6em}
-}
-</style>"""
 
 
-class ChatHistoryViewer(Reading, widgets.VBox):
+class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
     """Browse the chat sessions of a Redis database and read them page by page.
 
     Made only of stock ipywidgets, so it renders in Colab (ipywidgets 7.7.1,
@@ -97,76 +88,40 @@ class ChatHistoryViewer(Reading, widgets.VBox):
         self._muted = 0
         self._busy_depth = 0
         self._timeout = client_timeout(client)
-        shared = shared_button_style()
-        self._status_line = StatusLine()
-        self._table = SessionTable(client, self._pick, shared)
-        self._view = TranscriptView(self, shared)
-        self._finder = Finder(self, shared)
-        self._exporter = Exporter(self, shared)
-        self._editor = Editor(self, shared) if self._editable else None
+        # The parts; panels most viewers never use (progress bars, checkpoints) are made on first use.
+        self._looks = looks = Looks()
+        self._status_line = StatusLine(looks)
+        self._table = SessionTable(client, self._pick, looks)
+        self._view = TranscriptView(self, looks)
+        self._finder = Finder(self, looks)
+        self._exporter = Exporter(self, looks)
+        self._editor = Editor(self, looks) if self._editable else None
         self._follower = Follower(self)
-        self._checkpoints = CheckpointPanel(self)
-        self._alias_children()
+        self._checkpoints = CheckpointPanel(self, looks, self._table.widget)
+        kwargs.setdefault("_dom_classes", [VIEWER_CLASS + "-widget"])
         super().__init__(**kwargs)
-        self.add_class(VIEWER_CLASS + "-widget")
-        with self._muted_observers():
-            self.match = match
-            self.page_size = page_size
-            traitlets.link((self, "match"), (self._match_text, "value"))
-            traitlets.link((self, "oldest_first"), (self._order_checkbox, "value"))
-            traitlets.link((self, "page_size"), (self._page_size_input, "value"), transform=(str, _parse_page_size))
-            traitlets.link((self, "follow"), (self._follow_checkbox, "value"))
-            traitlets.link((self, "search"), (self._search_text, "value"))
-        self._role_dropdown.observe(lambda c: setattr(self, "role_filter", c.new or ""), names="value")
-        self._table.scan_button.on_click(lambda _: self.scan())
-        self._table.more_button.on_click(lambda _: self.scan_more())
-        self.children = self._layout()
+        self._wire(match, page_size)
+        self.children = arrange(self)
         self.scan()
         if session_id:
             self.session_id = session_id
         else:
             self._render()
 
-    def _alias_children(self) -> None:
-        # Flat names for the children, as earlier versions had them (tests and notebooks use them).
-        t, v, f, e = self._table, self._view, self._finder, self._exporter
-        self._status, self._style = self._status_line.widget, widgets.HTML(value=viewer_css() + _LAYOUT_CSS)
-        self._match_text, self._scan_button, self._more_button = t.match_text, t.scan_button, t.more_button
-        self._scan_status, self._session_select, self._filter_text = t.status, t.select, t.filter_text
-        self._header, self._transcript = v.header, v.html
-        self._first_button, self._prev_button, self._next_button = v.first_button, v.prev_button, v.next_button
-        self._last_button, self._jump_input, self._jump_button = v.last_button, v.jump_input, v.jump_button
-        self._order_checkbox, self._page_size_input = v.order_checkbox, v.page_size_input
-        self._refresh_button, self._follow_checkbox, self._role_dropdown = (
-            v.refresh_button,
-            v.follow_checkbox,
-            v.role_dropdown,
-        )
-        self._search_text, self._find_button = f.text, f.find_button
-        self._prev_hit_button, self._next_hit_button = f.prev_button, f.next_button
-        self._search_progress, self._search_status = f.progress, f.status
-        self._export_json_button, self._export_md_button = e.json_button, e.md_button
-        self._export_progress, self._export_link = e.progress, e.link
-        if self._editor is not None:
-            ed = self._editor
-            self._edit_box, self._append_role, self._append_text = ed.widget, ed.role, ed.text
-            self._append_button, self._delete_button = ed.append_button, ed.delete_button
-            self._confirm_box, self._confirm_html = ed.confirm_box, ed.confirm_html
-            self._confirm_delete_button, self._cancel_delete_button = ed.confirm_button, ed.cancel_button
-
-    def _layout(self) -> list[widgets.Widget]:
-        v = self._view
-        v.options.add_class("msnb-options")  # on a phone: below the transcript, so the transcript starts higher
-        reader = widgets.VBox(
-            [v.header, v.pager, self._finder.widget, v.options, v.html, self._exporter.widget],
-            layout=widgets.Layout(flex="2 1 560px", min_width="0", max_width="100%"),
-        )
-        if self._editor is not None:
-            reader.children = [*reader.children, self._editor.widget]
-        # A thread's checkpoints sit under the session table: beside the transcript on a wide screen.
-        self._table.widget.children = (*self._table.widget.children, self._checkpoints.widget)
-        body = widgets.HBox([self._table.widget, reader], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
-        return [self._style, self._status, body]
+    def _wire(self, match: str, page_size: int) -> None:
+        # The boxes mirror the traits both ways; the buttons call the controller.
+        v, f, t = self._view, self._finder, self._table
+        with self._muted_observers():
+            self.match = match
+            self.page_size = page_size
+            traitlets.link((self, "match"), (t.match_text, "value"))
+            traitlets.link((self, "oldest_first"), (v.order_checkbox, "value"))
+            traitlets.link((self, "page_size"), (v.page_size_input, "value"), transform=(str, _parse_page_size))
+            traitlets.link((self, "follow"), (v.follow_checkbox, "value"))
+            traitlets.link((self, "search"), (f.text, "value"))
+        v.role_dropdown.observe(lambda c: setattr(self, "role_filter", c.new or ""), names="value")
+        t.scan_button.on_click(lambda _: self.scan())
+        t.more_button.on_click(lambda _: self.scan_more())
 
     # -- traits ---------------------------------------------------------------
 
@@ -226,7 +181,7 @@ class ChatHistoryViewer(Reading, widgets.VBox):
 
     @observe("role_filter")
     def _role_filter_changed(self, change: Any) -> None:
-        drop = self._role_dropdown
+        drop = self._view.role_dropdown
         if change.new not in [value for _, value in drop.options]:
             drop.options = [*drop.options, (change.new, change.new)]
         drop.value = change.new
@@ -295,9 +250,6 @@ class ChatHistoryViewer(Reading, widgets.VBox):
     def find(self) -> None:
         """Search the open session for ``search`` (any case), chunk by chunk, and show the first hit."""
         self._finder.run()
-
-    def _step_hit(self, step: int) -> None:
-        self._finder.step(step)
 
     @guarded
     def export_json(self) -> str:

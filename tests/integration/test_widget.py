@@ -65,12 +65,26 @@ def status(viewer: ChatHistoryViewer) -> str:
     return viewer._status_line.text
 
 
+def tree(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
+    """The viewer and every widget it shows (children, layouts and styles), found by walking the page."""
+    found: list[widgets.Widget] = []
+    todo: list[widgets.Widget] = [viewer]
+    while todo:
+        child = todo.pop()
+        if any(child is w for w in found):
+            continue
+        found.append(child)
+        todo += [*getattr(child, "children", ()), getattr(child, "layout", None), getattr(child, "style", None)]
+        todo = [w for w in todo if isinstance(w, widgets.Widget)]
+    return found
+
+
 def buttons(viewer: ChatHistoryViewer) -> list[widgets.Button]:
-    return [v for k, v in vars(viewer).items() if k.startswith("_") and isinstance(v, widgets.Button)]
+    return [w for w in tree(viewer) if isinstance(w, widgets.Button)]
 
 
 def html_values(viewer: ChatHistoryViewer) -> str:
-    return "\n".join(v.value for v in vars(viewer).values() if isinstance(v, widgets.HTML))
+    return "\n".join(w.value for w in tree(viewer) if isinstance(w, widgets.HTML))
 
 
 def snapshot(client: redis.Redis, sid: str) -> tuple[int, dict[bytes, bytes | None]]:
@@ -403,7 +417,7 @@ def test_no_secret_in_widget_state(client: redis.Redis, redis_url: str, session_
         conn = redis.Redis.from_url(redis_url, protocol=2, username="msnb-viewer", password="s3cret-Pa55")
         seed(conn, session_id, conversation(2))
         viewer = make(client=conn, session_id=session_id, match=f"{session_id}*")
-        state = json.dumps([w.get_state() for w in [viewer, *vars(viewer).values()] if isinstance(w, widgets.Widget)])
+        state = json.dumps([w.get_state() for w in tree(viewer)])
         assert session_id in state and "s3cret" not in state and "s3cret" not in repr(viewer)
         assert redact("AUTH msnb-viewer s3cret-Pa55 failed", viewer._client) == "AUTH <REDACTED> <REDACTED> failed"
         conn.close()

@@ -1,0 +1,139 @@
+"""The viewer's stock controls, made cheaply: shared layouts and styles, and progress bars made on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as widgets
+
+__all__ = ["LABELS", "Looks", "Progress", "hidden", "labelled"]
+
+# ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
+# there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
+LABELS = int(widgets.__version__.split(".")[0]) >= 8
+
+_BUTTON = {"width": "auto", "min_height": "32px"}
+_ROW = {"flex_flow": "row wrap", "align_items": "center"}
+_STYLE_CLASS: dict[type, Any] = {}  # widget class -> the class of its style (they differ between ipywidgets 7 and 8)
+
+
+def labelled(label: str) -> dict[str, Any]:
+    """``description`` keyword arguments for an accessible label, where that is safe (ipywidgets 8)."""
+    return {"description": label} if LABELS else {}
+
+
+def hidden(widget: widgets.Widget, hide: bool) -> None:
+    """Hide or show ``widget`` (its space too). Only for widgets with a layout of their own."""
+    widget.layout.display = "none" if hide else None
+
+
+class Looks:
+    """Makes the viewer's controls, sharing one Layout and one style per look among them.
+
+    A stock widget otherwise makes a Layout and a style widget of its own, and every widget is a
+    comm (a message to the front end, a model in the page): sharing them makes a viewer about a
+    third as many widgets. Widgets that hide (``hidden``) get a Layout of their own.
+    """
+
+    def __init__(self) -> None:
+        self._layouts: dict[tuple[tuple[str, str], ...], widgets.Layout] = {}
+        self._styles: dict[tuple[Any, ...], widgets.Widget] = {}
+
+    def layout(self, **spec: str) -> widgets.Layout:
+        """The shared Layout with these settings (never hide a widget that uses it)."""
+        key = tuple(sorted(spec.items()))
+        if key not in self._layouts:
+            self._layouts[key] = widgets.Layout(**spec)
+        return self._layouts[key]
+
+    def style(self, kind: type[widgets.Widget], **spec: str) -> dict[str, Any]:
+        """``style=`` for a widget of class ``kind``: one shared style per style class and settings."""
+        if kind not in _STYLE_CLASS:
+            trait = kind.class_traits().get("style")
+            _STYLE_CLASS[kind] = None if trait is None else trait.klass
+        klass = _STYLE_CLASS[kind]
+        if klass is None:
+            return {}
+        key = (klass, *sorted(spec.items()))
+        if key not in self._styles:
+            self._styles[key] = klass(**spec)
+        return {"style": self._styles[key]}
+
+    def _named(self, kind: type[widgets.Widget], label: str) -> dict[str, Any]:
+        return {**labelled(label), **self.style(kind, description_width="initial")} if label and LABELS else {}
+
+    def button(self, description: str, tooltip: str, *, style: str = "", own_layout: bool = False) -> widgets.Button:
+        """A button whose tooltip doubles as its accessible description (32 px tall)."""
+        layout = widgets.Layout(**_BUTTON) if own_layout else self.layout(**_BUTTON)
+        return widgets.Button(
+            description=description, tooltip=tooltip, button_style=style, layout=layout, **self.style(widgets.Button)
+        )
+
+    def toggle(self, description: str, tooltip: str) -> widgets.ToggleButton:
+        """An on/off button, as tall as the buttons."""
+        return widgets.ToggleButton(
+            value=False,
+            description=description,
+            tooltip=tooltip,
+            layout=self.layout(**_BUTTON),
+            **self.style(widgets.ToggleButton),
+        )
+
+    def text(self, placeholder: str, *, label: str = "", width: str = "auto", value: str = "") -> widgets.Text:
+        """A text box that reports its value on Enter (and on leaving it), not on every key."""
+        return widgets.Text(
+            value=value,
+            placeholder=placeholder,
+            continuous_update=False,
+            layout=self.layout(width=width),
+            **(self._named(widgets.Text, label) or self.style(widgets.Text)),
+        )
+
+    def html(self, value: str = "", *, classes: tuple[str, ...] = (), **layout: str) -> widgets.HTML:
+        """An HTML widget with these CSS classes (a Layout of its own only when ``layout`` settings are given)."""
+        return widgets.HTML(
+            value=value,
+            layout=widgets.Layout(**layout) if layout else self.layout(),
+            _dom_classes=list(classes),
+            **self.style(widgets.HTML),
+        )
+
+    def choice(self, kind: type[widgets.Widget], label: str, **kwargs: Any) -> Any:
+        """A Dropdown or Select with an accessible label (ipywidgets 8), full width of its box."""
+        kwargs.setdefault("layout", self.layout(width="auto"))
+        return kind(**kwargs, **(self._named(kind, label) or self.style(kind)))
+
+    def row(self, *children: widgets.Widget, classes: tuple[str, ...] = ()) -> widgets.HBox:
+        """Children side by side, wrapping onto more lines on a narrow screen."""
+        return widgets.HBox(list(children), layout=self.layout(**_ROW), _dom_classes=list(classes))
+
+
+class Progress:
+    """A progress bar for a long step, made the first time one runs and added at the end of ``host``.
+
+    Most viewers never search, filter roles or export; they never pay for the bar.
+    """
+
+    def __init__(self, host: widgets.Box) -> None:
+        self._host = host
+        self.bar: widgets.IntProgress | None = None
+
+    @contextmanager
+    def running(self, total: int) -> Iterator[Callable[[int, int], None]]:
+        """Show the bar for the ``with`` block; the block reports ``(done, total)`` to the callback."""
+        if self.bar is None:
+            self.bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="120px"))
+            self._host.children = (*self._host.children, self.bar)
+        bar = self.bar
+        bar.value, bar.max = 0, max(total, 1)
+        hidden(bar, False)
+
+        def progress(done: int, total: int) -> None:
+            bar.max, bar.value = max(total, 1), done
+
+        try:
+            yield progress
+        finally:
+            hidden(bar, True)
