@@ -1,4 +1,4 @@
-"""The viewer's reading steps: open a session, load the window shown, filter roles, jump, refresh."""
+"""The viewer's reading steps (open a session, load the window shown, filter roles, jump, refresh) and its reports."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import MemstoreError
+from ..sessions import SessionNotFound
 from ..transcript import open_transcript
 from .crosslinks import counterpart
+from .parts import error_text
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -80,6 +82,29 @@ class Reading:
     @property
     def _hits(self: ChatHistoryViewer) -> list[int]:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         return self._finder.hits
+
+    # -- reporting ------------------------------------------------------------
+
+    def _report(self: ChatHistoryViewer, exc: BaseException) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        if isinstance(exc, SessionNotFound):
+            self._vanished(exc.session_id)
+        self._status_line.fail(error_text(exc, self._client))
+
+    def _vanished(self: ChatHistoryViewer, session_id: str) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        # A deleted or expired session leaves the screen: row, header and transcript.
+        self._table.forget(session_id)
+        if self.session_id == session_id:
+            self._view.open(None)
+            self._checkpoints.show(None)
+            with self._muted_observers():
+                self.session_id = None
+            self._table.select_current(None)
+            self._render()
+
+    def _info(self: ChatHistoryViewer, text: str) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        self._status_line.info(text)
+
+    # -- reading ------------------------------------------------------------------
 
     @guarded
     def _open(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer

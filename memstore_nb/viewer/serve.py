@@ -38,6 +38,12 @@ APP_NOTEBOOK = Path(__file__).with_name("app.ipynb")
 #: The app notebook reads its endpoint (and the session to open) from these variables.
 ENDPOINT_ENV = "MEMSTORE_NB_ENDPOINT"
 SESSION_ENV = "MEMSTORE_NB_SESSION"
+# ipywidgets' front end and Voilà's widget managers (Voilà keeps the one for the installed ipywidgets, 7 or 8).
+WIDGET_EXTENSIONS = [
+    "@jupyter-widgets/jupyterlab-manager",
+    "@voila-dashboards/widgets-manager7",
+    "@voila-dashboards/widgets-manager8",
+]
 _READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
 _HOST = "127.0.0.1"
 _PORT_TAKEN = "is already in use"  # what Voilà logs when it cannot bind the port
@@ -215,7 +221,13 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float,
     config_dir = Path(workdir.name) / "config"
     config_dir.mkdir()
     # Secrets travel through the environment and a private file, never argv, which `ps` shows to everyone.
-    (config_dir / "voila.json").write_text(json.dumps({"Voila": {"token": token}}))
+    config = {
+        "Voila": {"token": token},
+        # The page needs only the widget manager: other JupyterLab extensions installed beside Voilà
+        # would each be fetched and started on every visit, before the first session list shows.
+        "VoilaConfiguration": {"extension_allowlist": WIDGET_EXTENSIONS},
+    }
+    (config_dir / "voila.json").write_text(json.dumps(config))
     os.chmod(config_dir / "voila.json", 0o600)
     env = dict(os.environ)
     env[ENDPOINT_ENV] = endpoint_url

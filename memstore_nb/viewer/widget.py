@@ -13,7 +13,6 @@ import traitlets
 from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
-from ..sessions import SessionNotFound
 from .aliases import Aliases
 from .checkpoints import CheckpointPanel
 from .controls import Looks
@@ -22,7 +21,7 @@ from .editor import Editor
 from .finder import Finder
 from .follow import Follower
 from .layout import arrange
-from .parts import StatusLine, client_timeout, error_text
+from .parts import StatusLine, client_timeout
 from .reading import Reading, guarded
 from .render import VIEWER_CLASS
 from .session_table import SessionTable
@@ -98,7 +97,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         self._editor = Editor(self, looks) if self._editable else None
         self._follower = Follower(self)
         self._checkpoints = CheckpointPanel(self, looks, self._table.widget)
-        kwargs.setdefault("_dom_classes", [VIEWER_CLASS + "-widget"])
+        kwargs["_dom_classes"] = [*kwargs.get("_dom_classes", ()), VIEWER_CLASS + "-widget"]
         super().__init__(**kwargs)
         self._wire(match, page_size)
         self.children = arrange(self)
@@ -204,27 +203,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
             yield
         finally:
             self._muted -= 1
-
-    # -- reporting ------------------------------------------------------------
-
-    def _report(self, exc: BaseException) -> None:
-        if isinstance(exc, SessionNotFound):
-            self._vanished(exc.session_id)
-        self._status_line.fail(error_text(exc, self._client))
-
-    def _vanished(self, session_id: str) -> None:
-        # A deleted or expired session leaves the screen: row, header and transcript.
-        self._table.forget(session_id)
-        if self.session_id == session_id:
-            self._view.open(None)
-            self._checkpoints.show(None)
-            with self._muted_observers():
-                self.session_id = None
-            self._table.select_current(None)
-            self._render()
-
-    def _info(self, text: str) -> None:
-        self._status_line.info(text)
 
     # -- session list ---------------------------------------------------------
 
