@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["LABELS", "Looks", "Progress", "hidden", "labelled"]
+__all__ = ["LABELS", "Looks", "Note", "Progress", "hidden", "labelled"]
 
 # ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
 # there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
@@ -137,3 +137,25 @@ class Progress:
             yield progress
         finally:
             hidden(bar, True)
+
+
+class Note:
+    """A line of HTML (a hit count, a download link) made the first time it has something to say."""
+
+    def __init__(self, looks: Looks, host: widgets.Box) -> None:
+        self._looks = looks
+        self._host = host
+        self._widget: widgets.HTML | None = None
+
+    @property
+    def widget(self) -> widgets.HTML:
+        """The HTML widget, made (at the end of ``host``) when first asked for."""
+        if self._widget is None:
+            self._widget = self._looks.html()
+            self._host.children = (*self._host.children, self._widget)
+        return self._widget
+
+    def say(self, value: str) -> None:
+        """Show ``value`` (HTML); saying nothing makes no widget."""
+        if value or self._widget is not None:
+            self.widget.value = value

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, messages_to_dict
 
 from ..errors import MemstoreError
-from .controls import Looks, Progress
+from .controls import Looks, Note, Progress
 from .render import to_markdown
 
 if TYPE_CHECKING:
@@ -29,11 +29,20 @@ class Exporter:
         self.v = viewer
         self.json_button = looks.button("Export JSON", "messages_to_dict of the whole session")
         self.md_button = looks.button("Export Markdown", "the whole session as a Markdown transcript")
-        self.link = looks.html()
         self.json_button.on_click(lambda _: viewer.export_json())
         self.md_button.on_click(lambda _: viewer.export_markdown())
-        self.widget = looks.row(self.json_button, self.md_button, self.link)
+        self.widget = looks.row(self.json_button, self.md_button)
         self._progress = Progress(self.widget)
+        self._note = Note(looks, self.widget)
+
+    @property
+    def link(self) -> Any:
+        """The download link (or why there is none), made by the first export."""
+        return self._note.widget
+
+    def clear(self) -> None:
+        """Forget the last export's link (another session is open)."""
+        self._note.say("")
 
     @property
     def progress(self) -> Any:
@@ -82,14 +91,16 @@ class Exporter:
             # Browsers and the notebook's message channel choke on links of
             # hundreds of MB; the text is still returned to the caller.
             method = "export_json" if ext == "json" else "export_markdown"
-            self.link.value = html.escape(
-                f"{what}, {size:,} bytes: too large for a download link (over {self.v.max_link_bytes:,} bytes). "
-                f"Save it from code: pathlib.Path({name!r}).write_text(viewer.{method}()), "
-                f"or in a terminal: memstore-nb show {sid} --json > {name}"
+            self._note.say(
+                html.escape(
+                    f"{what}, {size:,} bytes: too large for a download link (over {self.v.max_link_bytes:,} bytes). "
+                    f"Save it from code: pathlib.Path({name!r}).write_text(viewer.{method}()), "
+                    f"or in a terminal: memstore-nb show {sid} --json > {name}"
+                )
             )
             return
         data = base64.b64encode(encoded).decode("ascii")
-        self.link.value = (
+        self._note.say(
             f'<a download="{html.escape(name)}" href="data:{mime};charset=utf-8;base64,{data}" '
             f'target="_blank">Download {html.escape(name)}</a> ({html.escape(what)}, {size:,} bytes)'
         )

@@ -6,7 +6,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MemstoreError
-from .controls import Looks, Progress
+from .controls import Looks, Note, Progress
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -31,13 +31,18 @@ class Finder:
         self.find_button = looks.button("Find", "search the whole session, chunk by chunk")
         self.prev_button = looks.button("‹ Hit", "previous search hit")
         self.next_button = looks.button("Hit ›", "next search hit")
-        self.status = looks.html()
         self.find_button.on_click(lambda _: viewer.find())
         self.prev_button.on_click(lambda _: self.step(-1))
         self.next_button.on_click(lambda _: self.step(1))
         self.text.observe(self._entered, names="value")
-        self.widget = looks.row(self.text, self.find_button, self.prev_button, self.next_button, self.status)
+        self.widget = looks.row(self.text, self.find_button, self.prev_button, self.next_button)
         self._progress = Progress(self.widget)
+        self._note = Note(looks, self.widget)
+
+    @property
+    def status(self) -> widgets.HTML:
+        """The hit count ("hit 1 of 3: message #12"), made by the first search."""
+        return self._note.widget
 
     @property
     def progress(self) -> widgets.IntProgress | None:
@@ -53,7 +58,7 @@ class Finder:
 
     def reset(self) -> None:
         self.hits, self.pos = [], -1
-        self.status.value = ""
+        self._note.say("")
 
     @property
     def hit(self) -> int | None:
@@ -66,7 +71,7 @@ class Finder:
         if transcript is None or v.session_id is None:
             raise MemstoreError("open a session first: pick one in the list")
         if not v.search:
-            self.status.value = "type something to find"
+            self._note.say("type something to find")
             return
         with self._progress.running(v.length) as progress:
             hits = transcript.find(v.search, chunk_size=v.chunk_size, progress=progress)
@@ -74,7 +79,7 @@ class Finder:
         if not hits:
             self.pos = -1
             v._view.current = None
-            self.status.value = html.escape(f"no message contains {v.search!r}")
+            self._note.say(html.escape(f"no message contains {v.search!r}"))
             v._view.render(v.search)
             return
         self.pos = 0
@@ -95,4 +100,4 @@ class Finder:
         role = self.v.role_filter
         hidden_by_role = role and all(i != index for i, _ in view.items)
         note = " (hidden by the role filter)" if hidden_by_role else ""
-        self.status.value = html.escape(f"hit {self.pos + 1} of {len(self.hits)}: message #{index:,}{note}")
+        self._note.say(html.escape(f"hit {self.pos + 1} of {len(self.hits)}: message #{index:,}{note}"))

@@ -112,7 +112,7 @@ class Reading:
         self._finder.reset()
         if self._editor is not None:
             self._editor.cancel()
-        self._exporter.link.value = ""
+        self._exporter.clear()
         self._table.select_current(self.session_id)
         sid = self.session_id
         with self._muted_observers():
