@@ -11,8 +11,8 @@ Transcript rows (sessions of 100 / 10,000 / 100,000 messages, page size 50):
 - switch:    an existing viewer opening the session (viewer.session_id = ...): what a click costs.
 - raw:       LLEN + LRANGE of the newest 50 elements, with plain redis-py (two round trips).
 - render:    decode_message for those 50 elements + render_page (the viewer's HTML), alone.
-- ratios:    ours / (raw + render) and switch / (raw + render); the target is at most 3, and flat in
-             session size.
+- ratios:    ours / (raw + render) and switch / (raw + render); the target (issue 11) is at most 2, and
+             flat in session size.
 
 Session-list rows (a database of --keys keys, first list page of 50 rows):
 - ours:      ChatHistoryViewer(client) until the first 50 rows are listed.
@@ -20,8 +20,9 @@ Session-list rows (a database of --keys keys, first list page of 50 rows):
              message?), then LLEN + TTL + LINDEX -1 for the 50 rows, pipelined.
 - render:    parsing the 50 latest messages for the row previews, alone.
 
-A last line gives the fixed cost of building the widget itself (about 40 stock ipywidgets) on an
-empty database, which every "ours" time above includes.
+A last line gives the fixed cost of building the widget itself on an empty database, which every
+"ours" time above includes, and how many stock widgets (controls, boxes, shared layouts and styles)
+a viewer with a session open puts on the page: each is a comm and a model in the front end.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import ipywidgets as widgets
 import orjson
 import redis
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -178,6 +180,19 @@ def session_list_cases(client: redis.Redis, runs: int) -> dict[str, float]:
     return medians_ms({"ours": ours, "raw": raw, "render": render}, runs)
 
 
+def widget_count(viewer: ChatHistoryViewer) -> int:
+    """Distinct widgets on the page: the viewer, its children, and their layouts and styles."""
+    seen: dict[int, Any] = {}
+    todo: list[Any] = [viewer]
+    while todo:
+        w = todo.pop()
+        if not isinstance(w, widgets.Widget) or id(w) in seen:
+            continue
+        seen[id(w)] = w
+        todo += [*getattr(w, "children", ()), getattr(w, "layout", None), getattr(w, "style", None)]
+    return len(seen)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per case (median reported)")
@@ -205,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         client.flushdb()
         widget_only = medians_ms({"widget": lambda: ChatHistoryViewer(client).close()}, args.runs)["widget"]
         client.close()
+        client = redis.Redis.from_url(f"{server.url}/{SESSIONS_DB}", protocol=2)
+        viewer = ChatHistoryViewer(client, session_id=f"chat:session-{SIZES[0]}")
+        count = widget_count(viewer)
+        viewer.close()
+        client.close()
 
     print(f"memstore-nb viewer: time to first page (ms, median of {args.runs}; page = {PAGE})")
     print(
@@ -220,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{floor:11.2f} {t['ours'] / floor:10.2f}x {switch_ratio}"
         )
     print(f"building the widget alone (empty database, no session): {widget_only:.2f} ms")
+    print(f"widgets on the page with a session open (controls, boxes, layouts, styles): {count}")
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["LABELS", "Looks", "Note", "Progress", "hidden", "labelled"]
+__all__ = ["LABELS", "Looks", "Note", "Progress", "hidden", "hidden_by_class", "labelled"]
 
 # ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
 # there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
@@ -27,6 +27,14 @@ def labelled(label: str) -> dict[str, Any]:
 def hidden(widget: widgets.Widget, hide: bool) -> None:
     """Hide or show ``widget`` (its space too). Only for widgets with a layout of their own."""
     widget.layout.display = "none" if hide else None
+
+
+def hidden_by_class(widget: widgets.DOMWidget, hide: bool) -> None:
+    """Hide or show ``widget`` with the viewer's ``msnb-hidden`` class (for widgets with a shared layout)."""
+    if hide:
+        widget.add_class("msnb-hidden")
+    else:
+        widget.remove_class("msnb-hidden")
 
 
 class Looks:
@@ -64,11 +72,14 @@ class Looks:
     def _named(self, kind: type[widgets.Widget], label: str) -> dict[str, Any]:
         return {**labelled(label), **self.style(kind, description_width="initial")} if label and LABELS else {}
 
-    def button(self, description: str, tooltip: str, *, style: str = "", own_layout: bool = False) -> widgets.Button:
+    def button(self, description: str, tooltip: str, *, style: str = "") -> widgets.Button:
         """A button whose tooltip doubles as its accessible description (32 px tall)."""
-        layout = widgets.Layout(**_BUTTON) if own_layout else self.layout(**_BUTTON)
         return widgets.Button(
-            description=description, tooltip=tooltip, button_style=style, layout=layout, **self.style(widgets.Button)
+            description=description,
+            tooltip=tooltip,
+            button_style=style,
+            layout=self.layout(**_BUTTON),
+            **self.style(widgets.Button),
         )
 
     def toggle(self, description: str, tooltip: str) -> widgets.ToggleButton:
@@ -81,13 +92,17 @@ class Looks:
             **self.style(widgets.ToggleButton),
         )
 
-    def text(self, placeholder: str, *, label: str = "", width: str = "auto", value: str = "") -> widgets.Text:
-        """A text box that reports its value on Enter (and on leaving it), not on every key."""
+    def text(self, placeholder: str, *, label: str = "", width_class: str = "", value: str = "") -> widgets.Text:
+        """A text box that reports its value on Enter (and on leaving it), not on every key.
+
+        ``width_class`` gives it a fixed width from the viewer's stylesheet (``msnb-w210``, ``msnb-w170``).
+        """
         return widgets.Text(
             value=value,
             placeholder=placeholder,
             continuous_update=False,
-            layout=self.layout(width=width),
+            layout=self.layout(width="auto"),
+            _dom_classes=[width_class] if width_class else [],
             **(self._named(widgets.Text, label) or self.style(widgets.Text)),
         )
 

@@ -13,8 +13,16 @@ if TYPE_CHECKING:
 
 __all__ = ["LAYOUT_CSS", "arrange"]
 
-# Page-level layout the renderer's CSS does not cover.
+# Page-level layout the renderer's CSS does not cover. Boxes and boxes of fixed width get it from a
+# class instead of a Layout widget of their own (a Layout is the costliest stock widget to build);
+# `!important` because ipywidgets' own stylesheet sizes its boxes too.
 LAYOUT_CSS = """<style>
+.msnb-viewer-widget .msnb-body{flex-flow:row wrap !important;width:100% !important}
+.msnb-viewer-widget .msnb-sessions{flex:1 1 560px !important;min-width:0 !important;max-width:100% !important}
+.msnb-viewer-widget .msnb-reader{flex:2 1 560px !important;min-width:0 !important;max-width:100% !important}
+.msnb-viewer-widget .msnb-w210{width:210px !important}
+.msnb-viewer-widget .msnb-w170{width:170px !important}
+.msnb-viewer-widget .msnb-hidden{display:none !important}
 .msnb-viewer-widget .msnb-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
   font-size:12px;min-height:12em}
 @media (max-width:600px){
@@ -36,7 +44,7 @@ def arrange(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
     parts = [v.header, v.pager, viewer._finder.widget, v.options, v.html, viewer._exporter.widget]
     if viewer._editor is not None:
         parts.append(viewer._editor.widget)
-    reader = widgets.VBox(parts, layout=widgets.Layout(flex="2 1 560px", min_width="0", max_width="100%"))
-    body = widgets.HBox([viewer._table.widget, reader], layout=widgets.Layout(flex_flow="row wrap", width="100%"))
+    reader = widgets.VBox(parts, layout=looks.layout(), _dom_classes=["msnb-reader"])
+    body = widgets.HBox([viewer._table.widget, reader], layout=looks.layout(), _dom_classes=["msnb-body"])
     style = looks.html(viewer_css() + LAYOUT_CSS)
     return [style, viewer._status_line.widget, body]

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 
 from ..codec import escape_controls
 from ..sessions import SessionSummary, list_sessions, summarize_sessions
-from .controls import Looks, hidden
+from .controls import Looks, hidden_by_class
 
 __all__ = ["COLUMNS", "SessionTable", "format_row"]
 
@@ -74,8 +74,8 @@ class SessionTable:
         self._muted = False
         self.match_text = looks.text("sessions matching, e.g. user-* (Enter)", label="pattern")
         self.scan_button = looks.button("Scan", "list the sessions matching the pattern (SCAN)")
-        # Its own layout: it hides when everything is listed (the shared one would hide every button).
-        self.more_button = looks.button("Scan more", "list more matching sessions (SCAN continues)", own_layout=True)
+        # It hides (by class: the layout is shared with every button) when everything is listed.
+        self.more_button = looks.button("Scan more", "list more matching sessions (SCAN continues)")
         self.filter_text = looks.text("filter the listed rows (Enter)", label="filter")
         self.status = looks.html()
         self.sort_buttons = {
@@ -93,8 +93,8 @@ class SessionTable:
                 looks.row(*self.sort_buttons.values()),
                 self.select,
             ],
-            layout=widgets.Layout(flex="1 1 560px", min_width="0", max_width="100%"),
-            _dom_classes=["msnb-sessions"],
+            layout=looks.layout(),
+            _dom_classes=["msnb-sessions"],  # sized by the viewer's stylesheet (layout.py)
         )
 
     # -- listing ------------------------------------------------------------------
@@ -123,7 +123,7 @@ class SessionTable:
         self.show()
         done = self._iter is None
         self.more_button.disabled = done
-        hidden(self.more_button, done)
+        hidden_by_class(self.more_button, done)
         count = len(self.rows)
         noun = "session" if count == 1 else "sessions"
         tail = "all listed" if done else "Scan more for the rest"

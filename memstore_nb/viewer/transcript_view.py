@@ -48,10 +48,10 @@ class TranscriptView:
         self.next_button = looks.button("Next ›", "next page")
         self.last_button = looks.button("Last »", "last page")
         # A `description` only under ipywidgets 8 (see controls.LABELS); toggles carry their own text.
-        self.jump_input = looks.text("message # (Enter)", label="message #", width="210px")
+        self.jump_input = looks.text("message # (Enter)", label="message #", width_class="msnb-w210")
         self.jump_button = looks.button("Go to #", "show this message at the top (0 is the oldest; Enter)")
         self.order_checkbox = looks.toggle("oldest first", "page from the oldest message")
-        self.page_size_input = looks.text("per page (Enter)", label="per page", width="170px", value="50")
+        self.page_size_input = looks.text("per page (Enter)", label="per page", width_class="msnb-w170", value="50")
         self.refresh_button = looks.button("Refresh", "read the session again")
         self.raw_toggle = looks.toggle("raw JSON", "show each message as stored")
         self.raw_toggle.observe(lambda _: self.render(viewer.search), names="value")
