@@ -44,6 +44,7 @@ WIDGET_EXTENSIONS = [
     "@voila-dashboards/widgets-manager7",
     "@voila-dashboards/widgets-manager8",
 ]
+FILL_DELAY = 3.0  # seconds after a visit before the next kernel is heated
 _READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
 _HOST = "127.0.0.1"
 _PORT_TAKEN = "is already in use"  # what Voilà logs when it cannot bind the port
@@ -226,6 +227,9 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float,
         # The page needs only the widget manager: other JupyterLab extensions installed beside Voilà
         # would each be fetched and started on every visit, before the first session list shows.
         "VoilaConfiguration": {"extension_allowlist": WIDGET_EXTENSIONS},
+        # Heat the next kernel a few seconds after a visit takes one, not after 1 s (Voilà's default):
+        # heating runs the whole notebook, and doing it while the visitor's page starts slows that page.
+        "VoilaKernelManager": {"fill_delay": FILL_DELAY},
     }
     (config_dir / "voila.json").write_text(json.dumps(config))
     os.chmod(config_dir / "voila.json", 0o600)
