@@ -69,6 +69,11 @@ class Looks:
             self._styles[key] = klass(**spec)
         return {"style": self._styles[key]}
 
+    def close(self) -> None:
+        """Close the shared layouts and styles (their widgets are closed already)."""
+        for widget in [*self._layouts.values(), *self._styles.values()]:
+            widget.close()
+
     def _named(self, kind: type[widgets.Widget], label: str) -> dict[str, Any]:
         return {**labelled(label), **self.style(kind, description_width="initial")} if label and LABELS else {}
 

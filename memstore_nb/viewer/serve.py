@@ -21,6 +21,7 @@ from types import TracebackType
 
 from ..errors import MemstoreError
 from ..local import free_port
+from .processes import _end, _process_tree, _same_process
 
 __all__ = [
     "APP_NOTEBOOK",
@@ -71,42 +72,6 @@ class ViewerServeError(MemstoreError, RuntimeError):
     def __init__(self, message: str, log_tail: str = "") -> None:
         self.log_tail = log_tail
         super().__init__(message + (f"\n--- voila log (tail) ---\n{log_tail}" if log_tail else ""))
-
-
-def _process_tree(root: int) -> list[tuple[int, str]]:
-    """(pid, start time) of every descendant of ``root``, read from /proc; empty where there is no /proc."""
-    children: dict[int, list[int]] = {}
-    started: dict[int, str] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: the fields start after the last ')'.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        started[pid] = fields[19]
-    found: list[tuple[int, str]] = []
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append((child, started[child]))
-            todo.append(child)
-    return found
-
-
-def _same_process(pid: int, start: str) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[19] == start
 
 
 class ViewerServer:
@@ -189,23 +154,6 @@ class ViewerServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def _end(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """Terminate Voilà's whole process group (Voilà shuts its kernels down on SIGTERM), then kill what is left."""
-    for sig in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
-        with contextlib.suppress(OSError):
-            if hasattr(os, "killpg"):
-                os.killpg(proc.pid, sig)
-            else:  # Windows: only the process itself can be signalled
-                proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    proc.kill()
-    proc.wait()
 
 
 def _answers(url: str) -> bool:

@@ -269,6 +269,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         owned = [v for k, v in vars(self).items() if k.startswith("_") and isinstance(v, widgets.Widget)]
         for child in [*owned, *self.children]:
             _close_tree(child)
+        self._looks.close()
         super().close()
 
     def __repr__(self) -> str:
