@@ -26,6 +26,7 @@ from .links import tool_links
 
 if TYPE_CHECKING:
     from ..kinds import Transcript
+    from .controls import Looks
     from .widget import ChatHistoryViewer
 
 __all__ = ["MAX_BUTTONS", "CrossLinks", "Hop", "counterpart", "hops"]
@@ -183,24 +184,21 @@ def _read(transcript: Transcript, call_id: str, lo: int, hi: int) -> list[tuple[
 
 
 class CrossLinks:
-    """Buttons beside the pager, one per tool call or result whose counterpart is on another page.
+    """Buttons in the pager's row, one per tool call or result whose counterpart is on another page.
 
-    Made of plain stock widgets (a row that hides when empty, buttons sharing one layout and style,
-    made when first needed), so it depends on nothing else in the viewer but ``show_counterpart``.
+    Plain stock buttons sharing the viewer's button look (no box or layout of their own), made
+    when a page needs them, so it depends on nothing else in the viewer but ``show_counterpart``.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks, host: widgets.Box) -> None:
         self.v = viewer
         self.hops: list[Hop] = []
-        self._looks: dict[str, Any] = {}
-        self.widget = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget.add_class("msnb-crosslinks")
-        self.widget.layout.display = "none"
+        self.buttons: list[widgets.Button] = []
+        self._looks = looks
+        self._host = host
 
     def _button(self, hop: Hop) -> widgets.Button:
-        if not self._looks:
-            self._looks = {"layout": widgets.Layout(width="auto", min_height="32px"), "style": widgets.ButtonStyle()}
-        b = widgets.Button(description=hop.label, tooltip=hop.tooltip, **self._looks)
+        b = self._looks.button(hop.label, hop.tooltip)
         b.on_click(lambda _: self.v.show_counterpart(hop.index, hop.call_id))
         return b
 
@@ -210,8 +208,9 @@ class CrossLinks:
         if found == self.hops:
             return
         self.hops = found
-        old = list(self.widget.children)
-        self.widget.children = [self._button(hop) for hop in found]
-        self.widget.layout.display = None if found else "none"
+        old = self.buttons
+        self.buttons = [self._button(hop) for hop in found]
+        kept = [child for child in self._host.children if all(child is not b for b in old)]
+        self._host.children = (*kept, *self.buttons)
         for b in old:
             b.close()

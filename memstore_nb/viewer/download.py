@@ -15,6 +15,8 @@ from .controls import Looks, Note, Progress
 from .render import to_markdown
 
 if TYPE_CHECKING:
+    import ipywidgets as widgets
+
     from .widget import ChatHistoryViewer
 
 __all__ = ["Exporter"]
@@ -23,37 +25,64 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class Exporter:
-    """Export JSON / Export Markdown buttons, a progress bar while reading, and the link."""
+    """Export JSON / Export Markdown buttons, a progress bar while reading, and the link.
+
+    The buttons live in the viewer's "More ▾" panel and are made with it (``widget``, on first use).
+    """
 
     def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
         self.v = viewer
-        self.json_button = looks.button("Export JSON", "messages_to_dict of the whole session")
-        self.md_button = looks.button("Export Markdown", "the whole session as a Markdown transcript")
-        self.json_button.on_click(lambda _: viewer.export_json())
-        self.md_button.on_click(lambda _: viewer.export_markdown())
-        self.widget = looks.row(self.json_button, self.md_button)
-        self._progress = Progress(self.widget)
-        self._note = Note(looks, self.widget)
+        self._looks = looks
+        self._widget: widgets.HBox | None = None
+
+    @property
+    def widget(self) -> widgets.HBox:
+        """The row of export buttons (and, after an export, its progress bar and link), made when first asked for."""
+        if self._widget is None:
+            looks, viewer = self._looks, self.v
+            self._json_button = looks.button("Export JSON", "messages_to_dict of the whole session")
+            self._md_button = looks.button("Export Markdown", "the whole session as a Markdown transcript")
+            self._json_button.on_click(lambda _: viewer.export_json())
+            self._md_button.on_click(lambda _: viewer.export_markdown())
+            self._widget = looks.row(self._json_button, self._md_button)
+            self._progress = Progress(self._widget)
+            self._note = Note(looks, self._widget)
+        return self._widget
+
+    @property
+    def json_button(self) -> widgets.Button:
+        """Export JSON (made with the panel)."""
+        self.v._more.box  # noqa: B018 - made with the "More" panel
+        return self._json_button
+
+    @property
+    def md_button(self) -> widgets.Button:
+        """Export Markdown (made with the panel)."""
+        self.v._more.box  # noqa: B018 - made with the "More" panel
+        return self._md_button
 
     @property
     def link(self) -> Any:
         """The download link (or why there is none), made by the first export."""
+        self.v._more.box  # noqa: B018 - made with the "More" panel
         return self._note.widget
 
     def clear(self) -> None:
         """Forget the last export's link (another session is open)."""
-        self._note.say("")
+        if self._widget is not None:
+            self._note.say("")
 
     @property
     def progress(self) -> Any:
         """The progress bar of the last export (None before the first)."""
-        return self._progress.bar
+        return self._progress.bar if self._widget is not None else None
 
     def read_all(self) -> list[Any]:
         v = self.v
         transcript = v._view.transcript
         if transcript is None or v.session_id is None:
             raise MemstoreError("open a session first: pick one in the list")
+        v._more.show(True)  # the progress bar and the link appear in the panel, opened if it was not
         total = transcript.stats().length
         out: list[Any] = []
         with self._progress.running(total) as progress:

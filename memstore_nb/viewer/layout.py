@@ -36,15 +36,16 @@ LAYOUT_CSS = """<style>
 def arrange(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
     """The viewer's children: styles, the status line, and a body of table and reader side by side.
 
-    The reader is the page header, pager, Find, the reading options, the transcript, export and (for an
-    editable viewer) the editing controls. A LangGraph thread's checkpoints join the table's column
+    The reader is the page header, the pager (with the "More ▾" toggle), Find, the transcript and (for an
+    editable viewer) the editing controls; the More panel (reading options, export) goes under Find
+    when it is first opened. A LangGraph thread's checkpoints join the table's column
     when one is opened (beside the transcript on a wide screen).
     """
     v, looks = viewer._view, viewer._looks
-    parts = [v.header, v.pager, viewer._finder.widget, v.options, v.html, viewer._exporter.widget]
+    parts = [v.header, v.pager, viewer._finder.widget, v.html]
     if viewer._editor is not None:
         parts.append(viewer._editor.widget)
-    reader = widgets.VBox(parts, layout=looks.layout(), _dom_classes=["msnb-reader"])
+    reader = viewer._reader = widgets.VBox(parts, layout=looks.layout(), _dom_classes=["msnb-reader"])
     body = widgets.HBox([viewer._table.widget, reader], layout=looks.layout(), _dom_classes=["msnb-body"])
     style = looks.html(viewer_css() + LAYOUT_CSS)
     return [style, viewer._status_line.widget, body]

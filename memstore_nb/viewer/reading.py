@@ -177,8 +177,8 @@ class Reading:
     def _render(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         self._view.render_header()
         self._view.render(self.search)
-        for child in (self._finder.find_button, self._exporter.json_button, self._exporter.md_button):
-            child.disabled = self.session_id is None
+        self._finder.find_button.disabled = self.session_id is None
+        self._more.sync()
 
     @guarded
     def _filter_roles(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer

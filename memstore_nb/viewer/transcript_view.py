@@ -6,14 +6,13 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as widgets
-
 from ..codec import escape_controls
 from ..kinds import Transcript
 from ..sessions import SessionStats
 from ..transcript import read_at, role_indices
 from .controls import Looks, Progress
 from .crosslinks import CrossLinks
+from .more import ROLE_CHOICES
 from .render import VIEWER_CLASS, render_page
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["ROLE_CHOICES", "TranscriptView"]
 
 Item = "BaseMessage | CorruptMessageError"
-ROLE_CHOICES = [("all roles", "")] + [(r, r) for r in ("human", "ai", "system", "tool", "function", "unreadable")]
 
 
 class TranscriptView:
@@ -47,43 +45,21 @@ class TranscriptView:
         self.prev_button = looks.button("‹ Prev", "previous page")
         self.next_button = looks.button("Next ›", "next page")
         self.last_button = looks.button("Last »", "last page")
-        # A `description` only under ipywidgets 8 (see controls.LABELS); toggles carry their own text.
-        self.jump_input = looks.text("message # (Enter)", label="message #", width_class="msnb-w210")
-        self.jump_button = looks.button("Go to #", "show this message at the top (0 is the oldest; Enter)")
-        self.order_checkbox = looks.toggle("oldest first", "page from the oldest message")
-        self.page_size_input = looks.text("per page (Enter)", label="per page", width_class="msnb-w170", value="50")
-        self.refresh_button = looks.button("Refresh", "read the session again")
-        self.raw_toggle = looks.toggle("raw JSON", "show each message as stored")
-        self.raw_toggle.observe(lambda _: self.render(viewer.search), names="value")
-        self.follow_checkbox = looks.toggle("follow", "show new messages as they arrive")
-        self.role_dropdown = looks.choice(widgets.Dropdown, "role", options=list(ROLE_CHOICES), value="")
+        self.raw_json = False  # each message as stored (the "raw JSON" switch in the More panel)
         self.html = looks.html(classes=("msnb-scroll",), height="60vh", min_height="240px", overflow="auto")
         for child, handler in [
             (self.first_button, lambda _: self.go_page(0)),
             (self.prev_button, lambda _: self.go_page(self.page_shown - 1)),
             (self.next_button, lambda _: self.go_page(self.page_shown + 1)),
             (self.last_button, lambda _: self.go_page(self.pages - 1)),
-            (self.jump_button, lambda _: viewer.jump_to(self.jump_input.value or "0")),
-            (self.refresh_button, lambda _: viewer.refresh()),
         ]:
             child.on_click(handler)
-        self.jump_input.observe(lambda c: c.new.strip() and viewer.jump_to(c.new), names="value")  # Enter jumps
-        # Tool calls and results whose counterpart is on another page: buttons, in reach like the pager.
-        self.crosslinks = CrossLinks(viewer)
+        # The pager, the "More ▾" toggle, and buttons for tool calls and results whose counterpart is
+        # on another page (added by CrossLinks when there are some), in reach above the transcript.
         pages = (self.first_button, self.prev_button, self.next_button, self.last_button)
-        self.pager = looks.row(*pages, self.crosslinks.widget)
-        self.options = looks.row(
-            self.jump_input,
-            self.jump_button,
-            self.role_dropdown,
-            self.order_checkbox,
-            self.page_size_input,
-            self.refresh_button,
-            self.follow_checkbox,
-            self.raw_toggle,
-            classes=("msnb-options",),  # on a phone: below the transcript, so the transcript starts higher
-        )
-        self.role_progress = Progress(self.options)
+        self.pager = looks.row(*pages, viewer._more.toggle)
+        self.crosslinks = CrossLinks(viewer, looks, self.pager)
+        self.role_progress = Progress(self.pager)
 
     # -- geometry -----------------------------------------------------------------
 
@@ -168,6 +144,11 @@ class TranscriptView:
 
     # -- rendering --------------------------------------------------------------------
 
+    def show_raw(self, raw: bool) -> None:
+        """Show each message as stored (raw JSON) or rendered."""
+        self.raw_json = raw
+        self.render(self.v.search)
+
     def render_header(self) -> None:
         esc = html.escape
         stats, sid = self.stats, self.v.session_id
@@ -195,7 +176,6 @@ class TranscriptView:
         at_first, at_last = self.v.page <= 0, self.v.page >= self.pages - 1
         self.first_button.disabled = self.prev_button.disabled = not open_ or (at_first and self.anchor is None)
         self.next_button.disabled = self.last_button.disabled = not open_ or at_last
-        self.jump_button.disabled = not open_
 
     def render(self, highlight: str | None) -> None:
         """The page as HTML, newest at the top unless oldest first; the current hit outlined."""
@@ -213,7 +193,7 @@ class TranscriptView:
             shown,
             highlight=highlight or None,
             empty_text=empty,
-            raw_json=self.raw_toggle.value,
+            raw_json=self.raw_json,
             current=self.current,
             times=self.times,
         )

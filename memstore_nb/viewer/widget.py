@@ -21,6 +21,7 @@ from .editor import Editor
 from .finder import Finder
 from .follow import Follower
 from .layout import arrange
+from .more import MorePanel
 from .parts import StatusLine, client_timeout
 from .reading import Reading, guarded
 from .render import VIEWER_CLASS
@@ -71,6 +72,8 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
     chunk_size = Int(1000, help="Messages per LRANGE while searching, filtering or exporting")
     max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link")
 
+    _reader: widgets.VBox  # the transcript's column (set by layout.arrange)
+
     def __init__(
         self,
         client: Any,
@@ -90,6 +93,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         # The parts; panels most viewers never use (progress bars, checkpoints) are made on first use.
         self._looks = looks = Looks()
         self._status_line = StatusLine(looks)
+        self._more = MorePanel(self, looks)  # "More ▾": the controls not needed to read, made on first use
         self._table = SessionTable(client, self._pick, looks)
         self._view = TranscriptView(self, looks)
         self._finder = Finder(self, looks)
@@ -108,17 +112,13 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
             self._render()
 
     def _wire(self, match: str, page_size: int) -> None:
-        # The boxes mirror the traits both ways; the buttons call the controller.
-        v, f, t = self._view, self._finder, self._table
+        # The boxes mirror the traits both ways (the More panel links its own); the buttons call the controller.
+        f, t = self._finder, self._table
         with self._muted_observers():
             self.match = match
             self.page_size = page_size
             traitlets.link((self, "match"), (t.match_text, "value"))
-            traitlets.link((self, "oldest_first"), (v.order_checkbox, "value"))
-            traitlets.link((self, "page_size"), (v.page_size_input, "value"), transform=(str, _parse_page_size))
-            traitlets.link((self, "follow"), (v.follow_checkbox, "value"))
             traitlets.link((self, "search"), (f.text, "value"))
-        v.role_dropdown.observe(lambda c: setattr(self, "role_filter", c.new or ""), names="value")
         t.scan_button.on_click(lambda _: self.scan())
         t.more_button.on_click(lambda _: self.scan_more())
 
@@ -180,10 +180,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
 
     @observe("role_filter")
     def _role_filter_changed(self, change: Any) -> None:
-        drop = self._view.role_dropdown
-        if change.new not in [value for _, value in drop.options]:
-            drop.options = [*drop.options, (change.new, change.new)]
-        drop.value = change.new
+        self._more.show_role(change.new)
         self._filter_roles()
 
     @observe("search")
@@ -274,13 +271,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<ChatHistoryViewer session_id={self.session_id!r} match={self.match!r} editable={self.editable}>"
-
-
-def _parse_page_size(text: str) -> int:
-    try:
-        return int(str(text).strip() or 50)
-    except ValueError:
-        return 50
 
 
 def _close_tree(widget: widgets.Widget) -> None:

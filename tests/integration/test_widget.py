@@ -79,6 +79,14 @@ def tree(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
     return found
 
 
+def open_more(viewer: ChatHistoryViewer) -> None:
+    """Open the "More ▾" panel (reading options, export) the way a reader does: click its toggle."""
+    assert not viewer._more.expanded and viewer._more_toggle.description == "More ▾"
+    viewer._more_toggle.click()
+    assert viewer._more.expanded and viewer._more_toggle.description == "Less ▴"
+    assert any(w is viewer._more.box for w in tree(viewer)) and viewer._more.box.layout.display is None
+
+
 def buttons(viewer: ChatHistoryViewer) -> list[widgets.Button]:
     return [w for w in tree(viewer) if isinstance(w, widgets.Button)]
 
@@ -183,6 +191,7 @@ def test_paging_newest_first(client: redis.Redis, session_id: str, make):
 def test_paging_oldest_first_and_jump(client: redis.Redis, session_id: str, make):
     seed(client, session_id, conversation(120))
     viewer = make(session_id=session_id, page_size=50)
+    open_more(viewer)
     viewer._order_checkbox.value = True
     assert viewer.oldest_first and viewer.page == 0 and shown(viewer) == list(range(50))
     viewer._last_button.click()
@@ -207,6 +216,7 @@ def test_refresh_sees_new_messages(client: redis.Redis, session_id: str, make):
     viewer = make(session_id=session_id)
     history.add_message(AIMessage("late answer"))
     assert "late answer" not in viewer._transcript.value
+    open_more(viewer)
     viewer._refresh_button.click()
     assert "late answer" in viewer._transcript.value and viewer.length == 4
 
@@ -214,6 +224,7 @@ def test_refresh_sees_new_messages(client: redis.Redis, session_id: str, make):
 def test_role_filter(client: redis.Redis, session_id: str, make):
     seed(client, session_id, [SystemMessage("rules"), *conversation(6)])
     viewer = make(session_id=session_id)
+    open_more(viewer)
     viewer._role_dropdown.value = "ai"
     assert viewer.role_filter == "ai"
     page = viewer._transcript.value
@@ -223,6 +234,71 @@ def test_role_filter(client: redis.Redis, session_id: str, make):
     assert "No critic messages in this session" in viewer._transcript.value
     viewer.role_filter = ""
     assert "rules" in viewer._transcript.value and "question 0" in viewer._transcript.value
+
+
+def test_more_panel_is_built_on_first_click_and_its_controls_work(client: redis.Redis, session_id: str, make):
+    messages = conversation(120)
+    history = seed(client, session_id, messages)
+    viewer = make(session_id=session_id, page_size=50)
+    more = viewer._more
+    toggle = viewer._more_toggle
+    before = tree(viewer)
+    # Not built: none of its controls exists, on the page or off it.
+    assert not more.built and "_box" in vars(more) and "order_checkbox" not in vars(more)
+    assert not any(isinstance(w, (widgets.ToggleButton, widgets.Dropdown)) for w in before)
+    assert not {"Refresh", "Go to #", "Export JSON", "Export Markdown"} & {b.description for b in buttons(viewer)}
+    # The toggle: in the pager's row, 32 px, its state in its text and tooltip (its accessible name and description).
+    assert any(toggle is w for w in viewer._view.pager.children) and toggle.layout.min_height == "32px"
+    assert toggle.description == "More ▾" and "collapsed" in toggle.tooltip and "export" in toggle.tooltip
+    open_more(viewer)
+    after = tree(viewer)
+    assert more.built and "expanded" in toggle.tooltip and len(after) > len(before)
+    box = more.box
+    assert {"Refresh", "Go to #", "Export JSON", "Export Markdown"} <= {b.description for b in buttons(viewer)}
+    for control in (viewer._jump_input, viewer._page_size_input):  # Enter submits; each has an accessible name
+        assert control.continuous_update is False and control.placeholder
+    assert not viewer._jump_button.disabled and not viewer._export_json_button.disabled
+    # Its controls work once opened.
+    viewer._order_checkbox.value = True
+    assert viewer.oldest_first and shown(viewer) == list(range(50))
+    viewer._page_size_input.value = "10"
+    assert viewer.page_size == 10 and shown(viewer) == list(range(10))
+    viewer._jump_input.value = "77"
+    assert shown(viewer)[0] == 77
+    assert "msnb-raw" not in viewer._transcript.value
+    viewer._raw_toggle.value = True
+    assert "msnb-raw" in viewer._transcript.value and viewer._raw_toggle.value
+    viewer._role_dropdown.value = "human"
+    assert viewer.role_filter == "human" and all(i % 2 == 0 for i in shown(viewer))
+    viewer._role_dropdown.value = ""
+    history.add_message(AIMessage("late answer"))
+    viewer._refresh_button.click()
+    assert viewer.length == 121
+    viewer._export_md_button.click()
+    assert download(viewer)[0] == f"{session_id}.md"
+    # Traits set from code show in the panel (the links run both ways).
+    viewer.oldest_first = False
+    assert viewer._order_checkbox.value is False
+    # Closing hides it (its space too); opening again shows the same panel, not a new one.
+    toggle.click()
+    assert not more.expanded and box.layout.display == "none" and toggle.description == "More ▾"
+    assert "collapsed" in toggle.tooltip
+    toggle.click()
+    assert more.expanded and more.box is box and box.layout.display is None
+
+
+def test_more_panel_controls_asked_for_from_code_build_it_closed(client: redis.Redis, session_id: str, make):
+    seed(client, session_id, conversation(30))
+    viewer = make(session_id=session_id, page_size=10)
+    viewer.role_filter = "critic"  # set before the panel exists: the dropdown starts with it
+    viewer.role_filter = ""
+    assert not viewer._more.built
+    viewer._order_checkbox.value = True  # code asking for a control builds the panel, closed
+    assert viewer._more.built and not viewer._more.expanded and viewer._more.box.layout.display == "none"
+    assert viewer.oldest_first and shown(viewer) == list(range(10))
+    assert ("critic", "critic") not in viewer._role_dropdown.options
+    viewer.role_filter = "critic"
+    assert viewer._role_dropdown.value == "critic"
 
 
 def test_search_jumps_to_hits(client: redis.Redis, session_id: str, make):
@@ -273,6 +349,7 @@ def test_export_json_and_markdown(client: redis.Redis, session_id: str, make):
     history = seed(client, session_id, messages)
     viewer = make(session_id=session_id)
     viewer.chunk_size = 10
+    open_more(viewer)
     viewer._export_json_button.click()
     name, mime, text = download(viewer)
     assert (name, mime) == (f"{session_id}.json", "application/json")
@@ -314,6 +391,7 @@ def test_read_only_by_default(client: redis.Redis, session_id: str, make):
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", page_size=7)
     assert not hasattr(viewer, "_edit_box") and not hasattr(viewer, "_delete_button")  # no editing widgets at all
     viewer.search = "answer"
+    open_more(viewer)  # its buttons are clicked too
     clicked = buttons(viewer)
     assert len(clicked) > 10
     for _ in range(2):
@@ -450,6 +528,7 @@ def test_follow_polls_and_stops(client: redis.Redis, session_id: str, make):
     viewer = make(session_id=session_id)
     assert not viewer.following
     viewer.follow_interval = 0.05
+    open_more(viewer)
     viewer._follow_checkbox.value = True
     assert viewer.follow and viewer.following
     history.add_message(AIMessage("live update"))
@@ -523,6 +602,8 @@ def test_page_cannot_turn_writing_on(client: redis.Redis, session_id: str, make)
     assert viewer.editable is False and viewer.session_id == session_id
     # A read-only viewer has no editing widgets the page could click; its handlers refuse too.
     assert not hasattr(viewer, "_delete_button") and not hasattr(viewer, "_edit_box")
+    page_click(viewer._more_toggle)  # the More panel's buttons too
+    assert viewer._more.expanded
     for button in buttons(viewer):
         page_click(button)
     viewer._delete_clicked()

@@ -50,7 +50,11 @@ def shown(v: ChatHistoryViewer) -> list[int]:
 
 
 def link_buttons(v: ChatHistoryViewer) -> list[widgets.Button]:
-    return list(v._view.crosslinks.widget.children)
+    """The cross-link buttons, as the pager row shows them (after its page buttons and the More toggle)."""
+    buttons = list(v._view.crosslinks.buttons)
+    pager = list(v._view.pager.children)
+    assert pager[len(pager) - len(buttons) :] == buttons
+    return buttons
 
 
 def outlined(v: ChatHistoryViewer) -> list[str]:
@@ -64,12 +68,12 @@ def test_call_and_result_on_different_pages_newest_first(viewer: ChatHistoryView
     assert "result: not on this page" in v._transcript.value
     assert v._view.crosslinks.hops == [Hop(49, "c-add", "result", "add")]
     (go,) = link_buttons(v)
-    assert go.description == "#49 add → result" and v._view.crosslinks.widget.layout.display is None
+    assert go.description == "#49 add → result" and go.layout.min_height == "32px"
     go.click()
     assert shown(v)[0] == 50 and 49 in shown(v)  # the result at the top, its call right under it
     assert outlined(v) == ["50"] and v._view.current == 50
     assert v._status_line.text == "the result of message #49 is message #50"
-    assert link_buttons(v) == [] and v._view.crosslinks.widget.layout.display == "none"
+    assert link_buttons(v) == [] and go not in v._view.pager.children
 
     v._view.go_page((LENGTH - 1 - 50) // 10)  # #50-#59, not anchored: the call is on the next page
     assert shown(v)[-1] == 50 and 49 not in shown(v)
