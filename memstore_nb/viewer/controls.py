@@ -14,8 +14,6 @@ __all__ = ["LABELS", "Looks", "Note", "Progress", "hidden", "hidden_by_class", "
 # there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
 LABELS = int(widgets.__version__.split(".")[0]) >= 8
 
-_BUTTON = {"width": "auto", "min_height": "32px"}
-_ROW = {"flex_flow": "row wrap", "align_items": "center"}
 _STYLE_CLASS: dict[type, Any] = {}  # widget class -> the class of its style (they differ between ipywidgets 7 and 8)
 
 
@@ -42,7 +40,9 @@ class Looks:
 
     A stock widget otherwise makes a Layout and a style widget of its own, and every widget is a
     comm (a message to the front end, a model in the page): sharing them makes a viewer about a
-    third as many widgets. Widgets that hide (``hidden``) get a Layout of their own.
+    third as many widgets. Sizes (32 px buttons, wrapping rows, boxes as wide as their column) come
+    from the viewer's stylesheet (layout.py's ``LAYOUT_CSS``), so the controls share the one empty
+    Layout. Widgets that hide (``hidden``) get a Layout of their own.
     """
 
     def __init__(self) -> None:
@@ -83,7 +83,7 @@ class Looks:
             description=description,
             tooltip=tooltip,
             button_style=style,
-            layout=self.layout(**_BUTTON),
+            layout=self.layout(),
             **self.style(widgets.Button),
         )
 
@@ -93,7 +93,7 @@ class Looks:
             value=False,
             description=description,
             tooltip=tooltip,
-            layout=self.layout(**_BUTTON),
+            layout=self.layout(),
             **self.style(widgets.ToggleButton),
         )
 
@@ -106,7 +106,7 @@ class Looks:
             value=value,
             placeholder=placeholder,
             continuous_update=False,
-            layout=self.layout(width="auto"),
+            layout=self.layout(),
             _dom_classes=[width_class] if width_class else [],
             **(self._named(widgets.Text, label) or self.style(widgets.Text)),
         )
@@ -122,12 +122,12 @@ class Looks:
 
     def choice(self, kind: type[widgets.Widget], label: str, **kwargs: Any) -> Any:
         """A Dropdown or Select with an accessible label (ipywidgets 8), full width of its box."""
-        kwargs.setdefault("layout", self.layout(width="auto"))
+        kwargs.setdefault("layout", self.layout())
         return kind(**kwargs, **(self._named(kind, label) or self.style(kind)))
 
     def row(self, *children: widgets.Widget, classes: tuple[str, ...] = ()) -> widgets.HBox:
         """Children side by side, wrapping onto more lines on a narrow screen."""
-        return widgets.HBox(list(children), layout=self.layout(**_ROW), _dom_classes=list(classes))
+        return widgets.HBox(list(children), layout=self.layout(), _dom_classes=["msnb-row", *classes])
 
 
 class Progress:

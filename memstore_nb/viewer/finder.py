@@ -20,24 +20,47 @@ class Finder:
     """Search box (Enter runs it), Find, previous / next hit, progress and the hit count.
 
     Hits are ordered like the pages (newest first unless oldest first); each hit
-    is shown at the top of the transcript with an outline.
+    is shown at the top of the transcript with an outline. The previous / next hit
+    buttons, the progress bar and the hit count are made by the first search.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
+    def __init__(self, viewer: ChatHistoryViewer, looks: Looks, host: widgets.Box) -> None:
         self.v = viewer
         self.hits: list[int] = []
         self.pos = -1
+        self._looks = looks
         self.text = looks.text("find text, any case (Enter)", label="find")
         self.find_button = looks.button("Find", "search the whole session, chunk by chunk")
-        self.prev_button = looks.button("‹ Hit", "previous search hit")
-        self.next_button = looks.button("Hit ›", "next search hit")
         self.find_button.on_click(lambda _: viewer.find())
-        self.prev_button.on_click(lambda _: self.step(-1))
-        self.next_button.on_click(lambda _: self.step(1))
         self.text.observe(self._entered, names="value")
-        self.widget = looks.row(self.text, self.find_button, self.prev_button, self.next_button)
+        # In the pager's row (one box fewer): the search box and Find, then what a search adds.
+        self.widget = host
+        host.children = (*host.children, self.text, self.find_button)
         self._progress = Progress(self.widget)
         self._note = Note(looks, self.widget)
+        self._steps: tuple[widgets.Button, widgets.Button] | None = None
+
+    @property
+    def prev_button(self) -> widgets.Button:
+        """‹ Hit (made by the first search, beside Find)."""
+        return self._step_buttons()[0]
+
+    @property
+    def next_button(self) -> widgets.Button:
+        """Hit › (made by the first search, beside Find)."""
+        return self._step_buttons()[1]
+
+    def _step_buttons(self) -> tuple[widgets.Button, widgets.Button]:
+        if self._steps is None:
+            prev = self._looks.button("‹ Hit", "previous search hit")
+            next_ = self._looks.button("Hit ›", "next search hit")
+            prev.on_click(lambda _: self.step(-1))
+            next_.on_click(lambda _: self.step(1))
+            self._steps = (prev, next_)
+            parts = list(self.widget.children)
+            at = parts.index(self.find_button) + 1
+            self.widget.children = (*parts[:at], prev, next_, *parts[at:])
+        return self._steps
 
     @property
     def status(self) -> widgets.HTML:
@@ -75,6 +98,7 @@ class Finder:
             return
         with self._progress.running(v.length) as progress:
             hits = transcript.find(v.search, chunk_size=v.chunk_size, progress=progress)
+        self._step_buttons()
         self.hits = hits if v.oldest_first else hits[::-1]
         if not hits:
             self.pos = -1

@@ -17,7 +17,14 @@ __all__ = ["LAYOUT_CSS", "arrange"]
 # class instead of a Layout widget of their own (a Layout is the costliest stock widget to build);
 # `!important` because ipywidgets' own stylesheet sizes its boxes too.
 LAYOUT_CSS = """<style>
-.msnb-viewer-widget .msnb-body{flex-flow:row wrap !important;width:100% !important}
+.msnb-viewer-widget .msnb-row{flex-flow:row wrap !important;align-items:center !important}
+.msnb-viewer-widget .jupyter-button{width:auto !important;min-height:32px !important}
+.msnb-viewer-widget .widget-text,.msnb-viewer-widget .widget-dropdown,.msnb-viewer-widget .widget-select{
+  width:auto !important}
+.msnb-viewer-widget .msnb-scroll{height:60vh !important;min-height:240px !important;overflow:auto !important}
+.msnb-viewer-widget{flex-flow:row wrap !important;align-content:flex-start !important;align-items:flex-start}
+.msnb-viewer-widget > .msnb-css{display:none !important}
+.msnb-viewer-widget > .msnb-status-widget{flex:1 1 100% !important;min-width:0}
 .msnb-viewer-widget .msnb-sessions{flex:1 1 560px !important;min-width:0 !important;max-width:100% !important}
 .msnb-viewer-widget .msnb-reader{flex:2 1 560px !important;min-width:0 !important;max-width:100% !important}
 .msnb-viewer-widget .msnb-w210{width:210px !important}
@@ -34,7 +41,7 @@ LAYOUT_CSS = """<style>
 
 
 def arrange(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
-    """The viewer's children: styles, the status line, and a body of table and reader side by side.
+    """The viewer's children: styles, the status line, the table and the reader (side by side when wide).
 
     The reader is the page header, the pager (with the "More ▾" toggle), Find, the transcript and (for an
     editable viewer) the editing controls; the More panel (reading options, export) goes under Find
@@ -42,10 +49,11 @@ def arrange(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
     when one is opened (beside the transcript on a wide screen).
     """
     v, looks = viewer._view, viewer._looks
-    parts = [v.header, v.pager, viewer._finder.widget, v.html]
+    parts = [v.header, v.pager, v.html]
     if viewer._editor is not None:
         parts.append(viewer._editor.widget)
     reader = viewer._reader = widgets.VBox(parts, layout=looks.layout(), _dom_classes=["msnb-reader"])
-    body = widgets.HBox([viewer._table.widget, reader], layout=looks.layout(), _dom_classes=["msnb-body"])
-    style = looks.html(viewer_css() + LAYOUT_CSS)
-    return [style, viewer._status_line.widget, body]
+    style = looks.html(viewer_css() + LAYOUT_CSS, classes=("msnb-css",))  # a <style> applies though hidden
+    # The viewer itself wraps its children (layout.py's stylesheet): the status line across the top,
+    # then the table and the reader side by side on a wide screen, stacked on a narrow one.
+    return [style, viewer._status_line.widget, viewer._table.widget, reader]

@@ -79,12 +79,13 @@ class MorePanel:
 
     @property
     def box(self) -> widgets.VBox:
-        """The panel, made (collapsed, under Find) the first time it is asked for."""
+        """The panel, made (collapsed, under the pager and Find) the first time it is asked for."""
         if self._box is None:
             self._box = self._build()
             reader = self.v._reader
             parts = list(reader.children)
-            at = parts.index(self.v._finder.widget) + 1 if self.v._finder.widget in parts else len(parts)
+            pager = self.v._view.pager
+            at = parts.index(pager) + 1 if pager in parts else len(parts)
             reader.children = (*parts[:at], self._box, *parts[at:])
             self.sync()
         return self._box

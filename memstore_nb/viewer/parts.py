@@ -34,7 +34,13 @@ class StatusLine:
     """
 
     def __init__(self, looks: Looks | None = None) -> None:
-        self.widget = looks.html(_region("")) if looks else widgets.HTML(value=_region(""))
+        # The class lets the viewer's stylesheet give the line the full width (layout.py).
+        classes = ["msnb-status-widget"]
+        self.widget = (
+            looks.html(_region(""), classes=tuple(classes))
+            if looks
+            else widgets.HTML(value=_region(""), _dom_classes=classes)
+        )
         self.error = ""
         self._job: tuple[str, float, float, float] | None = None  # what, started, after, timeout
         self._shown = False

@@ -124,14 +124,19 @@ class Reading:
             self._render()
             return
         view.open(open_transcript(self._client, sid, self._table.kind_of(sid)))
+        # The page is rendered once, at the end; the old session leaves the screen earlier only when
+        # something fails or a role filter must first scan the whole session.
         try:
             view.stats = view.transcript.stats()  # type: ignore[union-attr]
-        finally:
+            self._checkpoints.show(view.transcript)
+            self._read_times()
+            if self.role_filter:
+                self._render()
+            view.scan_roles()
+            self._load_page()
+        except Exception:
             self._render()
-        self._checkpoints.show(view.transcript)
-        self._read_times()
-        view.scan_roles()
-        self._load_page()
+            raise
 
     def _read_times(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         # Each message's time, where the transcript knows one (a LangGraph thread: its checkpoints').

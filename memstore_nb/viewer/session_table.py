@@ -12,7 +12,7 @@ from ..codec import escape_controls
 from ..sessions import SessionSummary, list_sessions, summarize_sessions
 from .controls import Looks, hidden_by_class
 
-__all__ = ["COLUMNS", "SessionTable", "format_row"]
+__all__ = ["COLUMNS", "SORT_CHOICES", "SessionTable", "format_row"]
 
 #: column name -> (sort key, descending first)
 COLUMNS: dict[str, tuple[Callable[[SessionSummary], Any], bool]] = {
@@ -23,6 +23,12 @@ COLUMNS: dict[str, tuple[Callable[[SessionSummary], Any], bool]] = {
     "memory": (lambda r: -1 if r.memory is None else r.memory, True),
     "last message": (lambda r: (r.last_preview.casefold(), r.session_id.casefold()), False),
 }
+#: the sort box's choices: (label, (column, descending)); each column's usual direction first
+SORT_CHOICES: list[tuple[str, Any]] = [("sort: as listed", "")] + [
+    (f"sort by {name} {'▼' if desc else '▲'}", (name, desc))
+    for name, (_, desc_first) in COLUMNS.items()
+    for desc in (desc_first, not desc_first)
+]
 _ID_WIDTH = 48  # the widest id column; longer ids end in "…"
 
 
@@ -57,14 +63,17 @@ def format_row(r: SessionSummary, width: int = _ID_WIDTH) -> str:
 
 
 class SessionTable:
-    """Session table: pattern, Scan / Scan more, filter, sort buttons, and the list of rows.
+    """Session table: pattern, Scan (and Scan more when SCAN has more), filter, sort, and the list of rows.
 
     ``on_pick(session_id)`` is called when the reader picks a row.
     """
 
-    def __init__(self, client: Any, on_pick: Callable[[str], None], looks: Looks) -> None:
+    def __init__(
+        self, client: Any, on_pick: Callable[[str], None], looks: Looks, on_more: Callable[[], None] = lambda: None
+    ) -> None:
         self._client = client
         self._on_pick = on_pick
+        self._on_more = on_more
         self._iter: Iterator[str] | None = None
         self.rows: list[SessionSummary] = []
         self.shown: list[SessionSummary] = []
@@ -72,30 +81,43 @@ class SessionTable:
         self.descending = False
         self.current: str | None = None
         self._muted = False
+        self._looks = looks
         self.match_text = looks.text("sessions matching, e.g. user-* (Enter)", label="pattern")
         self.scan_button = looks.button("Scan", "list the sessions matching the pattern (SCAN)")
-        # It hides (by class: the layout is shared with every button) when everything is listed.
-        self.more_button = looks.button("Scan more", "list more matching sessions (SCAN continues)")
+        self._more: widgets.Button | None = None  # Scan more: made when a scan leaves sessions unlisted
         self.filter_text = looks.text("filter the listed rows (Enter)", label="filter")
+        self.sort_dropdown = looks.choice(widgets.Dropdown, "sort", options=SORT_CHOICES, value="")
         self.status = looks.html()
-        self.sort_buttons = {
-            name: looks.button(name, f"sort the listed sessions by {name}; again to reverse") for name in COLUMNS
-        }
         self.select = looks.choice(widgets.Select, "sessions", options=[], rows=10, _dom_classes=["msnb-table"])
         self.filter_text.observe(lambda _: self.show(), names="value")
+        self.sort_dropdown.observe(self._sort_picked, names="value")
         self.select.observe(self._picked, names="value")
-        for name, child in self.sort_buttons.items():
-            child.on_click(lambda _, name=name: self.sort(name))
+        self._row = looks.row(self.match_text, self.scan_button, self.filter_text, self.sort_dropdown, self.status)
         self.widget = widgets.VBox(
-            [
-                looks.row(self.match_text, self.scan_button, self.more_button),
-                looks.row(self.filter_text, self.status),
-                looks.row(*self.sort_buttons.values()),
-                self.select,
-            ],
+            [self._row, self.select],
             layout=looks.layout(),
             _dom_classes=["msnb-sessions"],  # sized by the viewer's stylesheet (layout.py)
         )
+
+    @property
+    def more_button(self) -> widgets.Button:
+        """Scan more, beside Scan: made when a scan first leaves sessions unlisted (or when asked for)."""
+        if self._more is None:
+            self._more = self._looks.button("Scan more", "list more matching sessions (SCAN continues)")
+            self._more.on_click(lambda _: self._on_more())
+            parts = list(self._row.children)
+            at = parts.index(self.scan_button) + 1
+            self._row.children = (*parts[:at], self._more, *parts[at:])
+            self._show_more()
+        return self._more
+
+    def _show_more(self) -> None:
+        # It hides (by class: the layout is shared with every button) when everything is listed.
+        done = self._iter is None
+        if self._more is None and done:
+            return
+        self.more_button.disabled = done
+        hidden_by_class(self.more_button, done)
 
     # -- listing ------------------------------------------------------------------
 
@@ -122,8 +144,7 @@ class SessionTable:
         self.rows += summarize_sessions(self._client, new, memory=True)
         self.show()
         done = self._iter is None
-        self.more_button.disabled = done
-        hidden_by_class(self.more_button, done)
+        self._show_more()
         count = len(self.rows)
         noun = "session" if count == 1 else "sessions"
         tail = "all listed" if done else "Scan more for the rest"
@@ -147,11 +168,11 @@ class SessionTable:
     def sort(self, column: str) -> None:
         """Sort by ``column``; the same column again reverses the order."""
         desc_first = COLUMNS[column][1]
-        self.descending = (not self.descending) if column == self.sort_by else desc_first
-        self.sort_by = column
-        for name, child in self.sort_buttons.items():
-            arrow = (" ▼" if self.descending else " ▲") if name == column else ""
-            child.description = name + arrow
+        descending = (not self.descending) if column == self.sort_by else desc_first
+        self.sort_dropdown.value = (column, descending)  # sorts (its observer)
+
+    def _sort_picked(self, change: Any) -> None:
+        self.sort_by, self.descending = change.new or ("", False)
         self.show()
 
     def show(self) -> None:

@@ -46,7 +46,7 @@ class TranscriptView:
         self.next_button = looks.button("Next ›", "next page")
         self.last_button = looks.button("Last »", "last page")
         self.raw_json = False  # each message as stored (the "raw JSON" switch in the More panel)
-        self.html = looks.html(classes=("msnb-scroll",), height="60vh", min_height="240px", overflow="auto")
+        self.html = looks.html(classes=("msnb-scroll",))  # sized by the viewer's stylesheet (layout.py)
         for child, handler in [
             (self.first_button, lambda _: self.go_page(0)),
             (self.prev_button, lambda _: self.go_page(self.page_shown - 1)),

@@ -94,9 +94,9 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         self._looks = looks = Looks()
         self._status_line = StatusLine(looks)
         self._more = MorePanel(self, looks)  # "More ▾": the controls not needed to read, made on first use
-        self._table = SessionTable(client, self._pick, looks)
+        self._table = SessionTable(client, self._pick, looks, lambda: self.scan_more())
         self._view = TranscriptView(self, looks)
-        self._finder = Finder(self, looks)
+        self._finder = Finder(self, looks, self._view.pager)
         self._exporter = Exporter(self, looks)
         self._editor = Editor(self, looks) if self._editable else None
         self._follower = Follower(self)
@@ -120,7 +120,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
             traitlets.link((self, "match"), (t.match_text, "value"))
             traitlets.link((self, "search"), (f.text, "value"))
         t.scan_button.on_click(lambda _: self.scan())
-        t.more_button.on_click(lambda _: self.scan_more())
 
     # -- traits ---------------------------------------------------------------
 

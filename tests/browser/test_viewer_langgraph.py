@@ -94,5 +94,7 @@ def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
     pg.set_viewport_size({"width": 390, "height": 844})
     top = pg.locator(".msnb-scroll").bounding_box()["y"]
     assert top < 844 - 200, top
+    pg.get_by_role("button", name="More ▾", exact=True).click()  # the reading options: built on first opening
+    expect(pg.get_by_role("button", name="Refresh")).to_be_visible()
     assert pg.get_by_role("button", name="Refresh").bounding_box()["y"] > top  # reading options below
     assert watch.problems() == []

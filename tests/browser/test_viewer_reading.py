@@ -68,6 +68,15 @@ def _pick(pg: Any, session_id: str) -> None:
     expect(pg.locator(".msnb-viewer > .msnb-head")).to_contain_text(session_id[:20])
 
 
+def _more(pg: Any) -> None:
+    """Open the More panel (reading options, export): built on this first click."""
+    pg.get_by_role("button", name="More ▾", exact=True).click()
+    toggle = pg.get_by_role("button", name="Less ▴", exact=True)
+    expect(toggle).to_have_count(1)
+    assert "expanded" in (toggle.get_attribute("title") or "")
+    expect(pg.get_by_role("button", name="Refresh", exact=True)).to_be_visible()
+
+
 def _visible_in_scroll_area(pg: Any, locator: Any, *, in_viewport: bool) -> bool:
     """The element shows at the top of the transcript's scroll area (and, if asked, inside the window)."""
     return bool(
@@ -90,7 +99,8 @@ def test_table_kinds_sort_filter_and_layout(reading_page: ViewerServer, page: tu
     kinds = {t.split()[0]: t.split()[1] for t in texts}
     assert kinds[COMMUNITY] == "community" and kinds[SHOWCASE] == "memstore"
     assert any(t.startswith("evil\\u202ecod.exe") for t in texts), texts  # the bidi override shown, not obeyed
-    pg.get_by_role("button", name="messages").click()  # sort: most messages first
+    sort = pg.locator("select:not([size])", has=pg.locator("option", has_text="sort: as listed"))
+    sort.select_option(label="sort by messages ▼")  # most messages first
     expect(rows.first).to_contain_text(BIG)
     filt = pg.get_by_placeholder("filter the listed rows (Enter)")
     filt.fill("community")
@@ -132,12 +142,15 @@ def test_newest_on_top_find_and_role_filter(
     assert _visible_in_scroll_area(pg, hit, in_viewport=True)
     assert hit.evaluate("el => getComputedStyle(el).outlineStyle") != "none"
 
+    # Jump and the role filter sit in the More panel, made on its first opening.
+    expect(pg.get_by_placeholder("message # (Enter)")).to_have_count(0)
+    _more(pg)
     jump = pg.get_by_placeholder("message # (Enter)")
     jump.fill("7")
     jump.press("Enter")
     expect(pg.locator(".msnb-msg").first).to_have_attribute("data-index", "7")
 
-    role = pg.locator("select:not([size])").first
+    role = pg.locator("select:not([size])", has=pg.locator("option", has_text="all roles"))
     role.select_option("system")
     expect(pg.locator(".msnb-msg")).to_have_count(1)
     expect(pg.locator(".msnb-msg").first).to_have_attribute("data-index", "0")  # #0, though page 1 was the newest
@@ -168,7 +181,17 @@ def test_accessible_names_targets_and_theme(reading_page: ViewerServer, page: tu
     pg.emulate_media(color_scheme=theme)
     _open(reading_page, pg, "wide", "voila-theme=dark" if theme == "dark" else "")
     _pick(pg, SHOWCASE)
-    for name in ("Scan", "Find", "‹ Hit", "Hit ›", "Go to #", "Refresh", "oldest first", "follow", "Export JSON"):
+    more = pg.get_by_role("button", name="More ▾", exact=True)
+    expect(more).to_have_count(1)
+    assert more.bounding_box()["height"] >= 32 - 0.5
+    assert "collapsed" in (more.get_attribute("title") or "")
+    _more(pg)
+    box = pg.get_by_placeholder("find text, any case (Enter)")  # a search adds the hit buttons
+    box.fill("the")
+    box.press("Enter")
+    expect(pg.get_by_role("button", name="Hit ›", exact=True)).to_have_count(1)
+    names = ("Scan", "Find", "‹ Hit", "Hit ›", "Go to #", "Refresh", "oldest first", "follow", "Export JSON", "Less ▴")
+    for name in names:
         button = pg.get_by_role("button", name=name, exact=True)
         expect(button).to_have_count(1)
         assert button.bounding_box()["height"] >= 32 - 0.5, name
@@ -184,6 +207,7 @@ def test_accessible_names_targets_and_theme(reading_page: ViewerServer, page: tu
         expect(pg.get_by_placeholder(placeholder, exact=True)).to_have_count(1)
     if LABELS:
         expect(pg.get_by_role("combobox", name="role")).to_have_count(1)
+        expect(pg.get_by_role("combobox", name="sort")).to_have_count(1)
         expect(pg.get_by_role("listbox", name="sessions")).to_have_count(1)
     if os.environ.get("MEMSTORE_NB_UPDATE_SCREENSHOT"):
         pg.screenshot(path=str(DOCS / f"viewer-{theme}.png"))

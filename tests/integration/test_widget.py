@@ -148,6 +148,33 @@ def test_scan_more_and_pattern(client: redis.Redis, session_id: str, make):
     assert [v for _, v in viewer._session_select.options] == [f"{session_id}-other"]
 
 
+def test_sort_box_and_controls_made_when_needed(client: redis.Redis, session_id: str, make):
+    for name, n in (("a", 3), ("b", 1), ("c", 5)):
+        seed(client, f"{session_id}:{name}", conversation(n))
+    viewer = make(match=f"{session_id}*", rows_per_scan=50)
+    ids = lambda: [v.rsplit(":", 1)[1] for _, v in viewer._session_select.options]  # noqa: E731
+    labels = {b.description for b in buttons(viewer)}
+    assert "Scan more" not in labels and viewer._table._more is None  # everything listed: never made
+    assert "‹ Hit" not in labels and "Hit ›" not in labels  # made by the first search
+    viewer._table.sort_dropdown.value = ("messages", True)
+    assert ids() == ["c", "a", "b"]
+    viewer._table.sort("messages")  # the same column again reverses
+    assert ids() == ["b", "a", "c"] and viewer._table.sort_dropdown.label == "sort by messages ▲"
+    viewer._table.sort("id")
+    assert ids() == ["a", "b", "c"]
+    viewer._table.sort_dropdown.value = ""  # as listed (SCAN order)
+    assert sorted(ids()) == ["a", "b", "c"] and viewer._table.sort_by == ""
+    viewer.session_id = f"{session_id}:c"
+    viewer.search = "answer"
+    viewer._find_button.click()
+    row = list(viewer._finder.widget.children)
+    find = row.index(viewer._find_button)
+    assert row[find + 1 : find + 3] == [viewer._prev_hit_button, viewer._next_hit_button]
+    assert viewer.hit == 3
+    viewer._next_hit_button.click()
+    assert viewer.hit == 1
+
+
 def test_session_id_with_html_is_escaped(client: redis.Redis, session_id: str, make):
     key = f"{session_id}{XSS}"
     seed(client, key, [HumanMessage(XSS), AIMessage("<script>alert(2)</script>")])
@@ -245,10 +272,11 @@ def test_more_panel_is_built_on_first_click_and_its_controls_work(client: redis.
     before = tree(viewer)
     # Not built: none of its controls exists, on the page or off it.
     assert not more.built and "_box" in vars(more) and "order_checkbox" not in vars(more)
-    assert not any(isinstance(w, (widgets.ToggleButton, widgets.Dropdown)) for w in before)
+    assert not any(isinstance(w, widgets.ToggleButton) for w in before)
+    assert [w for w in before if isinstance(w, widgets.Dropdown)] == [viewer._table.sort_dropdown]  # no role box
     assert not {"Refresh", "Go to #", "Export JSON", "Export Markdown"} & {b.description for b in buttons(viewer)}
     # The toggle: in the pager's row, 32 px, its state in its text and tooltip (its accessible name and description).
-    assert any(toggle is w for w in viewer._view.pager.children) and toggle.layout.min_height == "32px"
+    assert any(toggle is w for w in viewer._view.pager.children)  # 32 px: the stylesheet (tests/browser)
     assert toggle.description == "More ▾" and "collapsed" in toggle.tooltip and "export" in toggle.tooltip
     open_more(viewer)
     after = tree(viewer)
@@ -409,7 +437,7 @@ def test_editable_delete_needs_confirmation(client: redis.Redis, session_id: str
     seed(client, f"{session_id}:keep", conversation(2))
     history = seed(client, f"{session_id}:del", conversation(12))
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:del", editable=True)
-    assert viewer._edit_box in viewer.children[-1].children[1].children  # body: table, reader, checkpoints
+    assert viewer._edit_box in viewer._reader.children and viewer._reader in viewer.children
     viewer._confirm_delete_button.click()  # no question asked yet: nothing happens
     assert len(history) == 12 and "first" in status(viewer)
     viewer._delete_button.click()

@@ -68,7 +68,7 @@ def test_call_and_result_on_different_pages_newest_first(viewer: ChatHistoryView
     assert "result: not on this page" in v._transcript.value
     assert v._view.crosslinks.hops == [Hop(49, "c-add", "result", "add")]
     (go,) = link_buttons(v)
-    assert go.description == "#49 add → result" and go.layout.min_height == "32px"
+    assert go.description == "#49 add → result" and go.tooltip.startswith("message #49")
     go.click()
     assert shown(v)[0] == 50 and 49 in shown(v)  # the result at the top, its call right under it
     assert outlined(v) == ["50"] and v._view.current == 50
