@@ -196,6 +196,7 @@ class TranscriptView:
             raw_json=self.raw_json,
             current=self.current,
             times=self.times,
+            css=False,  # the viewer's own style widget carries it: not 13 kB more (and a restyle) per page
         )
         self.crosslinks.show(shown, self.length)
 
