@@ -266,7 +266,9 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         for child in [*owned, *self.children]:
             _close_tree(child)
         self._looks.close()
+        layout = self.layout
         super().close()
+        layout.close()  # the viewer's own Layout (its children share the looks' ones)
 
     def __repr__(self) -> str:
         return f"<ChatHistoryViewer session_id={self.session_id!r} match={self.match!r} editable={self.editable}>"
