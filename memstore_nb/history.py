@@ -337,15 +337,16 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             raise self._wrong_type(exc) from exc
         self._settled(fingerprint)
 
-    def _checked_ttl(self) -> int:
-        """The ttl to send (0: none), validated before anything is sent: ``ttl`` may have been
-        reassigned since the constructor checked it."""
+    def _checked_ttl(self) -> bytes:
+        """The ttl to send (``b"0"``: none), validated before anything is sent: ``ttl`` may have been
+        reassigned since the constructor checked it. Bytes, which the client sends without its
+        per-argument type checks."""
         ttl = self.ttl
         if ttl is None:
-            return 0
-        if type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS:
-            return ttl
-        return _ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
+            return b"0"
+        if type(ttl) is not int or not 0 < ttl <= MAX_TTL_SECONDS:
+            ttl = _ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
+        return b"%d" % ttl
 
     def _write_id(self, encoded: list[str]) -> tuple[bytes | None, str]:
         """The id for writing ``encoded``: a new one, or the id of an unconfirmed write of the same content.

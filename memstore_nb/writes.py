@@ -174,9 +174,15 @@ class _Ids:
     def renew(self) -> None:
         self.prefix = secrets.token_urlsafe(12)
         self.counter = itertools.count()
+        # (generation, "<generation>.<prefix>"): one attribute, so a thread reads a matching pair
+        self.head: tuple[int, str] = (-1, "")
 
-    def next(self) -> str:
-        return f"{self.prefix}{next(self.counter):x}"  # next() of itertools.count is atomic under the GIL
+    def next(self, generation: int) -> str:
+        """``<generation hex>.<prefix><counter hex>``; the head is formatted once per window."""
+        head = self.head
+        if head[0] != generation:
+            head = self.head = (generation, f"{generation:x}.{self.prefix}")
+        return f"{head[1]}{next(self.counter):x}"  # next() of itertools.count is atomic under the GIL
 
 
 _IDS = _Ids()
@@ -189,7 +195,7 @@ def new_write_id() -> str:
     The generation names the marker the id is recorded in, so a write sent again later — by a
     retry, or by the caller after WriteUnconfirmed — goes to the same marker.
     """
-    return f"{int(time.time()) // MARKER_TTL_SECONDS:x}.{_IDS.next()}"
+    return _IDS.next(int(time.time()) // MARKER_TTL_SECONDS)
 
 
 def _text(key: KeyLike) -> str:
@@ -251,6 +257,9 @@ def _marker(key: KeyLike, generation: str) -> str:
     return "{" + slot_tag(key) + "}" + _MARKER_INFIX + generation
 
 
+_NUMKEYS = [str(1 + n).encode() for n in range(16)]  # EVALSHA's numkeys for n keys besides the marker
+
+
 class Outcome(NamedTuple):
     """What a write did: ``applied`` is False when the server had already applied this write id."""
 
@@ -290,7 +299,9 @@ class OnceScript:
         self._sha = self.sha.encode()  # bytes go through the client's encoder untouched
 
     def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str) -> list[Any]:
-        return [1 + len(keys), _marker(key, write_id.partition(".")[0]), *keys, *args, write_id]
+        # numkeys as bytes: the client passes bytes through without its per-argument type checks
+        numkeys = _NUMKEYS[len(keys)] if len(keys) < len(_NUMKEYS) else str(1 + len(keys)).encode()
+        return [numkeys, _marker(key, write_id.partition(".")[0]), *keys, *args, write_id]
 
     def run(self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str) -> Outcome:
         """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.
