@@ -304,8 +304,10 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
     # -- writes ---------------------------------------------------------------
 
     def add_message(self, message: BaseMessage) -> None:
-        """Append one message (one round trip, TTL refreshed)."""
-        self.add_messages([message])
+        """Append one message (one round trip, TTL refreshed); as :meth:`add_messages` with one."""
+        if not isinstance(message, BaseMessage):
+            raise TypeError(f"expected a LangChain message, got {type(message).__name__}: {message!r:.80}")
+        self._append([encode_message(message)])
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append messages in order, in ONE round trip, exactly once.
@@ -322,7 +324,9 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
                 whether it was stored is unknown (it was stored at most once). Calling
                 ``add_messages`` again with the same messages completes it without a duplicate.
         """
-        encoded = self._encode(messages)
+        self._append(self._encode(messages))
+
+    def _append(self, encoded: list[str]) -> None:
         if not encoded:
             return
         ttl = self._checked_ttl()
