@@ -37,23 +37,35 @@ Raw = Union[bytes, str]
 # checked again here, before anything is written), and the later chunks push to what is now a
 # list. So no TYPE call: two commands per append (HSET of the id, RPUSH), plus EXPIRE with a ttl.
 # unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
+# The ttl rides on the write id's argument ("<write id>~<ttl>", 0: none), which the check splits
+# before the id is recorded: one argument fewer per call, and on the client each argument costs
+# about as much as the server's whole RPUSH of one message.
 _APPEND = OnceScript(
     """
 local n = first
-for i = 1002, #ARGV, 1000 do
+for i = 1001, #ARGV, 1000 do
   n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 return n
 """,
     check="""
-local ttl = tonumber(ARGV[1])
-if ttl == nil or ttl < 0 or ttl > MAX_TTL or ttl % 1 ~= 0 then
-  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. ARGV[1])
+local sent = wid
+local ttl
+wid, ttl = string.match(sent, '^(.+)~(%d+)$')
+ttl = tonumber(ttl)
+if ttl == nil or ttl > MAX_TTL then
+  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. sent)
 end
 """.replace("MAX_TTL", str(MAX_TTL_SECONDS)),
-    leading_write="'RPUSH', KEYS[2], unpack(ARGV, 2, math.min(1001, #ARGV))",
+    leading_write="'RPUSH', KEYS[2], unpack(ARGV, 1, math.min(1000, #ARGV))",
 )
+
+
+def _append_id(write_id: str, ttl: int) -> str:
+    """The append's last argument: the write id and the ttl (0: none), which the script splits."""
+    return f"{write_id}~{ttl}"
+
 
 # clear() checks the type first: DEL would delete a key of any type.
 _CHECK_LIST = """
@@ -332,7 +344,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         ttl = self._checked_ttl()
         fingerprint, write_id = self._write_id(encoded)
         try:
-            _APPEND.run(self._sync(), self.key, (self.key,), [ttl, *encoded], write_id=write_id)
+            _APPEND.run(self._sync(), self.key, (self.key,), encoded, write_id=_append_id(write_id, ttl))
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise
@@ -341,16 +353,15 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             raise self._wrong_type(exc) from exc
         self._settled(fingerprint)
 
-    def _checked_ttl(self) -> bytes:
-        """The ttl to send (``b"0"``: none), validated before anything is sent: ``ttl`` may have been
-        reassigned since the constructor checked it. Bytes, which the client sends without its
-        per-argument type checks."""
+    def _checked_ttl(self) -> int:
+        """The ttl to send (0: none), validated before anything is sent: ``ttl`` may have been
+        reassigned since the constructor checked it."""
         ttl = self.ttl
         if ttl is None:
-            return b"0"
-        if type(ttl) is not int or not 0 < ttl <= MAX_TTL_SECONDS:
-            ttl = _ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
-        return b"%d" % ttl
+            return 0
+        if type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS:
+            return ttl
+        return _ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
 
     def _write_id(self, encoded: list[str]) -> tuple[bytes | None, str]:
         """The id for writing ``encoded``: a new one, or the id of an unconfirmed write of the same content.
@@ -429,7 +440,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         ttl = self._checked_ttl()
         fingerprint, write_id = self._write_id(encoded)
         try:
-            await _APPEND.arun(self.client, self.key, (self.key,), [ttl, *encoded], write_id=write_id)
+            await _APPEND.arun(self.client, self.key, (self.key,), encoded, write_id=_append_id(write_id, ttl))
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise

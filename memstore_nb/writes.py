@@ -279,7 +279,8 @@ class OnceScript:
             ``return redis.error_reply(...)``. With it, the body must not refuse or fail (the
             write id is recorded just before it runs) — one command fewer per write.
             With ``leading_write`` the check must not call Redis at all (it may only look at
-            its arguments).
+            its arguments); it may replace ``wid``, the id as recorded (the append splits its
+            ttl off the id's argument this way).
         leading_write: the record-first form: the arguments of the body's first write, a Lua
             expression list such as ``"'RPUSH', KEYS[2], ARGV[2]"``. The write id is recorded,
             then that write runs; if it is refused (it must then have written nothing, as

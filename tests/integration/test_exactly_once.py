@@ -109,7 +109,7 @@ def test_the_same_messages_again_after_an_unconfirmed_write_reuse_its_id(client:
     encoded = history._encode(batch)
     write_id = new_write_id()
     history._unconfirmed(None, encoded, write_id)  # what add_messages keeps after WriteUnconfirmed
-    history_module._APPEND.run(client, history.key, [history.key], [0, *encoded], write_id=write_id)  # applied
+    history_module._APPEND.run(client, history.key, [history.key], encoded, write_id=f"{write_id}~0")  # applied
     history.add_messages(batch)  # the caller calls again with the same messages
     assert [m.content for m in history.messages] == ["q", "a"]
     history.add_messages(batch)  # settled: a new call is a new write
@@ -149,7 +149,7 @@ def test_the_append_script_refuses_a_bad_ttl_before_it_writes(client: Client, se
     write_id = new_write_id()
     for bad in (MAX_TTL_SECONDS * 4, -1, "x", 1.5):
         with pytest.raises(redis.ResponseError, match="ttl out of range"):
-            history_module._APPEND.run(client, session_id, [session_id], [bad, "m"], write_id=write_id)
+            history_module._APPEND.run(client, session_id, [session_id], ["m"], write_id=f"{write_id}~{bad}")
     assert client.exists(session_id, marker_key(session_id, write_id)) == 0  # nothing written, no marker
 
 
@@ -269,9 +269,10 @@ def test_a_replayed_append_is_a_no_op(any_client: Client, any_session_id: str, c
     history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=120)
     encoded = history._encode([HumanMessage(f"m{i}") for i in range(count)])
     write_id = new_write_id()
-    first = history_module._APPEND.run(any_client, any_session_id, [any_session_id], [120, *encoded], write_id=write_id)
+    sent = f"{write_id}~120"  # the append's id argument carries the ttl
+    first = history_module._APPEND.run(any_client, any_session_id, [any_session_id], encoded, write_id=sent)
     any_client.expire(any_session_id, 30)
-    again = history_module._APPEND.run(any_client, any_session_id, [any_session_id], [120, *encoded], write_id=write_id)
+    again = history_module._APPEND.run(any_client, any_session_id, [any_session_id], encoded, write_id=sent)
     assert (first.applied, first.result, again.applied) == (True, count, False)
     assert len(history) == count
     assert any_client.ttl(any_session_id) <= 30  # the replay did not even refresh the TTL
