@@ -635,6 +635,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nmemstore-nb: interrupted, stopped everything it started", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`memstore-nb sessions | head`): stop quietly, as Unix tools do. Point
+        # stdout at /dev/null so Python's flush at exit does not fail (and print) a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import redis
-from nbtest_helpers import REPO, run_cli
+from nbtest_helpers import REPO, cli_env, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -147,3 +149,35 @@ def test_a_web_server_is_named_in_one_line(tmp_path: Path) -> None:
         server.server_close()
         thread.join(10)
     assert "not a Redis server (it answered HTTP" in line
+
+
+@pytest.mark.parametrize("command", ["sessions", "show"])
+def test_a_reader_that_goes_away_is_not_a_traceback(
+    client: redis.Redis, redis_url: str, session_id: str, command: str
+) -> None:
+    # `memstore-nb sessions | head -1`: more output than a pipe holds (64 KiB), and the reader
+    # closes after one line. Before: BrokenPipeError and a traceback on stderr, exit 1.
+    pipe = client.pipeline(transaction=False)
+    for i in range(1_500):
+        pipe.rpush(f"{session_id}:{i:05}", _message("human", f"message {i} " + "x" * 80))
+    pipe.rpush(f"{session_id}:long", *[_message("ai", f"reply {i} " + "y" * 80) for i in range(1_500)])
+    pipe.execute()
+    what = ["--match", f"{session_id}:*", "--limit", "0"] if command == "sessions" else [f"{session_id}:long"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memstore_nb.cli", command, *what, "--endpoint", redis_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(None),
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # one line, then the reader is gone
+    proc.stdout.close()
+    try:
+        status = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert status == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
