@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import gc
 import hashlib
 import re
@@ -31,40 +33,38 @@ Raw = Union[bytes, str]
 
 # Every write is one replay-safe script (memstore_nb.writes), so a write whose reply was lost is
 # not stored twice when it is sent again, and a key of another type is never written or expired.
-# The append is the record-first form: its first push (run by the wrapper, its reply in `first`)
-# refuses a key of another type (WRONGTYPE) with nothing written, and the write id is taken
-# back; after it nothing can fail: the ttl was validated in Python before sending (and is
-# checked again here, before anything is written), and the later chunks push to what is now a
-# list. So no TYPE call: two commands per append (HSET of the id, RPUSH), plus EXPIRE with a ttl.
-# unpack() is bounded by Lua's C stack, hence the chunks of 1,000.
-# The ttl rides on the write id's argument ("<write id>~<ttl>", 0: none), which the check splits
-# before the id is recorded: one argument fewer per call, and on the client each argument costs
-# about as much as the server's whole RPUSH of one message.
+# The append is the record-first form: its first push (its reply in `first`) refuses a key of
+# another type (WRONGTYPE) with nothing written, and the write id is taken back; after it nothing
+# can fail: the ttl was validated in Python before sending (and is checked again here, before
+# anything is written), and the later chunks push to what is now a list. So no TYPE call: two
+# commands per append (HSET of the id, RPUSH), plus EXPIRE with a ttl.
+# Arguments: the messages, the ttl (0: none), the write id (last). One message, the usual call,
+# is pushed without unpack(); more go in chunks of 1,000, as unpack() is bounded by Lua's C stack.
+# The ttl check is arithmetic (no pattern match, no C call): a whole number in range; EXPIRE gets
+# the number back as Redis prints it, so a form such as " 5" or "0x10" never reaches it as text.
 _APPEND = OnceScript(
     """
 local n = first
-for i = 1001, #ARGV, 1000 do
-  n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+for i = 1001, count, 1000 do
+  n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, i + 999 < count and i + 999 or count))
 end
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 return n
 """,
     check="""
-local sent = wid
-local ttl
-wid, ttl = string.match(sent, '^(.+)~(%d+)$')
-ttl = tonumber(ttl)
-if ttl == nil or ttl > MAX_TTL then
-  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. sent)
+local count = last - 2
+local ttl = tonumber(ARGV[last - 1])
+if count < 1 or ttl == nil or not (ttl >= 0 and ttl <= MAX_TTL and ttl % 1 == 0) then
+  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. tostring(ARGV[last - 1]))
 end
 """.replace("MAX_TTL", str(MAX_TTL_SECONDS)),
-    leading_write="'RPUSH', KEYS[2], unpack(ARGV, 1, math.min(1000, #ARGV))",
+    leading_write="""
+if count == 1 then
+  first = redis.pcall('RPUSH', KEYS[2], ARGV[1])
+else
+  first = redis.pcall('RPUSH', KEYS[2], unpack(ARGV, 1, count < 1000 and count or 1000))
+end""",
 )
-
-
-def _append_id(write_id: str, ttl: int) -> str:
-    """The append's last argument: the write id and the ttl (0: none), which the script splits."""
-    return f"{write_id}~{ttl}"
 
 
 # clear() checks the type first: DEL would delete a key of any type.
@@ -88,6 +88,16 @@ _GC_PAUSE_FROM = 1_000
 
 def _is_async(client: object) -> bool:
     return isinstance(client, (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster))
+
+
+def _encodes_utf8(client: object) -> bool:
+    """Whether the client encodes text as UTF-8 (redis-py's default), so that text the append
+    sends can go as bytes it encoded once: redis-py's per-argument type checks and encoding cost
+    about a microsecond per argument, a tenth of what the exactly-once script adds to a write."""
+    try:
+        return codecs.lookup(client.get_encoder().encoding).name == "utf-8"  # type: ignore[attr-defined]
+    except Exception:  # a client without redis-py's encoder: let it encode as it does
+        return False
 
 
 def _ttl_seconds(ttl: int | timedelta | None) -> int | None:
@@ -156,6 +166,13 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         self.key = key_prefix + session_id
         self.ttl = _ttl_seconds(ttl)
         self._async = _is_async(client)
+        # The append's key argument, as the client would encode it (see _encodes_utf8)
+        self._utf8 = _encodes_utf8(client)
+        key_arg: Raw = self.key
+        if self._utf8:
+            with contextlib.suppress(UnicodeEncodeError):  # else the client refuses it, as it would have
+                key_arg = self.key.encode("utf-8")
+        self._key_args = (key_arg,)
         # Writes whose outcome was unknown, by content: sending the same messages again reuses the
         # write id, so the server recognises the retry instead of storing the messages twice.
         self._pending: dict[bytes, str] = {}
@@ -339,12 +356,15 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         self._append(self._encode(messages))
 
     def _append(self, encoded: list[str]) -> None:
+        # The hot path of a one-at-a-time append: the usual case (no unconfirmed write pending)
+        # takes a new id without a call to _write_id.
         if not encoded:
             return
         ttl = self._checked_ttl()
-        fingerprint, write_id = self._write_id(encoded)
+        fingerprint, write_id = self._write_id(encoded) if self._pending else (None, new_write_id())
+        client = self.client if not self._async else self._sync()  # _sync() raises ClientKindError
         try:
-            _APPEND.run(self._sync(), self.key, (self.key,), encoded, write_id=_append_id(write_id, ttl))
+            _APPEND.run(client, self.key, self._key_args, self._args(encoded, ttl), write_id=write_id, utf8=self._utf8)
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise
@@ -352,6 +372,13 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             self._settled(fingerprint)
             raise self._wrong_type(exc) from exc
         self._settled(fingerprint)
+
+    def _args(self, encoded: list[str], ttl: int) -> list[Raw]:
+        """The append's arguments: the messages, then the ttl. Bytes for a UTF-8 client (JSON with
+        ``ensure_ascii`` is ASCII, so ``str.encode`` gives exactly the client's bytes)."""
+        if self._utf8:
+            return [*[item.encode() for item in encoded], b"%d" % ttl]
+        return [*encoded, str(ttl)]
 
     def _checked_ttl(self) -> int:
         """The ttl to send (0: none), validated before anything is sent: ``ttl`` may have been
@@ -438,9 +465,11 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         if not encoded:
             return None
         ttl = self._checked_ttl()
-        fingerprint, write_id = self._write_id(encoded)
+        fingerprint, write_id = self._write_id(encoded) if self._pending else (None, new_write_id())
         try:
-            await _APPEND.arun(self.client, self.key, (self.key,), encoded, write_id=_append_id(write_id, ttl))
+            await _APPEND.arun(
+                self.client, self.key, self._key_args, self._args(encoded, ttl), write_id=write_id, utf8=self._utf8
+            )
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise

@@ -131,23 +131,27 @@ return {1, result}
 )
 # The record-first form (leading_write): one HSET both records the write id and tells a replay
 # (no new field) from a new write, and says whether the marker is new; then the body writes. Its
-# first write (FIRST, run with redis.pcall) may be refused (WRONGTYPE: that write wrote nothing):
-# then the id is taken back — the marker is left exactly as it was, or gone if this call created
-# it — and the script returns that error. Nothing after that first write may fail. OOM cannot
-# strike after the HSET: Redis and Valkey check memory only before a script's first write (the
-# HSET, which then fails with nothing written). The field "expires" marks a marker whose expiry
-# is set: it is added in the same step as the PEXPIREAT and only ever removed with the id that
-# added it, so PEXPIREAT runs once per marker, not once per write. A write id is only ever sent
-# by one script, so a replay of a write of this form finds both fields.
+# first write (FIRST: Lua that sets `first` to the reply of a redis.pcall) may be refused
+# (WRONGTYPE: that write wrote nothing): then the id is taken back — the marker is left exactly as
+# it was, or gone if this call created it — and the script returns that error. Nothing after that
+# first write may fail. OOM cannot strike after the HSET: Redis and Valkey check memory only
+# before a script's first write (the HSET, which then fails with nothing written). The field
+# "expires" marks a marker whose expiry is set: it is added in the same step as the PEXPIREAT and
+# only ever removed with the id that added it, so PEXPIREAT runs once per marker, not once per
+# write. A write id is only ever sent by one script, so a replay of a write of this form finds
+# both fields. The id stays in ARGV (at `last`): no table.remove, which, like every call into a C
+# function, is measurable on a write this short.
 _LEADING = """
-local wid = table.remove(ARGV)
+local last = #ARGV
+local wid = ARGV[last]
 CHECK
 local added = redis.call('HSET', KEYS[1], wid, '1', 'expires', '1')
 if added == 0 then return redis.status_reply('REPLAY') end
 if added == 2 then
   redis.call('PEXPIREAT', KEYS[1], (tonumber(string.match(KEYS[1], ':w:(%x+)$'), 16) + 2) * WINDOW_MS)
 end
-local first = redis.pcall(FIRST)
+local first
+FIRST
 if type(first) == 'table' and first.err then
   if added == 2 then redis.call('HDEL', KEYS[1], wid, 'expires') else redis.call('HDEL', KEYS[1], wid) end
   return first
@@ -257,6 +261,18 @@ def _marker(key: KeyLike, generation: str) -> str:
     return "{" + slot_tag(key) + "}" + _MARKER_INFIX + generation
 
 
+@functools.lru_cache(maxsize=4096)
+def _marker_arg(key: KeyLike, generation: str) -> bytes | str:
+    """The marker as a UTF-8 client sends it, encoded once (redis-py's per-argument encoding costs
+    about a microsecond a call); the text itself where it does not encode (redis-py then raises
+    as it would have)."""
+    marker = _marker(key, generation)
+    try:
+        return marker.encode("utf-8")
+    except UnicodeEncodeError:
+        return marker
+
+
 _NUMKEYS = [str(1 + n).encode() for n in range(16)]  # EVALSHA's numkeys for n keys besides the marker
 
 
@@ -279,14 +295,15 @@ class OnceScript:
             ``return redis.error_reply(...)``. With it, the body must not refuse or fail (the
             write id is recorded just before it runs) — one command fewer per write.
             With ``leading_write`` the check must not call Redis at all (it may only look at
-            its arguments); it may replace ``wid``, the id as recorded (the append splits its
-            ttl off the id's argument this way).
-        leading_write: the record-first form: the arguments of the body's first write, a Lua
-            expression list such as ``"'RPUSH', KEYS[2], ARGV[2]"``. The write id is recorded,
-            then that write runs; if it is refused (it must then have written nothing, as
+            its arguments).
+        leading_write: the record-first form: Lua that runs the body's first write with
+            ``redis.pcall`` and puts its reply in ``first``, such as
+            ``"first = redis.pcall('RPUSH', KEYS[2], ARGV[1])"``. The write id is recorded, then
+            that write runs; if it is refused (it must then have written nothing, as
             ``WRONGTYPE``), the id is taken back and the script returns the error. Otherwise the
-            body runs, with that write's reply in ``first``; nothing in it may fail. The body
-            returns the result.
+            body runs; nothing in it may fail. The body returns the result. In this form the
+            write id stays in ``ARGV``, as its last element, whose index is ``last``: the check
+            and the body see their own arguments as ``ARGV[1 .. last - 1]``.
     """
 
     def __init__(self, body: str, *, check: str | None = None, leading_write: str | None = None) -> None:
@@ -299,13 +316,30 @@ class OnceScript:
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
         self._sha = self.sha.encode()  # bytes go through the client's encoder untouched
 
-    def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str) -> list[Any]:
-        # numkeys as bytes: the client passes bytes through without its per-argument type checks
+    def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str, utf8: bool) -> list[Any]:
+        # numkeys as bytes: the client passes bytes through without its per-argument type checks;
+        # with utf8 (the client encodes text as UTF-8) the marker and the write id go as bytes too
         numkeys = _NUMKEYS[len(keys)] if len(keys) < len(_NUMKEYS) else str(1 + len(keys)).encode()
-        return [numkeys, _marker(key, write_id.partition(".")[0]), *keys, *args, write_id]
+        generation = write_id.partition(".")[0]
+        if utf8:
+            return [numkeys, _marker_arg(key, generation), *keys, *args, write_id.encode()]
+        return [numkeys, _marker(key, generation), *keys, *args, write_id]
 
-    def run(self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str) -> Outcome:
+    def run(
+        self,
+        client: Any,
+        key: KeyLike,
+        keys: Sequence[KeyLike],
+        args: Sequence[Any],
+        *,
+        write_id: str,
+        utf8: bool = False,
+    ) -> Outcome:
         """Run once on a sync client (``redis.Redis`` / ``RedisCluster``); ``key`` decides the slot.
+
+        ``utf8=True`` says the client encodes text as UTF-8 (redis-py's default): the marker and
+        the write id are then sent as bytes, which the client passes through unchecked (the
+        caller may do the same with its keys and arguments).
 
         Raises:
             WriteUnconfirmed: the connection kept failing after the write was sent, or the server
@@ -313,13 +347,15 @@ class OnceScript:
                 which says nothing about an earlier send that may have been applied.
             redis.ResponseError: the body refused (nothing was written).
         """
-        argv = self._argv(key, keys, args, write_id)
+        argv = self._argv(key, keys, args, write_id, utf8)
         started = time.monotonic()
-        try:  # the usual case first, without the retry loop's bookkeeping (and _send inlined)
+        try:  # the usual case first, without the retry loop's bookkeeping (_send, _outcome inlined)
             try:
                 reply = client.execute_command("EVALSHA", self._sha, *argv)
             except redis.exceptions.NoScriptError:
                 reply = client.eval(self.script, *argv)  # loads it on that server for the next time
+            if self.checked and reply != b"REPLAY" and reply != "REPLAY":
+                return Outcome(True, reply)
             return self._outcome(reply)
         except _TRANSIENT as exc:
             failure: BaseException = exc
@@ -351,16 +387,25 @@ class OnceScript:
             return client.eval(self.script, *argv)  # loads it on that server for the next time
 
     async def arun(
-        self, client: Any, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], *, write_id: str
+        self,
+        client: Any,
+        key: KeyLike,
+        keys: Sequence[KeyLike],
+        args: Sequence[Any],
+        *,
+        write_id: str,
+        utf8: bool = False,
     ) -> Outcome:
         """:meth:`run` for ``redis.asyncio`` clients."""
-        argv = self._argv(key, keys, args, write_id)
+        argv = self._argv(key, keys, args, write_id, utf8)
         started = time.monotonic()
         try:  # _asend inlined: one coroutine fewer per write
             try:
                 reply = await client.execute_command("EVALSHA", self._sha, *argv)
             except redis.exceptions.NoScriptError:
                 reply = await client.eval(self.script, *argv)
+            if self.checked and reply != b"REPLAY" and reply != "REPLAY":
+                return Outcome(True, reply)
             return self._outcome(reply)
         except _TRANSIENT as exc:
             failure: BaseException = exc

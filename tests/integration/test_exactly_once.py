@@ -109,7 +109,7 @@ def test_the_same_messages_again_after_an_unconfirmed_write_reuse_its_id(client:
     encoded = history._encode(batch)
     write_id = new_write_id()
     history._unconfirmed(None, encoded, write_id)  # what add_messages keeps after WriteUnconfirmed
-    history_module._APPEND.run(client, history.key, [history.key], encoded, write_id=f"{write_id}~0")  # applied
+    history_module._APPEND.run(client, history.key, [history.key], [*encoded, "0"], write_id=write_id)  # applied
     history.add_messages(batch)  # the caller calls again with the same messages
     assert [m.content for m in history.messages] == ["q", "a"]
     history.add_messages(batch)  # settled: a new call is a new write
@@ -147,9 +147,11 @@ def test_the_append_script_refuses_a_bad_ttl_before_it_writes(client: Client, se
     from memstore_nb import history as history_module
 
     write_id = new_write_id()
-    for bad in (MAX_TTL_SECONDS * 4, -1, "x", 1.5):
+    for bad in (MAX_TTL_SECONDS * 4, -1, "x", 1.5, "", "nan", "inf", "1e400"):
         with pytest.raises(redis.ResponseError, match="ttl out of range"):
-            history_module._APPEND.run(client, session_id, [session_id], ["m"], write_id=f"{write_id}~{bad}")
+            history_module._APPEND.run(client, session_id, [session_id], ["m", bad], write_id=write_id)
+    with pytest.raises(redis.ResponseError, match="ttl out of range"):  # no message: refused too
+        history_module._APPEND.run(client, session_id, [session_id], ["60"], write_id=write_id)
     assert client.exists(session_id, marker_key(session_id, write_id)) == 0  # nothing written, no marker
 
 
@@ -261,6 +263,28 @@ def test_an_append_refused_for_memory_writes_nothing_and_leaves_no_marker(client
     assert [m.content for m in history.messages] == ["before", "refused"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_the_append_sends_what_the_clients_own_encoding_makes(
+    topology: str, any_url: str, any_session_id: str, encoding: str
+) -> None:
+    """A UTF-8 client gets bytes the history encoded once; any other encoding is left to the client:
+    the key, its marker (same slot) and the messages land as that client itself would write them."""
+    cls: Any = redis.Redis if topology == "standalone" else redis.cluster.RedisCluster
+    sid = f"café-{any_session_id}"
+    own = cls.from_url(any_url, protocol=2, encoding=encoding)
+    try:
+        history = MemorystoreChatMessageHistory(own, sid, ttl=60)
+        history.add_message(HumanMessage("naïve"))
+        history.add_messages([AIMessage("ça va"), HumanMessage("ok")])
+        stored = own.lrange(sid.encode(encoding), 0, -1)
+        assert [m.content for m in history.messages] == ["naïve", "ça va", "ok"]
+        assert len(stored) == 3 and all(item.isascii() for item in stored)  # JSON with ensure_ascii
+        assert 0 < own.ttl(sid.encode(encoding)) <= 60
+        assert own.exists(sid.encode("latin-1" if encoding == "utf-8" else "utf-8")) == 0
+    finally:
+        own.close()
+
+
 @pytest.mark.parametrize("count", [1, 2_500])
 def test_a_replayed_append_is_a_no_op(any_client: Client, any_session_id: str, count: int) -> None:
     """The append pushes first and records its id after: a replay still finds the id, and does nothing."""
@@ -269,10 +293,10 @@ def test_a_replayed_append_is_a_no_op(any_client: Client, any_session_id: str, c
     history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=120)
     encoded = history._encode([HumanMessage(f"m{i}") for i in range(count)])
     write_id = new_write_id()
-    sent = f"{write_id}~120"  # the append's id argument carries the ttl
-    first = history_module._APPEND.run(any_client, any_session_id, [any_session_id], encoded, write_id=sent)
+    sent = [*encoded, "120"]  # the messages, then the ttl
+    first = history_module._APPEND.run(any_client, any_session_id, [any_session_id], sent, write_id=write_id)
     any_client.expire(any_session_id, 30)
-    again = history_module._APPEND.run(any_client, any_session_id, [any_session_id], encoded, write_id=sent)
+    again = history_module._APPEND.run(any_client, any_session_id, [any_session_id], sent, write_id=write_id)
     assert (first.applied, first.result, again.applied) == (True, count, False)
     assert len(history) == count
     assert any_client.ttl(any_session_id) <= 30  # the replay did not even refresh the TTL
