@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterator
@@ -94,7 +95,12 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         self._looks = looks = Looks()
         self._status_line = StatusLine(looks)
         self._more = MorePanel(self, looks)  # "More ▾": the controls not needed to read, made on first use
-        self._table = SessionTable(client, self._pick, looks, lambda: self.scan_more())
+        # Built with a session in a running event loop (a notebook or Voilà kernel), the viewer shows
+        # that session first and lists the others on the loop's next turn, once the cell is done.
+        loop = _running_loop() if session_id else None
+        self._listing_due = True
+        self._closed = False
+        self._table = SessionTable(client, self._pick, looks, self.scan_more, build=False, on_build=self._table_built)
         self._view = TranscriptView(self, looks)
         self._finder = Finder(self, looks, self._view.pager)
         self._exporter = Exporter(self, looks)
@@ -105,21 +111,35 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         super().__init__(**kwargs)
         self._wire(match, page_size)
         self.children = arrange(self)
-        self.scan()
-        if session_id:
-            self.session_id = session_id
-        else:
+        if not session_id:
+            self.scan()
             self._render()
+            return
+        self.session_id = session_id
+        if loop is None:
+            self._list_due()
+        else:
+            loop.call_soon(self._list_due)
+
+    def _list_due(self) -> None:
+        # The session table's first listing, unless something listed already (or the viewer is gone).
+        if self._listing_due and not self._closed:
+            self._table.build()  # lists (on_build), and says where the open session is in the list
 
     def _wire(self, match: str, page_size: int) -> None:
         # The boxes mirror the traits both ways (the More panel links its own); the buttons call the controller.
-        f, t = self._finder, self._table
         with self._muted_observers():
             self.match = match
             self.page_size = page_size
-            traitlets.link((self, "match"), (t.match_text, "value"))
-            traitlets.link((self, "search"), (f.text, "value"))
-        t.scan_button.on_click(lambda _: self.scan())
+            traitlets.link((self, "search"), (self._finder.text, "value"))
+
+    def _table_built(self, table: SessionTable) -> None:
+        # The table's controls exist from now on (made on the first listing, or when code asks for one).
+        with self._muted_observers():
+            traitlets.link((self, "match"), (table.match_text, "value"))
+        table.scan_button.on_click(lambda _: self.scan())
+        if self._listing_due:
+            self._first_listing()
 
     # -- traits ---------------------------------------------------------------
 
@@ -205,9 +225,17 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
     @guarded
     def scan(self) -> None:
         """List the sessions matching ``match`` again, from the start (SCAN)."""
+        self._list()
+        self._status_line.clear()
+
+    @guarded
+    def _first_listing(self) -> None:
+        self._list()  # after opening a session: what the opening said (an error) stays on the status line
+
+    def _list(self) -> None:
+        self._listing_due = False
         self._table.current = self.session_id
         self._table.scan(self.match, self.scan_count, self.rows_per_scan)
-        self._status_line.clear()
 
     @guarded
     def scan_more(self) -> None:
@@ -259,6 +287,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
 
     def close(self) -> None:
         """Stop following and close the widget and its children."""
+        self._closed = True
         self.follow = False
         self._follower.stop()
         self._status_line.close()
@@ -272,6 +301,13 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<ChatHistoryViewer session_id={self.session_id!r} match={self.match!r} editable={self.editable}>"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # plain Python: no loop, so the viewer lists at once
+        return None
 
 
 def _close_tree(widget: widgets.Widget) -> None:
