@@ -118,7 +118,6 @@ class SessionTable:
         """Make the controls (once) and put them at the top of the column."""
         if self.built:
             return
-        self.built = True
         looks = self._looks
         self.match_text = looks.text("sessions matching, e.g. user-* (Enter)", label="pattern")
         self.scan_button = looks.button("Scan", "list the sessions matching the pattern (SCAN)")
@@ -130,6 +129,7 @@ class SessionTable:
         self.sort_dropdown.observe(self._sort_picked, names="value")
         self.select.observe(self._picked, names="value")
         self._row = looks.row(self.match_text, self.scan_button, self.filter_text, self.sort_dropdown, self.status)
+        self.built = True
         # Whatever joined the column before (a LangGraph thread's checkpoints) stays under the table.
         self.widget.children = (self._row, self.select, *self.widget.children)
         if self.rows:

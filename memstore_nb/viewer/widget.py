@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from .editor import Editor
 from .finder import Finder
 from .follow import Follower
 from .layout import arrange
+from .listing import Listing, running_loop
 from .more import MorePanel
 from .parts import StatusLine, client_timeout
 from .reading import Reading, guarded
@@ -34,7 +34,7 @@ __all__ = ["ChatHistoryViewer"]
 log = logging.getLogger(__name__)
 
 
-class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
+class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
     """Browse the chat sessions of a Redis database and read them page by page.
 
     Made only of stock ipywidgets, so it renders in Colab (ipywidgets 7.7.1,
@@ -44,6 +44,9 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
     a page, whatever the session's size. Nothing is written unless built with
     ``editable=True`` (decided here, in Python; nothing the page sends changes
     it), and deleting a session asks for a second, explicit confirmation.
+    Built with ``session_id`` inside a running event loop (a notebook, Colab or Voilà kernel), it shows
+    that session at once and makes and fills the session table on the loop's next turn, right after
+    the cell; code that uses the table before then finds it listed. Elsewhere it lists at once.
 
     Args:
         client: a ``redis.Redis`` or ``redis.cluster.RedisCluster`` (never kept in widget state).
@@ -97,7 +100,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         self._more = MorePanel(self, looks)  # "More ▾": the controls not needed to read, made on first use
         # Built with a session in a running event loop (a notebook or Voilà kernel), the viewer shows
         # that session first and lists the others on the loop's next turn, once the cell is done.
-        loop = _running_loop() if session_id else None
+        loop = running_loop() if session_id else None
         self._listing_due = True
         self._closed = False
         self._table = SessionTable(client, self._pick, looks, self.scan_more, build=False, on_build=self._table_built)
@@ -116,15 +119,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
             self._render()
             return
         self.session_id = session_id
-        if loop is None:
-            self._list_due()
-        else:
-            loop.call_soon(self._list_due)
-
-    def _list_due(self) -> None:
-        # The session table's first listing, unless something listed already (or the viewer is gone).
-        if self._listing_due and not self._closed:
-            self._table.build()  # lists (on_build), and says where the open session is in the list
+        self._list_soon(loop)
 
     def _wire(self, match: str, page_size: int) -> None:
         # The boxes mirror the traits both ways (the More panel links its own); the buttons call the controller.
@@ -132,14 +127,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
             self.match = match
             self.page_size = page_size
             traitlets.link((self, "search"), (self._finder.text, "value"))
-
-    def _table_built(self, table: SessionTable) -> None:
-        # The table's controls exist from now on (made on the first listing, or when code asks for one).
-        with self._muted_observers():
-            traitlets.link((self, "match"), (table.match_text, "value"))
-        table.scan_button.on_click(lambda _: self.scan())
-        if self._listing_due:
-            self._first_listing()
 
     # -- traits ---------------------------------------------------------------
 
@@ -220,29 +207,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         finally:
             self._muted -= 1
 
-    # -- session list ---------------------------------------------------------
-
-    @guarded
-    def scan(self) -> None:
-        """List the sessions matching ``match`` again, from the start (SCAN)."""
-        self._list()
-        self._status_line.clear()
-
-    @guarded
-    def _first_listing(self) -> None:
-        self._list()  # after opening a session: what the opening said (an error) stays on the status line
-
-    def _list(self) -> None:
-        self._listing_due = False
-        self._table.current = self.session_id
-        self._table.scan(self.match, self.scan_count, self.rows_per_scan)
-
-    @guarded
-    def scan_more(self) -> None:
-        """Add up to ten times ``rows_per_scan`` more sessions to the list."""
-        self._table.more(self.match, 10 * self.rows_per_scan)
-        self._status_line.clear()
-
     def _pick(self, session_id: str) -> None:
         self.session_id = session_id
 
@@ -301,13 +265,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<ChatHistoryViewer session_id={self.session_id!r} match={self.match!r} editable={self.editable}>"
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # plain Python: no loop, so the viewer lists at once
-        return None
 
 
 def _close_tree(widget: widgets.Widget) -> None:
