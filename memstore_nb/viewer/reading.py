@@ -21,6 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BUSY = {
     "scan": "listing sessions",
+    "_first_listing": "listing sessions",
     "scan_more": "listing more sessions",
     "_open": "opening the session",
     "_load_page": "reading the page",
@@ -123,11 +124,10 @@ class Reading:
             self._status_line.clear()
             self._render()
             return
-        view.open(open_transcript(self._client, sid, self._table.kind_of(sid)))
         # The page is rendered once, at the end; the old session leaves the screen earlier only when
         # something fails or a role filter must first scan the whole session.
         try:
-            view.stats = view.transcript.stats()  # type: ignore[union-attr]
+            self._open_stats(sid)
             self._checkpoints.show(view.transcript)
             self._read_times()
             if self.role_filter:
@@ -137,6 +137,23 @@ class Reading:
         except Exception:
             self._render()
             raise
+
+    def _open_stats(self: ChatHistoryViewer, sid: str) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+        view = self._view
+        view.open(open_transcript(self._client, sid, self._table.kind_of(sid)))
+        try:
+            view.stats = view.transcript.stats()  # type: ignore[union-attr]
+        except SessionNotFound:
+            if not self._listing_due:
+                raise
+            # Opened before the first listing: a key does not tell every kind (a LangGraph thread's
+            # id is no key at all), the list does.
+            self.scan()
+            kind = self._table.kind_of(sid)
+            if kind is None:
+                raise
+            view.open(open_transcript(self._client, sid, kind))
+            view.stats = view.transcript.stats()  # type: ignore[union-attr]
 
     def _read_times(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         # Each message's time, where the transcript knows one (a LangGraph thread: its checkpoints').

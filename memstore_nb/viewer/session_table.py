@@ -30,6 +30,7 @@ SORT_CHOICES: list[tuple[str, Any]] = [("sort: as listed", "")] + [
     for desc in (desc_first, not desc_first)
 ]
 _ID_WIDTH = 48  # the widest id column; longer ids end in "…"
+_CONTROLS = ("match_text", "scan_button", "filter_text", "sort_dropdown", "status", "select", "_row")
 
 
 def _size(n: int | None) -> str:
@@ -65,15 +66,32 @@ def format_row(r: SessionSummary, width: int = _ID_WIDTH) -> str:
 class SessionTable:
     """Session table: pattern, Scan (and Scan more when SCAN has more), filter, sort, and the list of rows.
 
-    ``on_pick(session_id)`` is called when the reader picks a row.
+    ``on_pick(session_id)`` is called when the reader picks a row. The column (``widget``) is on the
+    page from the start; its controls are made by :meth:`build`, at once or (``build=False``) the
+    first time one is used, and ``on_build(table)`` is called right after they are made.
     """
 
+    match_text: widgets.Text
+    scan_button: widgets.Button
+    filter_text: widgets.Text
+    sort_dropdown: widgets.Dropdown
+    status: widgets.HTML
+    select: widgets.Select
+
     def __init__(
-        self, client: Any, on_pick: Callable[[str], None], looks: Looks, on_more: Callable[[], None] = lambda: None
+        self,
+        client: Any,
+        on_pick: Callable[[str], None],
+        looks: Looks,
+        on_more: Callable[[], None] = lambda: None,
+        *,
+        build: bool = True,
+        on_build: Callable[[SessionTable], None] = lambda _: None,
     ) -> None:
         self._client = client
         self._on_pick = on_pick
         self._on_more = on_more
+        self._on_build = on_build
         self._iter: Iterator[str] | None = None
         self.rows: list[SessionSummary] = []
         self.shown: list[SessionSummary] = []
@@ -82,9 +100,27 @@ class SessionTable:
         self.current: str | None = None
         self._muted = False
         self._looks = looks
+        self._more: widgets.Button | None = None  # Scan more: made when a scan leaves sessions unlisted
+        self.built = False
+        # sized by the viewer's stylesheet (layout.py)
+        self.widget = widgets.VBox([], layout=looks.layout(), _dom_classes=["msnb-sessions"])
+        if build:
+            self.build()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not set yet: the controls before they are made.
+        if name in _CONTROLS and not self.__dict__.get("built", True):
+            self.build()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def build(self) -> None:
+        """Make the controls (once) and put them at the top of the column."""
+        if self.built:
+            return
+        looks = self._looks
         self.match_text = looks.text("sessions matching, e.g. user-* (Enter)", label="pattern")
         self.scan_button = looks.button("Scan", "list the sessions matching the pattern (SCAN)")
-        self._more: widgets.Button | None = None  # Scan more: made when a scan leaves sessions unlisted
         self.filter_text = looks.text("filter the listed rows (Enter)", label="filter")
         self.sort_dropdown = looks.choice(widgets.Dropdown, "sort", options=SORT_CHOICES, value="")
         self.status = looks.html()
@@ -93,11 +129,12 @@ class SessionTable:
         self.sort_dropdown.observe(self._sort_picked, names="value")
         self.select.observe(self._picked, names="value")
         self._row = looks.row(self.match_text, self.scan_button, self.filter_text, self.sort_dropdown, self.status)
-        self.widget = widgets.VBox(
-            [self._row, self.select],
-            layout=looks.layout(),
-            _dom_classes=["msnb-sessions"],  # sized by the viewer's stylesheet (layout.py)
-        )
+        self.built = True
+        # Whatever joined the column before (a LangGraph thread's checkpoints) stays under the table.
+        self.widget.children = (self._row, self.select, *self.widget.children)
+        if self.rows:
+            self.show()
+        self._on_build(self)
 
     @property
     def more_button(self) -> widgets.Button:
@@ -177,7 +214,7 @@ class SessionTable:
 
     def show(self) -> None:
         """Put the listed rows, filtered and sorted, in the list box."""
-        needle = self.filter_text.value.strip().casefold()
+        needle = self.filter_text.value.strip().casefold() if self.built else ""
         rows = self.rows
         if needle:
             rows = [
@@ -188,6 +225,8 @@ class SessionTable:
         if self.sort_by:
             rows = sorted(rows, key=COLUMNS[self.sort_by][0], reverse=self.descending)
         self.shown = rows
+        if not self.built:
+            return  # the rows go into the list box when it is made
         self._muted = True
         try:
             width = min(max((len(escape_controls(r.session_id)) for r in rows), default=8), _ID_WIDTH)
@@ -199,6 +238,8 @@ class SessionTable:
     def select_current(self, session_id: str | None) -> None:
         """Highlight the open session's row (or none)."""
         self.current = session_id
+        if not self.built:
+            return
         ids = [str(r.session_id) for r in self.shown]
         muted, self._muted = self._muted, True
         try:

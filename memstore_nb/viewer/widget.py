@@ -21,6 +21,7 @@ from .editor import Editor
 from .finder import Finder
 from .follow import Follower
 from .layout import arrange
+from .listing import Listing, running_loop
 from .more import MorePanel
 from .parts import StatusLine, client_timeout
 from .reading import Reading, guarded
@@ -33,7 +34,7 @@ __all__ = ["ChatHistoryViewer"]
 log = logging.getLogger(__name__)
 
 
-class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
+class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
     """Browse the chat sessions of a Redis database and read them page by page.
 
     Made only of stock ipywidgets, so it renders in Colab (ipywidgets 7.7.1,
@@ -43,6 +44,9 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
     a page, whatever the session's size. Nothing is written unless built with
     ``editable=True`` (decided here, in Python; nothing the page sends changes
     it), and deleting a session asks for a second, explicit confirmation.
+    Built with ``session_id`` inside a running event loop (a notebook, Colab or Voilà kernel), it shows
+    that session at once and makes and fills the session table on the loop's next turn, right after
+    the cell; code that uses the table before then finds it listed. Elsewhere it lists at once.
 
     Args:
         client: a ``redis.Redis`` or ``redis.cluster.RedisCluster`` (never kept in widget state).
@@ -94,7 +98,12 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         self._looks = looks = Looks()
         self._status_line = StatusLine(looks)
         self._more = MorePanel(self, looks)  # "More ▾": the controls not needed to read, made on first use
-        self._table = SessionTable(client, self._pick, looks, lambda: self.scan_more())
+        # Built with a session in a running event loop (a notebook or Voilà kernel), the viewer shows
+        # that session first and lists the others on the loop's next turn, once the cell is done.
+        loop = running_loop() if session_id else None
+        self._listing_due = True
+        self._closed = False
+        self._table = SessionTable(client, self._pick, looks, self.scan_more, build=False, on_build=self._table_built)
         self._view = TranscriptView(self, looks)
         self._finder = Finder(self, looks, self._view.pager)
         self._exporter = Exporter(self, looks)
@@ -105,21 +114,19 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         super().__init__(**kwargs)
         self._wire(match, page_size)
         self.children = arrange(self)
-        self.scan()
-        if session_id:
-            self.session_id = session_id
-        else:
+        if not session_id:
+            self.scan()
             self._render()
+            return
+        self.session_id = session_id
+        self._list_soon(loop)
 
     def _wire(self, match: str, page_size: int) -> None:
         # The boxes mirror the traits both ways (the More panel links its own); the buttons call the controller.
-        f, t = self._finder, self._table
         with self._muted_observers():
             self.match = match
             self.page_size = page_size
-            traitlets.link((self, "match"), (t.match_text, "value"))
-            traitlets.link((self, "search"), (f.text, "value"))
-        t.scan_button.on_click(lambda _: self.scan())
+            traitlets.link((self, "search"), (self._finder.text, "value"))
 
     # -- traits ---------------------------------------------------------------
 
@@ -200,21 +207,6 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
         finally:
             self._muted -= 1
 
-    # -- session list ---------------------------------------------------------
-
-    @guarded
-    def scan(self) -> None:
-        """List the sessions matching ``match`` again, from the start (SCAN)."""
-        self._table.current = self.session_id
-        self._table.scan(self.match, self.scan_count, self.rows_per_scan)
-        self._status_line.clear()
-
-    @guarded
-    def scan_more(self) -> None:
-        """Add up to ten times ``rows_per_scan`` more sessions to the list."""
-        self._table.more(self.match, 10 * self.rows_per_scan)
-        self._status_line.clear()
-
     def _pick(self, session_id: str) -> None:
         self.session_id = session_id
 
@@ -259,6 +251,7 @@ class ChatHistoryViewer(Reading, Aliases, widgets.VBox):
 
     def close(self) -> None:
         """Stop following and close the widget and its children."""
+        self._closed = True
         self.follow = False
         self._follower.stop()
         self._status_line.close()

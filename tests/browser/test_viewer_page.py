@@ -211,6 +211,10 @@ def test_session_id_opens_that_session_at_once(seeded_url: str, page: tuple[Any,
         expect(head).to_contain_text(LONG, timeout=KERNEL_WAIT_MS)
         expect(head).to_contain_text(f"{LONG_LENGTH} messages")
         expect(pg.locator(".msnb-msg")).to_have_count(PAGE_SIZE)
+        # The session table is made and listed right after the transcript, with nobody touching the page,
+        # and the open session's row is the selected one.
+        expect(pg.locator(".msnb-table option:checked")).to_contain_text(LONG, timeout=KERNEL_WAIT_MS)
+        assert pg.locator(".msnb-table option").count() > 1
     _assert_clean(watch)
 
 

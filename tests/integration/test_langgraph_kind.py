@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
@@ -182,5 +183,28 @@ def test_the_viewer_lists_a_thread_and_shows_its_checkpoints(
         # A plain list hides the panel again.
         viewer._session_select.value = f"{tag}-list"
         assert viewer.length == 1 and panel.widget.layout.display == "none" and viewer._view.times == {}
+    finally:
+        viewer.close()
+
+
+def test_a_thread_opened_by_id_in_a_kernel_opens_as_a_thread(
+    client_factory: Callable[..., Any], tag: str, cleanup: None
+) -> None:
+    # Built inside a running loop, the viewer opens the session before it lists: a thread's id is no
+    # key, so it lists first and opens the thread as the list says.
+    from memstore_nb.viewer import ChatHistoryViewer
+
+    client = client_factory()
+    agent_graph(MemorystoreSaver(client)).invoke(human("add 4 5"), cfg(f"{tag}-v"))
+
+    async def cell() -> Any:
+        return ChatHistoryViewer(client, match=f"{tag}*", session_id=f"{tag}-v")
+
+    viewer = asyncio.run(cell())
+    try:
+        assert viewer.session_id == f"{tag}-v" and viewer._view.stats is not None
+        assert viewer._view.stats.kind == "langgraph" and viewer.length == 4
+        assert "the sum is 9" in viewer._transcript.value and viewer._status_line.text == ""
+        assert viewer._session_select.value == f"{tag}-v"
     finally:
         viewer.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -529,6 +530,66 @@ def test_no_secret_in_widget_state(client: redis.Redis, redis_url: str, session_
         conn.close()
     finally:
         client.acl_deluser("msnb-viewer")
+
+
+def _in_a_kernel_loop(build):
+    """Run ``build()`` inside a running asyncio loop, as a notebook or Voilà cell runs; returns what it
+    returned and what ``after()`` (given that) returned on the loop's next turn."""
+
+    async def cell():
+        made = build()
+        before = after(made)
+        await asyncio.sleep(0)
+        return made, before, after(made)
+
+    def after(viewer):
+        return len(viewer._table.widget.children), viewer._table.built
+
+    return asyncio.run(cell())
+
+
+def test_in_a_kernel_the_session_shows_first_and_the_table_fills_on_the_next_turn(
+    client: redis.Redis, session_id: str, make
+):
+    seed(client, f"{session_id}:a", conversation(3))
+    seed(client, f"{session_id}:b", conversation(2))
+    viewer, before, after = _in_a_kernel_loop(lambda: make(match=f"{session_id}*", session_id=f"{session_id}:b"))
+    assert before == (0, False)  # the cell ends with the transcript on the page and the column still empty
+    assert after == (2, True)  # then the table is made and listed, without anyone touching it
+    assert shown(viewer) == [0, 1] and status(viewer) == ""
+    assert [v for _, v in viewer._session_select.options] == [f"{session_id}:a", f"{session_id}:b"]
+    assert viewer._session_select.value == f"{session_id}:b"  # the open session's row is highlighted
+    assert viewer._match_text.value == f"{session_id}*"
+    viewer._session_select.value = f"{session_id}:a"
+    assert viewer.session_id == f"{session_id}:a" and shown(viewer) == [0, 1, 2]
+
+
+def test_in_a_kernel_code_that_reads_the_table_at_once_finds_it_listed(client: redis.Redis, session_id: str, make):
+    seed(client, f"{session_id}:a", conversation(1))
+
+    async def cell():
+        viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a")
+        return [v for _, v in viewer._session_select.options]  # before the loop's next turn
+
+    assert asyncio.run(cell()) == [f"{session_id}:a"]
+
+
+def test_in_a_kernel_a_viewer_closed_at_once_lists_nothing(client: redis.Redis, session_id: str, make):
+    seed(client, f"{session_id}:a", conversation(1))
+
+    def build_and_close() -> ChatHistoryViewer:
+        viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a")
+        viewer.close()
+        return viewer
+
+    _, before, after = _in_a_kernel_loop(build_and_close)
+    assert before == after == (0, False)
+
+
+def test_in_a_kernel_an_error_opening_the_session_stays_after_the_listing(client: redis.Redis, session_id: str, make):
+    client.hset(session_id, "a", "b")
+    viewer, _, after = _in_a_kernel_loop(lambda: make(match=f"{session_id}*", session_id=session_id))
+    assert after == (2, True) and "holds a Redis hash" in status(viewer)
 
 
 # -- cost and live follow ---------------------------------------------------------
