@@ -245,7 +245,7 @@ class Made:
     redis: bool = True  # round trips are counted for Redis clients only
 
 
-MARKER_INFIX = b":memstore-nb:w:"  # memstore_nb.writes: exactly-once markers, expire after 10 minutes
+MARKER_INFIX = b":memstore-nb:wid:"  # memstore_nb.writes: exactly-once markers, expire after 10 minutes
 
 
 def _redis_memory(client: Any, match: str = "*") -> Callable[[str], tuple[int, int]]:
@@ -256,7 +256,7 @@ def _redis_memory(client: Any, match: str = "*") -> Callable[[str], tuple[int, i
             nodes = client.PRIMARIES
             keys = list(client.scan_iter(match=match, count=1000, target_nodes=nodes))
             # The thread's write markers carry its hash tag but not the key prefix.
-            keys += list(client.scan_iter(match=f"{{{thread_id}}}:memstore-nb:w:*", count=1000, target_nodes=nodes))
+            keys += list(client.scan_iter(match=f"{{{thread_id}}}:memstore-nb:wid:*", count=1000, target_nodes=nodes))
         else:
             keys = list(client.scan_iter(match=match, count=1000))
         sizes = {k: int(client.memory_usage(k, samples=0) or 0) for k in keys}

@@ -68,7 +68,7 @@ def memory(admin: redis.Redis, prefix: str) -> tuple[int, int, int]:
         data += size
         if key.startswith(f"{prefix}lgraph:") and ":i:" in key:
             count += int(admin.zcard(key))
-    for key in admin.scan_iter(match="*:memstore-nb:w:*", count=1000):
+    for key in admin.scan_iter(match="*:memstore-nb:wid:*", count=1000):
         markers += int(admin.memory_usage(key, samples=0) or 0)
     return data, markers, count
 

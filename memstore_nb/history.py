@@ -371,14 +371,17 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         except redis.ResponseError as exc:
             self._settled(fingerprint)
             raise self._wrong_type(exc) from exc
-        self._settled(fingerprint)
+        if fingerprint is not None:
+            self._settled(fingerprint)
 
     def _args(self, encoded: list[str], ttl: int) -> list[Raw]:
         """The append's arguments: the messages, then the ttl. Bytes for a UTF-8 client (JSON with
         ``ensure_ascii`` is ASCII, so ``str.encode`` gives exactly the client's bytes)."""
-        if self._utf8:
-            return [*[item.encode() for item in encoded], b"%d" % ttl]
-        return [*encoded, str(ttl)]
+        if not self._utf8:
+            return [*encoded, str(ttl)]
+        if len(encoded) == 1:
+            return [encoded[0].encode(), b"%d" % ttl]
+        return [*[item.encode() for item in encoded], b"%d" % ttl]
 
     def _checked_ttl(self) -> int:
         """The ttl to send (0: none), validated before anything is sent: ``ttl`` may have been

@@ -46,7 +46,7 @@ class WriteUnconfirmed(MemstoreError, redis.exceptions.ConnectionError):
 
     Attributes:
         key: the key that was written to.
-        write_id: the write's id (recorded in the hash ``{slot tag}:memstore-nb:w:<generation>``).
+        write_id: the write's id (recorded in the set ``{slot tag}:memstore-nb:wid:<generation>``).
         attempts: how many times it was sent.
     """
 

@@ -8,13 +8,13 @@ history and of the LangGraph saver therefore runs as one small Lua script that
 2. validates everything (key types, TTL) before it writes anything,
 3. records the write id in the marker and writes.
 
-The marker — a small HASH per slot tag and ten-minute window (:data:`MARKER_TTL_SECONDS`) — lives
+The marker — a small SET per slot tag and ten-minute window (:data:`MARKER_TTL_SECONDS`) — lives
 in the same hash slot as the data it guards (so the script is legal on a Redis Cluster, and moves
 with the session when a slot migrates), is never a list (so it never shows up as a session), and
 expires by itself. A script runs atomically: a replay sees either nothing or the marker with all
 the writes.
 
-A third form (``add_messages``) records the id first, with one HSET that also tells a replay
+A third form (``add_messages``) records the id first, with one SADD that also tells a replay
 apart, and takes it back if the body's first write is refused (``WRONGTYPE``: a key of another
 type), so no key type check is needed; memory (``OOM``) is checked by Redis before a script's
 first write only, so an OOM refusal comes before anything is written.
@@ -66,7 +66,7 @@ MARKER_TTL_SECONDS = 600
 #: into the past and deletes the key, or Redis >= 7 refuses it after a write.
 MAX_TTL_SECONDS = 2**62 // 1000
 
-_MARKER_INFIX = ":memstore-nb:w:"
+_MARKER_INFIX = ":memstore-nb:wid:"
 # Extra sends of the same write after a connection failure. The client's own retry policy has
 # usually re-sent it already (safely: same id); one more send, after a short pause, settles most
 # lost replies without multiplying the client's wait on a server that is down.
@@ -84,8 +84,11 @@ def _says_nothing(exc: redis.exceptions.RedisError) -> bool:
     return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_NOT_RUN)
 
 
-# The wrappers. KEYS[1] is the marker: a small HASH per slot tag and time window
-# ("generation"), whose fields are the write ids applied in that window. The write id travels as
+# The wrappers. KEYS[1] is the marker: a small SET per slot tag and time window
+# ("generation"), whose members are the write ids applied in that window. (A SET, not a HASH:
+# adding a member to a big one costs the server less than a field and its value. Earlier
+# builds kept HASH markers named "...:memstore-nb:w:<generation>"; the new name keeps a process
+# still running that code and one running this from ever meeting in one key.) The write id travels as
 # the last argument and is taken off ARGV first, so the body sees its own keys from KEYS[2] and
 # its arguments from ARGV[1]. The marker expires two windows after its generation began.
 #
@@ -101,14 +104,14 @@ def _says_nothing(exc: redis.exceptions.RedisError) -> bool:
 # before a script's first write.
 _PROLOGUE = """
 local wid = table.remove(ARGV)
-local at = (tonumber(string.match(KEYS[1], ':w:(%x+)$'), 16) + 2) * WINDOW_MS
+local at = (tonumber(string.match(KEYS[1], ':wid:(%x+)$'), 16) + 2) * WINDOW_MS
 """
 _CHECKED = (
     _PROLOGUE
     + """
-if redis.call('HEXISTS', KEYS[1], wid) == 1 then return redis.status_reply('REPLAY') end
+if redis.call('SISMEMBER', KEYS[1], wid) == 1 then return redis.status_reply('REPLAY') end
 CHECK
-redis.call('HSET', KEYS[1], wid, '1')
+redis.call('SADD', KEYS[1], wid)
 redis.call('PEXPIREAT', KEYS[1], at)
 BODY
 """
@@ -118,42 +121,42 @@ BODY
 _GENERAL = (
     _PROLOGUE
     + """
-if redis.call('HEXISTS', KEYS[1], wid) == 1 then return {0} end
+if redis.call('SISMEMBER', KEYS[1], wid) == 1 then return {0} end
 local function body()
 BODY
 end
 local result = body()
 if type(result) == 'table' and result.err then return result end
-redis.call('HSET', KEYS[1], wid, '1')
+redis.call('SADD', KEYS[1], wid)
 redis.call('PEXPIREAT', KEYS[1], at)
 return {1, result}
 """
 )
-# The record-first form (leading_write): one HSET both records the write id and tells a replay
-# (no new field) from a new write, and says whether the marker is new; then the body writes. Its
+# The record-first form (leading_write): one SADD both records the write id and tells a replay
+# (no new member) from a new write, and says whether the marker is new; then the body writes. Its
 # first write (FIRST: Lua that sets `first` to the reply of a redis.pcall) may be refused
 # (WRONGTYPE: that write wrote nothing): then the id is taken back — the marker is left exactly as
 # it was, or gone if this call created it — and the script returns that error. Nothing after that
-# first write may fail. OOM cannot strike after the HSET: Redis and Valkey check memory only
-# before a script's first write (the HSET, which then fails with nothing written). The field
+# first write may fail. OOM cannot strike after the SADD: Redis and Valkey check memory only
+# before a script's first write (the SADD, which then fails with nothing written). The member
 # "expires" marks a marker whose expiry is set: it is added in the same step as the PEXPIREAT and
 # only ever removed with the id that added it, so PEXPIREAT runs once per marker, not once per
 # write. A write id is only ever sent by one script, so a replay of a write of this form finds
-# both fields. The id stays in ARGV (at `last`): no table.remove, which, like every call into a C
+# both members. The id stays in ARGV (at `last`): no table.remove, which, like every call into a C
 # function, is measurable on a write this short.
 _LEADING = """
 local last = #ARGV
 local wid = ARGV[last]
 CHECK
-local added = redis.call('HSET', KEYS[1], wid, '1', 'expires', '1')
+local added = redis.call('SADD', KEYS[1], wid, 'expires')
 if added == 0 then return redis.status_reply('REPLAY') end
 if added == 2 then
-  redis.call('PEXPIREAT', KEYS[1], (tonumber(string.match(KEYS[1], ':w:(%x+)$'), 16) + 2) * WINDOW_MS)
+  redis.call('PEXPIREAT', KEYS[1], (tonumber(string.match(KEYS[1], ':wid:(%x+)$'), 16) + 2) * WINDOW_MS)
 end
 local first
 FIRST
 if type(first) == 'table' and first.err then
-  if added == 2 then redis.call('HDEL', KEYS[1], wid, 'expires') else redis.call('HDEL', KEYS[1], wid) end
+  if added == 2 then redis.call('SREM', KEYS[1], wid, 'expires') else redis.call('SREM', KEYS[1], wid) end
   return first
 end
 BODY
@@ -242,9 +245,9 @@ def slot_tag(key: KeyLike) -> str:
 
 
 def marker_key(key: KeyLike, write_id: str) -> str:
-    """The marker of a write to ``key``: a HASH in the same slot, named by the write id's generation.
+    """The marker of a write to ``key``: a SET in the same slot, named by the write id's generation.
 
-    ``{tag}:memstore-nb:w:<generation>``; it holds the ids of the writes to that slot tag in that
+    ``{tag}:memstore-nb:wid:<generation>``; it holds the ids of the writes to that slot tag in that
     window and expires by itself two windows after the window began.
     """
     return _marker(key, write_id.partition(".")[0] if "." in write_id else "")

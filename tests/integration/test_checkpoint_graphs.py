@@ -217,7 +217,7 @@ def test_read_functions_for_viewers(client_factory: Callable[..., Any], prefix: 
     assert summaries[0].parent_id == summaries[1].checkpoint_id and summaries[-1].parent_id is None
     assert summaries[-1].source == "input" and all(s.ts for s in summaries)
     keys = list(client.scan_iter(match=f"{prefix}*"))
-    assert keys and all(is_thread_key(k, prefix) for k in keys if ":memstore-nb:w:" not in k)
+    assert keys and all(is_thread_key(k, prefix) for k in keys if ":memstore-nb:wid:" not in k)
     assert not is_thread_key(f"{prefix}session", prefix) and not is_thread_key("other", prefix)
 
 

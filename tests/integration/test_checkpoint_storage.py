@@ -125,7 +125,7 @@ def test_every_key_of_a_thread_shares_one_slot(client_factory: Callable[..., Any
     client = client_factory()
     graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix))
     graph.invoke(human("add 1 2"), cfg(thread_id))
-    keys = [k for k in client.scan_iter(match=f"{prefix}*") if b":memstore-nb:w:" not in k]
+    keys = [k for k in client.scan_iter(match=f"{prefix}*") if b":memstore-nb:wid:" not in k]
     assert len(keys) == 3 and len({key_slot(k) for k in keys}) == 1
     assert list(list_threads(client, key_prefix=prefix)) == [thread_id]
     assert graph.get_state(cfg(thread_id)).values["messages"][-1].content == "the sum is 3"

@@ -160,19 +160,19 @@ def test_batch_of_500_with_ttl_costs_a_handful_of_commands(client: Client, sessi
     spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
     # INFO itself is counted once between the two snapshots.
     spent.pop("info", None)
-    # One script call (EVAL the first time a server sees it, EVALSHA after): one HSET records the
+    # One script call (EVAL the first time a server sees it, EVALSHA after): one SADD records the
     # write id (and tells a replay apart), one RPUSH for the batch (the first write of the body: it
     # refuses a key of another type, so no TYPE call), the EXPIRE, and the marker's PEXPIREAT,
     # only when this call created the marker (a new session id, so here it did).
     script = spent.pop("evalsha", 0) + spent.pop("eval", 0)
     assert script == 1
-    assert spent == {"hset": 1, "pexpireat": 1, "rpush": 1, "expire": 1}
+    assert spent == {"sadd": 1, "pexpireat": 1, "rpush": 1, "expire": 1}
     before = command_calls(client, session_id)
     history.add_messages(batch[:2])
     after = command_calls(client, session_id)
     spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
     spent.pop("info", None)
-    assert spent == {"evalsha": 1, "hset": 1, "rpush": 1, "expire": 1}  # the marker's expiry is set
+    assert spent == {"evalsha": 1, "sadd": 1, "rpush": 1, "expire": 1}  # the marker's expiry is set
     assert len(history) == 502
     assert history.messages == batch + batch[:2]
 

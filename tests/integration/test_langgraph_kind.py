@@ -58,7 +58,7 @@ def test_threads_are_listed_once_as_langgraph_and_no_saver_key_is_another_kind(
     history = MemorystoreChatMessageHistory(client, f"{tag}-chat")
     history.add_messages([HumanMessage("hi"), AIMessage("hello")])
     keys = [k.decode() for k in client.scan_iter(match=f"*{tag}*", count=1000)]
-    assert any(":memstore-nb:w:" in k for k in keys) and any(k.startswith("lgraph:{") for k in keys)
+    assert any(":memstore-nb:wid:" in k for k in keys) and any(k.startswith("lgraph:{") for k in keys)
     found = [(str(s), s.kind) for s in list_sessions(client, f"{tag}*")]
     assert sorted(found) == [(f"{tag}-chat", "memstore"), (f"{tag}-t1", LANGGRAPH)]
     # The markers and the saver's own keys are never sessions, whatever the glob.

@@ -148,7 +148,7 @@ def _script_calls(cluster: redis.cluster.RedisCluster) -> int:
 def _assert_only_expiring_markers(client: Any, keys: set[str]) -> None:
     """What a deleted thread leaves: only the exactly-once write markers, which expire by themselves."""
     for key in keys:
-        assert ":memstore-nb:w:" in key, key
+        assert ":memstore-nb:wid:" in key, key
         assert 0 < client.ttl(key) <= 2 * MARKER_TTL_SECONDS, key  # two windows after its generation began
 
 

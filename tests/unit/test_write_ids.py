@@ -20,7 +20,7 @@ def test_write_ids_are_unique_across_threads_and_name_the_current_window() -> No
     for thread in threads:
         thread.join(timeout=30)
     assert len(ids) == 20_000 and len(set(ids)) == 20_000
-    assert marker_key("{s}:chat", ids[0]).startswith("{s}:memstore-nb:w:")
+    assert marker_key("{s}:chat", ids[0]).startswith("{s}:memstore-nb:wid:")
 
 
 def test_a_forked_child_draws_new_write_ids() -> None:
