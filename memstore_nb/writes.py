@@ -48,6 +48,7 @@ __all__ = [
     "MARKER_TTL_SECONDS",
     "MAX_TTL_SECONDS",
     "OnceScript",
+    "marker_arg",
     "marker_key",
     "new_write_id",
     "slot_tag",
@@ -265,7 +266,7 @@ def _marker(key: KeyLike, generation: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _marker_arg(key: KeyLike, generation: str) -> bytes | str:
+def marker_arg(key: KeyLike, generation: str) -> bytes | str:
     """The marker as a UTF-8 client sends it, encoded once (redis-py's per-argument encoding costs
     about a microsecond a call); the text itself where it does not encode (redis-py then raises
     as it would have)."""
@@ -319,13 +320,14 @@ class OnceScript:
         self.sha = hashlib.sha1(self.script.encode()).hexdigest()
         self._sha = self.sha.encode()  # bytes go through the client's encoder untouched
 
-    def _argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str, utf8: bool) -> list[Any]:
+    def argv(self, key: KeyLike, keys: Sequence[KeyLike], args: Sequence[Any], write_id: str, utf8: bool) -> list[Any]:
+        """What follows ``EVALSHA <sha>`` for this write (see :meth:`run`)."""
         # numkeys as bytes: the client passes bytes through without its per-argument type checks;
         # with utf8 (the client encodes text as UTF-8) the marker and the write id go as bytes too
         numkeys = _NUMKEYS[len(keys)] if len(keys) < len(_NUMKEYS) else str(1 + len(keys)).encode()
         generation = write_id.partition(".")[0]
         if utf8:
-            return [numkeys, _marker_arg(key, generation), *keys, *args, write_id.encode()]
+            return [numkeys, marker_arg(key, generation), *keys, *args, write_id.encode()]
         return [numkeys, _marker(key, generation), *keys, *args, write_id]
 
     def run(
@@ -350,22 +352,28 @@ class OnceScript:
                 which says nothing about an earlier send that may have been applied.
             redis.ResponseError: the body refused (nothing was written).
         """
-        argv = self._argv(key, keys, args, write_id, utf8)
+        argv = self.argv(key, keys, args, write_id, utf8)
         started = time.monotonic()
-        try:  # the usual case first, without the retry loop's bookkeeping (_send, _outcome inlined)
+        try:
+            reply = client.execute_command("EVALSHA", self._sha, *argv)
+        except Exception as exc:
+            reply = self.recover(client, key, argv, write_id, started, exc)
+        return self._outcome(reply)
+
+    def recover(self, client: Any, key: KeyLike, argv: list[Any], write_id: str, started: float, exc: Exception) -> Any:
+        """What :meth:`run` does when the first send of ``argv`` (made at ``started``) raised ``exc``.
+
+        A caller that sends the first ``EVALSHA`` itself (the history's one-message append does)
+        hands its failure here: the script is loaded if the server lacks it, the write is sent
+        again after a connection failure, and the outcome is the server's reply or an exception
+        as :meth:`run` raises it.
+        """
+        if isinstance(exc, redis.exceptions.NoScriptError):
             try:
-                reply = client.execute_command("EVALSHA", self._sha, *argv)
-            except redis.exceptions.NoScriptError:
-                reply = client.eval(self.script, *argv)  # loads it on that server for the next time
-            if self.checked and reply != b"REPLAY" and reply != "REPLAY":
-                return Outcome(True, reply)
-            return self._outcome(reply)
-        except _TRANSIENT as exc:
-            failure: BaseException = exc
-        except redis.exceptions.RedisError as exc:
-            if _says_nothing(exc):
-                raise WriteUnconfirmed(_text(key), write_id, 1, exc) from exc
-            raise
+                return client.eval(self.script, *argv)  # loads it on that server for the next time
+            except Exception as again:
+                exc = again
+        failure = self._failure(key, write_id, 1, exc)
         deadline = started + _RETRY_WINDOW
         attempt = 1
         while True:
@@ -375,13 +383,18 @@ class OnceScript:
             time.sleep(0.1)
             attempt += 1
             try:
-                return self._outcome(self._send(client, argv))
-            except _TRANSIENT as exc:
-                failure = exc
-            except redis.exceptions.RedisError as exc:
-                if _says_nothing(exc):
-                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
-                raise
+                return self._send(client, argv)
+            except Exception as exc:
+                failure = self._failure(key, write_id, attempt, exc)
+
+    @staticmethod
+    def _failure(key: KeyLike, write_id: str, attempt: int, exc: Exception) -> Exception:
+        """``exc`` if the write may be sent again (a connection failure); else what to raise, raised."""
+        if isinstance(exc, _TRANSIENT):
+            return exc
+        if isinstance(exc, redis.exceptions.RedisError) and _says_nothing(exc):
+            raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
+        raise exc
 
     def _send(self, client: Any, argv: list[Any]) -> Any:
         try:
@@ -400,22 +413,24 @@ class OnceScript:
         utf8: bool = False,
     ) -> Outcome:
         """:meth:`run` for ``redis.asyncio`` clients."""
-        argv = self._argv(key, keys, args, write_id, utf8)
+        argv = self.argv(key, keys, args, write_id, utf8)
         started = time.monotonic()
-        try:  # _asend inlined: one coroutine fewer per write
+        try:
+            reply = await client.execute_command("EVALSHA", self._sha, *argv)
+        except Exception as exc:
+            reply = await self.arecover(client, key, argv, write_id, started, exc)
+        return self._outcome(reply)
+
+    async def arecover(
+        self, client: Any, key: KeyLike, argv: list[Any], write_id: str, started: float, exc: Exception
+    ) -> Any:
+        """:meth:`recover` for ``redis.asyncio`` clients."""
+        if isinstance(exc, redis.exceptions.NoScriptError):
             try:
-                reply = await client.execute_command("EVALSHA", self._sha, *argv)
-            except redis.exceptions.NoScriptError:
-                reply = await client.eval(self.script, *argv)
-            if self.checked and reply != b"REPLAY" and reply != "REPLAY":
-                return Outcome(True, reply)
-            return self._outcome(reply)
-        except _TRANSIENT as exc:
-            failure: BaseException = exc
-        except redis.exceptions.RedisError as exc:
-            if _says_nothing(exc):
-                raise WriteUnconfirmed(_text(key), write_id, 1, exc) from exc
-            raise
+                return await client.eval(self.script, *argv)
+            except Exception as again:
+                exc = again
+        failure = self._failure(key, write_id, 1, exc)
         deadline = started + _RETRY_WINDOW
         attempt = 1
         while True:
@@ -425,13 +440,9 @@ class OnceScript:
             await asyncio.sleep(0.1)
             attempt += 1
             try:
-                return self._outcome(await self._asend(client, argv))
-            except _TRANSIENT as exc:
-                failure = exc
-            except redis.exceptions.RedisError as exc:
-                if _says_nothing(exc):
-                    raise WriteUnconfirmed(_text(key), write_id, attempt, exc) from exc
-                raise
+                return await self._asend(client, argv)
+            except Exception as exc:
+                failure = self._failure(key, write_id, attempt, exc)
 
     async def _asend(self, client: Any, argv: list[Any]) -> Any:
         try:

@@ -263,6 +263,18 @@ def test_an_append_refused_for_memory_writes_nothing_and_leaves_no_marker(client
     assert [m.content for m in history.messages] == ["before", "refused"]
 
 
+def test_add_message_loads_the_script_again_after_script_flush(client: Client, session_id: str) -> None:
+    """The one-message append sends its first EVALSHA itself; a server without the script (restarted,
+    SCRIPT FLUSH) gets it loaded, and the message is stored once."""
+    history = MemorystoreChatMessageHistory(client, session_id, ttl=60)
+    assert history._direct  # a sync UTF-8 client: add_message takes its one-frame path
+    history.add_message(HumanMessage("before"))
+    client.script_flush()
+    history.add_message(HumanMessage("after"))
+    assert [m.content for m in history.messages] == ["before", "after"]
+    assert 0 < client.ttl(session_id) <= 60  # type: ignore[operator]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
 def test_the_append_sends_what_the_clients_own_encoding_makes(
     topology: str, any_url: str, any_session_id: str, encoding: str
