@@ -177,8 +177,8 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             with contextlib.suppress(UnicodeEncodeError):  # else the client refuses it, as it would have
                 key_arg = self.key.encode("utf-8")
         self._key_args = (key_arg,)
-        # add_message's one-frame path (see there): a sync client that takes bytes as they are
-        self._direct = self._utf8 and not self._async and isinstance(key_arg, bytes)
+        # the one-message append's short path (see _direct_argv): a client that takes bytes as they are
+        self._direct = self._utf8 and isinstance(key_arg, bytes)
         # Writes whose outcome was unknown, by content: sending the same messages again reuses the
         # write id, so the server recognises the retry instead of storing the messages twice.
         self._pending: dict[bytes, str] = {}
@@ -342,15 +342,38 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         """Append one message (one round trip, TTL refreshed); as :meth:`add_messages` with one."""
         if not isinstance(message, BaseMessage):
             raise TypeError(f"expected a LangChain message, got {type(message).__name__}: {message!r:.80}")
-        ttl = self.ttl
-        usual = ttl is None or (type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS)
-        if not (usual and self._direct and not self._pending):
+        direct = None if self._async else self._direct_argv(message)
+        if direct is None:
             self._append([encode_message(message)])
             return
-        # The usual call, in one frame: what _append and _APPEND.run do, with the arguments built
-        # here as bytes and the first send made here; a failure goes to _APPEND.recover, which
-        # does what run does after a failed first send. On a write this short each Python call
-        # saved shows (benchmarks/bench_history.py): this path is about 4-8 us faster.
+        argv, write_id = direct
+        started = time.monotonic()
+        try:
+            self.client.execute_command("EVALSHA", _APPEND_SHA, *argv)  # type: ignore[union-attr]
+        except Exception as exc:
+            try:
+                _APPEND.recover(self.client, self.key, argv, write_id, started, exc)
+            except WriteUnconfirmed:
+                self._unconfirmed(None, [reply_text(argv[3])], write_id)
+                raise
+            except redis.ResponseError as refused:
+                raise self._wrong_type(refused) from refused
+
+    def _direct_argv(self, message: BaseMessage) -> tuple[list[Raw], str] | None:
+        """What follows ``EVALSHA <sha>`` for appending ``message``, and its write id, built here as
+        bytes — or None unless this is the usual call (a client that takes bytes, a valid int ttl
+        or none, no unconfirmed write pending); then the general path (_append, _APPEND.run) runs.
+
+        The one-message append sends its first EVALSHA itself and hands a failure to
+        ``_APPEND.recover``, which does what ``run`` does after a failed first send. On a write this
+        short each Python call saved shows: this path is about 4-8 us faster per call
+        (``benchmarks/bench_history.py``).
+        """
+        ttl = self.ttl
+        if not ((ttl is None or (type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS)) and self._direct):
+            return None
+        if self._pending:
+            return None
         write_id = new_write_id()
         argv: list[Raw] = [
             b"2",
@@ -360,21 +383,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             b"%d" % (ttl or 0),
             write_id.encode(),
         ]
-        started = time.monotonic()
-        try:
-            self.client.execute_command("EVALSHA", _APPEND_SHA, *argv)  # type: ignore[union-attr]
-        except Exception as exc:
-            self._recover_append(argv, write_id, started, exc)
-
-    def _recover_append(self, argv: list[Raw], write_id: str, started: float, exc: Exception) -> None:
-        # add_message's first send failed: finish as _append would have.
-        try:
-            _APPEND.recover(self.client, self.key, argv, write_id, started, exc)
-        except WriteUnconfirmed:
-            self._unconfirmed(None, [reply_text(argv[3])], write_id)
-            raise
-        except redis.ResponseError as refused:
-            raise self._wrong_type(refused) from refused
+        return argv, write_id
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append messages in order, in ONE round trip, exactly once.
@@ -502,6 +511,22 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         """
         if not self._async:
             return await super().aadd_messages(messages)
+        one = type(messages) in (list, tuple) and len(messages) == 1 and isinstance(messages[0], BaseMessage)
+        direct = self._direct_argv(messages[0]) if one else None
+        if direct is not None:  # one message, the usual call: as add_message does
+            argv, write_id = direct
+            started = time.monotonic()
+            try:
+                await self.client.execute_command("EVALSHA", _APPEND_SHA, *argv)  # type: ignore[misc]
+            except Exception as exc:
+                try:
+                    await _APPEND.arecover(self.client, self.key, argv, write_id, started, exc)
+                except WriteUnconfirmed:
+                    self._unconfirmed(None, [reply_text(argv[3])], write_id)
+                    raise
+                except redis.ResponseError as refused:
+                    raise await self._awrong_type(refused) from refused
+            return None
         encoded = self._encode(messages)
         if not encoded:
             return None
