@@ -38,10 +38,10 @@ Raw = Union[bytes, str]
 # another type (WRONGTYPE) with nothing written, and the write id is taken back; after it nothing
 # can fail: the ttl was validated in Python before sending (and is checked again here, before
 # anything is written), and the later chunks push to what is now a list. So no TYPE call: two
-# commands per append (HSET of the id, RPUSH), plus EXPIRE with a ttl.
+# commands per append (SADD of the id, RPUSH), plus EXPIRE with a ttl.
 # Arguments: the messages, the ttl (0: none), the write id (last). One message, the usual call,
 # is pushed without unpack(); more go in chunks of 1,000, as unpack() is bounded by Lua's C stack.
-# The ttl check is arithmetic (no pattern match, no C call): a whole number in range; EXPIRE gets
+# The ttl check is arithmetic (no pattern match): a whole number in range; EXPIRE gets
 # the number back as Redis prints it, so a form such as " 5" or "0x10" never reaches it as text.
 _APPEND = OnceScript(
     """
