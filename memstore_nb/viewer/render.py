@@ -6,12 +6,12 @@ import html
 import operator
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage, message_to_dict
 
 from ..codec import escape_controls, message_text
 from ..errors import CorruptMessageError
+from .content import FOLD_CHARS, FOLD_LINES, content_html, fold
 from .export import to_markdown
 from .fields import (
     Item,
@@ -19,9 +19,7 @@ from .fields import (
     details,
     display_id,
     esc,
-    image_url,
     json_block,
-    json_text,
     message_time,
     model_name,
     role_label,
@@ -31,7 +29,7 @@ from .fields import (
 )
 from .highlight import highlight_budget
 from .links import ToolLinks, json_result, tool_calls, tool_links, tool_ref
-from .markdown import REL, render_markdown
+from .markdown import render_markdown
 from .theme import PAGE_CLASS, SCROLL_CLASS, VIEWER_CLASS, viewer_css
 
 __all__ = [
@@ -49,65 +47,7 @@ __all__ = [
     "viewer_css",
 ]
 
-_URL_SHOWN = 80
-# Text longer than this (or with more lines than _FOLD_LINES) is folded to a
-# preview with "show all"; the full text is in the page, behind <details>.
-FOLD_CHARS = 3_000
-_FOLD_LINES = 60
-_PREVIEW_LINES = 5
-_PREVIEW_CHARS = 600
-
-# Content-block URLs are raw (no Markdown decoding), hence the character ban.
-_BLOCK_URL = re.compile(
-    r"https?://[^\x00-\x20\x7f]+|data:image/(?:png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=]+", re.IGNORECASE
-)
 _TAG = re.compile(r"(<[^>]*>)")
-
-
-# -- pieces of a message -------------------------------------------------------
-
-
-def _short(url: str) -> str:
-    return url if len(url) <= _URL_SHOWN else f"{url[: _URL_SHOWN - 20]}… ({len(url):,} characters)"
-
-
-def _image_block(url: object) -> str:
-    url = url if isinstance(url, str) else json_text(url)
-    if _BLOCK_URL.fullmatch(url):
-        link = f'<a class="msnb-image-link" href="{esc(url)}" {REL}>{esc(_short(url))}</a>'
-        return f'<div class="msnb-block msnb-image">image: {link}</div>'
-    return f'<div class="msnb-block msnb-image">image (link disabled): <code>{display_id(_short(url))}</code></div>'
-
-
-def _content(content: str | list[Any]) -> str:
-    if isinstance(content, str):
-        return render_markdown(content) if content else ""
-    parts = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(f'<div class="msnb-block">{render_markdown(block)}</div>')
-        elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-            parts.append(f'<div class="msnb-block">{render_markdown(block["text"])}</div>')
-        elif isinstance(block, dict) and image_url(block) is not None:
-            parts.append(_image_block(image_url(block)))
-        else:
-            kind = block.get("type") if isinstance(block, dict) else None
-            label = f"{kind} block" if isinstance(kind, str) else "block"
-            parts.append(f'<div class="msnb-block msnb-other"><span class="msnb-label">{display_id(label)}</span>')
-            parts.append(json_block(block) + "</div>")
-    return "".join(parts)
-
-
-def _fold(body: str, text: str, *, open_: bool) -> str:
-    """Long content as a few lines of plain preview with "show all"; the whole text behind <details>."""
-    lines = text.split("\n", _PREVIEW_LINES)[:_PREVIEW_LINES]
-    preview = "\n".join(lines)[:_PREVIEW_CHARS].rstrip() + "…"
-    more = (
-        f'<span class="msnb-fold-more"><span class="msnb-fold-show">show all · {len(text):,} characters, '
-        f'{text.count(chr(10)) + 1:,} lines</span><span class="msnb-fold-hide">show less</span></span>'
-    )
-    summary = f'<span class="msnb-fold-preview">{esc(preview)}</span>{more}'
-    return details(summary, body, "msnb-fold", open_=open_)
 
 
 # -- the header: model, token usage, time --------------------------------------
@@ -253,11 +193,11 @@ def render_message(
         call = links.calls.get(index)
         content = json_result(item, str(item.name or (links.names.get(call, "") if call else ""))) or ""
     if not content:
-        content = _content(item.content)
+        content = content_html(item.content)
         text = message_text(item)
-        if fold_over is not None and (len(text) > fold_over or text.count("\n") >= _FOLD_LINES):
+        if fold_over is not None and (len(text) > fold_over or text.count("\n") >= FOLD_LINES):
             found = bool(highlight and highlight.strip() and highlight.lower() in text.lower())
-            content = _fold(content, text, open_=found or current)
+            content = fold(content, text, open_=found or current)
     calls = tool_calls(item, index, links, on_page)
     if not content and not calls:
         content = '<span class="msnb-muted">(no content)</span>'
