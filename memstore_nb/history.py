@@ -361,26 +361,24 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
 
     def _direct_argv(self, message: BaseMessage) -> tuple[list[Raw], str] | None:
         """What follows ``EVALSHA <sha>`` for appending ``message``, and its write id, built here as
-        bytes — or None unless this is the usual call (a client that takes bytes, a valid int ttl
-        or none, no unconfirmed write pending); then the general path (_append, _APPEND.run) runs.
+        bytes — or None unless this is the usual call (a client that takes bytes, no unconfirmed
+        write pending); then the general path (_append, _APPEND.run) runs.
 
         The one-message append sends its first EVALSHA itself and hands a failure to
         ``_APPEND.recover``, which does what ``run`` does after a failed first send. On a write this
         short each Python call saved shows: this path is about 4-8 us faster per call
         (``benchmarks/bench_history.py``).
         """
-        ttl = self.ttl
-        if not ((ttl is None or (type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS)) and self._direct):
+        if not self._direct or self._pending:
             return None
-        if self._pending:
-            return None
+        ttl = self._checked_ttl()  # raises ArgumentError before anything is sent
         write_id = new_write_id()
         argv: list[Raw] = [
             b"2",
             marker_arg(self.key, write_id.partition(".")[0]),
             self._key_args[0],
             encode_message(message).encode(),
-            b"%d" % (ttl or 0),
+            b"%d" % ttl,
             write_id.encode(),
         ]
         return argv, write_id
