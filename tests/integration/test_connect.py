@@ -30,8 +30,8 @@ from connect_fixtures import (  # noqa: F401
 )
 from langchain_core.messages import AIMessage, HumanMessage
 
-from memstore_nb import endpoint as endpoint_module
-from memstore_nb.endpoint import BoundedRetry, Endpoint, connect, connect_with_info, parse_endpoint
+from memstore_nb.connection import BoundedRetry, Endpoint, connect, connect_with_info, parse_endpoint
+from memstore_nb.connection import client as endpoint_module
 from memstore_nb.errors import (
     ArgumentError,
     AuthenticationFailed,

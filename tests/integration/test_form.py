@@ -19,7 +19,7 @@ from connect_fixtures import (  # noqa: F401
     tls_server,
 )
 
-from memstore_nb.form import ConnectionForm, ca_from_upload
+from memstore_nb.connection.form import ConnectionForm, ca_from_upload
 from memstore_nb.local import LocalRedis, free_port
 
 

@@ -30,8 +30,7 @@ from langchain_core.messages import (
 )
 
 from memstore_nb.errors import CorruptMessageError
-from memstore_nb.viewer.highlight import HIGHLIGHT_LIMIT, PAGE_HIGHLIGHT_BUDGET, TOKEN_CLASSES, highlight_budget
-from memstore_nb.viewer.render import (
+from memstore_nb.render import (
     FOLD_CHARS,
     VIEWER_CLASS,
     ToolLinks,
@@ -43,6 +42,7 @@ from memstore_nb.viewer.render import (
     tool_links,
     viewer_css,
 )
+from memstore_nb.render.highlight import HIGHLIGHT_LIMIT, PAGE_HIGHLIGHT_BUDGET, TOKEN_CLASSES, highlight_budget
 
 # -- what the renderer may emit ------------------------------------------------
 
@@ -944,7 +944,7 @@ def test_pygments_is_imported_only_for_a_code_block() -> None:
     script = (
         "import sys\n"
         "from langchain_core.messages import AIMessage\n"
-        "from memstore_nb.viewer.render import render_page, viewer_css\n"
+        "from memstore_nb.render import render_page, viewer_css\n"
         "viewer_css(); render_page([(0, AIMessage('plain *text*\\n\\n```\\nno language\\n```'))])\n"
         "print('pygments' in sys.modules)\n"
         "render_page([(0, AIMessage('```python\\nx = 1\\n```'))])\n"

@@ -19,8 +19,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .errors import ArgumentError, RedisBinaryNotFound, RedisStartError
-from .local import LocalRedis
+from ..errors import ArgumentError, RedisBinaryNotFound, RedisStartError
+from .server import LocalRedis
 
 __all__ = ["ClusterNodeState", "LocalRedisCluster", "start_cluster"]
 
