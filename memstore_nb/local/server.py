@@ -45,7 +45,8 @@ def _owner_death_hook() -> Callable[[], None] | None:
 
     def hook() -> None:
         prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
-        if os.getppid() != owner:  # the owner died before prctl took effect
+        if os.getppid() != owner:  # the owner died before prctl took effect: leave the forked child at once
+            # (os._exit is the documented way out of a child after fork: no parent cleanup runs twice)
             os._exit(1)
 
     return hook
@@ -95,6 +96,11 @@ class LocalRedis:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The server's exit status once it has exited, else None (running, or never started)."""
+        return None if self._proc is None else self._proc.poll()
 
     @property
     def running(self) -> bool:

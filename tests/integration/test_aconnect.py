@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis.asyncio
 import redis.asyncio.cluster
-from connect_fixtures import AUTH_STRING, auth_server  # noqa: F401  (fixture)
+from helpers.servers import AUTH_STRING, auth_server  # noqa: F401  (fixture)
 from langchain_core.messages import AIMessage, HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory, aconnect

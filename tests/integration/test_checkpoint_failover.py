@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import redis
-from checkpoint_graphs import agent_graph, contents, human
+from helpers.graphs import agent_graph, contents, human
 
 from memstore_nb.checkpoint.layout import ThreadKeys
 from memstore_nb.checkpoint.saver import MemorystoreSaver

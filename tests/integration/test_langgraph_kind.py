@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from checkpoint_graphs import agent_graph, human
+from helpers.graphs import agent_graph, human
 from langchain_core.messages import AIMessage, HumanMessage
 
 from memstore_nb.checkpoint import thread_checkpoints, thread_messages

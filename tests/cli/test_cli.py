@@ -16,8 +16,8 @@ import nbformat
 import pytest
 import redis
 import redis.cluster
+from helpers.cli import Background, process_tree, run_cli, still_running
 from langchain_core.messages import messages_from_dict
-from nbtest_helpers import Background, process_tree, run_cli, still_running
 
 import memstore_nb
 from memstore_nb.demo import conversations, seed
