@@ -7,6 +7,7 @@ working in it (which the caller's own store started); never the user's store.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -14,10 +15,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from memstore_nb import MemorystoreChatMessageHistory, aconnect, connect
 from memstore_nb.local import store as local_store
+
+from .faults import fault_loop, pause
+from .ledger import Ledger, Tally, read_back, tally, write_async, write_sync
 
 DATA_DIR_ENV = "MEMSTORE_NB_DATA_DIR"
 
@@ -101,3 +108,118 @@ def cli(*args: str, stdin: str | None = None, timeout: float = 120) -> subproces
         input=stdin,
         check=False,
     )
+
+
+# -- the chaos scenarios on the local store ------------------------------------------------------
+# Each returns a Tally (see ledger.py) of writes through connect("local") / aconnect("local") under one
+# fault; benchmarks/chaos.py prints them, the tests run them briefly.
+
+LOCAL_KINDS: dict[str, tuple[bool, Callable[[float], Any]]] = {
+    "connect('local')": (False, lambda t: connect("local", timeout=t)),
+    "aconnect('local')": (True, lambda t: aconnect("local", timeout=t)),
+}
+
+
+def _write(kind: str, timeout: float, keys: list[str], ledger: Ledger, seconds: float) -> None:
+    is_async, factory = LOCAL_KINDS[kind]
+    if not is_async:
+        client = factory(timeout)
+        try:
+            write_sync(
+                [MemorystoreChatMessageHistory(client, k) for k in keys], ledger, seconds=seconds, max_calls=50_000
+            )
+        finally:
+            client.close()
+        return
+
+    async def main() -> None:
+        client = await factory(timeout)
+        try:
+            histories = [MemorystoreChatMessageHistory(client, k) for k in keys]
+            await write_async(histories, ledger, seconds=seconds, max_calls=50_000)
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def _tally(keys: list[str], ledger: Ledger, faults: list[Any]) -> Tally:
+    if len(faults) > 1:
+        raise RuntimeError(f"the fault injector failed: {faults[1]!r}") from faults[1]
+    if faults[0] == 0:
+        raise RuntimeError("no fault was injected: the run was too short")
+    reader = connect("local", timeout=5)
+    try:
+        result = tally(ledger, read_back(reader, keys))
+    finally:
+        reader.close()
+    result.faults = faults[0]
+    return result
+
+
+def _keys() -> list[str]:
+    run = uuid.uuid4().hex[:8]
+    return [f"local-chaos-{run}-{i}" for i in range(2)]
+
+
+def local_kill(kind: str, seconds: float, *, every: float = 1.0, down: float = 0.3) -> Tally:
+    """SIGKILL the store's server every ``every`` seconds; another "process" starts it ``down`` seconds later."""
+    ledger, keys = Ledger(), _keys()
+    with store_dir():
+        local_store.ensure()
+
+        def crash() -> None:
+            pid = local_store.ensure().pid  # the server this run's store started
+            os.kill(pid, signal.SIGKILL)
+            wait_gone(pid)
+            time.sleep(down)
+            local_store.ensure()
+
+        with fault_loop(crash, every=every, max_count=1000) as faults:
+            _write(kind, 2.0, keys, ledger, seconds)
+        return _tally(keys, ledger, faults)
+
+
+def local_sigstop(kind: str, seconds: float, *, timeout: float = 0.4, stopped: float = 1.0) -> Tally:
+    """SIGSTOP the store's server for ``stopped`` seconds (longer than the client's ``timeout``), then SIGCONT."""
+    ledger, keys = Ledger(), _keys()
+    with store_dir():
+        pid = local_store.ensure().pid
+        with fault_loop(lambda: pause(pid, stopped), every=0.5, max_count=1000) as faults:
+            _write(kind, timeout, keys, ledger, seconds)
+        return _tally(keys, ledger, faults)
+
+
+def local_full_disk(kind: str, seconds: float, *, rounds: int = 3) -> Tally:
+    """The store on a small tmpfs that fills up ``rounds`` times; each time the server stops (it acknowledges
+    nothing it cannot keep), a ballast file is removed and the store started again. Needs root."""
+    ledger, keys = Ledger(), _keys()
+    with small_disk(f"{rounds + 2}m") as disk, store_dir(parent=str(disk)):
+        ballast = [disk / f"ballast-{i}" for i in range(rounds)]
+        for path in ballast:
+            path.write_bytes(b"\0" * (1 << 20))
+        local_store.ensure()
+
+        until = time.monotonic() + seconds
+
+        def refill() -> None:
+            while local_store.running() is not None:  # until the disk fills and the server stops
+                if time.monotonic() > until:
+                    return
+                time.sleep(0.05)
+            ballast.pop().unlink()  # free some space, as a user would
+            local_store.ensure()
+
+        with fault_loop(refill, every=0.05, max_count=rounds) as faults:
+            _write(kind, 0.5, keys, ledger, seconds)
+        for path in ballast:
+            path.unlink()
+        local_store.ensure()
+        return _tally(keys, ledger, faults)
+
+
+LOCAL_SCENARIOS: dict[str, Callable[[str, float], Tally]] = {
+    "local store: SIGKILL + restart": local_kill,
+    "local store: SIGSTOP > client timeout": local_sigstop,
+    "local store: full disk (tmpfs), space freed, restart": local_full_disk,
+}
