@@ -25,7 +25,7 @@ from ..processes import Identity, identity
 from .datadir import LOG, SOCKET, DataDir
 from .formats import Server
 
-__all__ = ["FSYNC", "ask", "config_text", "disk_full", "launch", "log_since", "quoted"]
+__all__ = ["FSYNC", "ask", "config_text", "disk_full", "launch", "log_since", "quoted", "says_disk_full"]
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,10 @@ def _complete(reply: bytes) -> bool:
     return True
 
 
-def disk_full(data: DataDir, log_text: str = "") -> LocalStoreDiskFull:
+def disk_full(data: DataDir, logged: bool = False) -> LocalStoreDiskFull:
     """The error that says the disk holding ``data`` is full (naming the disk and the directory)."""
     free, mount = data.free_bytes(), data.mount_point()
-    said = " (the server's log: 'No space left on device')" if any(m in log_text for m in _DISK_FULL) else ""
+    said = " (the server's log: 'No space left on device')" if logged else ""
     return LocalStoreDiskFull(
         f"the disk holding the local store ({data.path}, on the file system mounted at {mount}) is full: "
         f"{free:,} bytes free{said}. The store keeps every write it acknowledged and takes no more: free some "
@@ -128,6 +128,11 @@ def disk_full(data: DataDir, log_text: str = "") -> LocalStoreDiskFull:
         mount,
         free,
     )
+
+
+def says_disk_full(log_text: str) -> bool:
+    """Whether a server's log says it stopped because the disk was full."""
+    return any(marker in log_text for marker in _DISK_FULL)
 
 
 def launch(
@@ -204,8 +209,8 @@ def log_since(data: DataDir, offset: int) -> str:
 
 def _start_failure(data: DataDir, server: Server, offset: int, code: int) -> Exception:
     said = log_since(data, offset)
-    if any(marker in said for marker in _DISK_FULL):
-        return disk_full(data, said)
+    if says_disk_full(said):
+        return disk_full(data, logged=True)
     if any(marker in said for marker in _BAD_DATA):
         return LocalStoreError(
             f"{server} ({server.binary}) could not read the local store's data in {data.path} (see {data.path / LOG}); "

@@ -18,14 +18,14 @@ from typing import Any
 
 from ..errors import LocalStoreError, MemstoreError
 from ..processes import Identity
-from .daemon import log_since
+from .daemon import log_since, says_disk_full
 from .datadir import PASSWORD, SOCKET, DataDir
 
 __all__ = [
     "DATA_DIR_ENV",
     "LocalStore",
-    "crash_log",
     "data_dir",
+    "end_reason",
     "forget_process",
     "guarded",
     "handle",
@@ -133,13 +133,16 @@ def handle(data: DataDir, record: dict[str, Any], who: Identity, *, started: boo
 
 
 def forget_process(data: DataDir, record: dict[str, Any], why: str) -> None:
-    """Record that the server is gone (``why``: "stopped", "ended by itself", "did not start")."""
+    """Record that the server is gone, and why (see :func:`end_reason`)."""
     record.update(process=None, stopped={"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "why": why})
     data.write_record(record)
 
 
-def crash_log(data: DataDir, record: dict[str, Any]) -> str:
-    """What the server logged in its last run when it ended without being stopped (empty otherwise)."""
-    if not record.get("process") or recorded_process(record) is not None:
-        return ""
-    return log_since(data, int(record.get("log_offset", 0)))
+def end_reason(data: DataDir, record: dict[str, Any]) -> str:
+    """Why the server is not running: ``"stopped"``, ``"disk full"``, ``"ended"`` (by itself), ``"did not
+    start"``; ``""`` while it runs or when it never ran."""
+    if record.get("process"):
+        if recorded_process(record) is not None:
+            return ""
+        return "disk full" if says_disk_full(log_since(data, int(record.get("log_offset", 0)))) else "ended"
+    return str((record.get("stopped") or {}).get("why", ""))

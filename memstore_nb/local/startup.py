@@ -20,7 +20,7 @@ from ..processes import Identity, process_state, working_in
 from .daemon import FSYNC, ask, disk_full, launch
 from .datadir import LOCK, LOG, PASSWORD, RECORD, SOCKET, STORE_FILES, DataDir
 from .formats import DATA_NAMES, Server, choose_binary, writer_of_files
-from .record import DATA_DIR_ENV, LocalStore, crash_log, forget_process, handle, password_of, recorded_process
+from .record import DATA_DIR_ENV, LocalStore, end_reason, forget_process, handle, password_of, recorded_process
 
 __all__ = ["MIN_FREE", "answering", "new_store", "start"]
 
@@ -115,7 +115,7 @@ def start(data: DataDir, record: dict[str, Any], timeout: float) -> LocalStore:
         writer = Server(recorded["family"], tuple(recorded["version"]), recorded["binary"])
     server = choose_binary(writer, data.path)
     if data.free_bytes() < MIN_FREE:
-        raise disk_full(data, crash_log(data, record))
+        raise disk_full(data, logged=end_reason(data, record) == "disk full")
     password = password_of(data, record)
 
     def started(who: Identity, offset: int) -> None:

@@ -27,14 +27,14 @@ from typing import Any
 
 from ..errors import LocalStoreUnresponsive
 from ..processes import process_state, signal_if_same
-from .daemon import ask, disk_full, log_since
+from .daemon import ask, disk_full, log_since, says_disk_full
 from .datadir import LOCK, LOG, RECORD, SOCKET, DataDir
 from .formats import DATA_NAMES
 from .record import (
     DATA_DIR_ENV,
     LocalStore,
-    crash_log,
     data_dir,
+    end_reason,
     forget_process,
     guarded,
     handle,
@@ -121,8 +121,9 @@ def stop(*, timeout: float = 20.0) -> bool:
 def _stop_locked(data: DataDir, record: dict[str, Any], timeout: float) -> bool:
     who = recorded_process(record)
     if who is None:
-        if record.get("process"):
-            forget_process(data, record, "ended by itself")  # it crashed, or its pid is another's now
+        if record.get("process"):  # it ended by itself, or its pid is another process's now: nothing to signal
+            with contextlib.suppress(OSError):  # a full disk may refuse the note; the log still says why
+                forget_process(data, record, end_reason(data, record))
         return False
     if process_state(who.pid) == "T":
         raise LocalStoreUnresponsive(
@@ -143,7 +144,7 @@ def _stop_locked(data: DataDir, record: dict[str, Any], timeout: float) -> bool:
         said = log_since(data, int(record.get("log_offset", 0)))
         raise LocalStoreUnresponsive(
             f"the local store's server (pid {who.pid}) did not stop within {timeout:.0f}s and still runs"
-            + (" (the disk is full: it cannot write its last state)" if "No space" in said else "")
+            + (" (the disk is full: it cannot write its last state)" if says_disk_full(said) else "")
             + f"; see {data.path / LOG}",
             data.path,
             who.pid,
@@ -207,7 +208,7 @@ def status() -> dict[str, Any]:
         record = data.record()
         who = recorded_process(record)
         if record is None or who is None:
-            if record is not None and _full(crash_log(data, record)):
+            if record is not None and end_reason(data, record) == "disk full" and info["free_bytes"] < MIN_FREE:
                 info["state"] = "stopped: disk full"
             return info
         store = handle(data, record, who, started=False)
@@ -220,10 +221,6 @@ def status() -> dict[str, Any]:
             info["keys"] = int(reply[1:].split(b"\r\n", 1)[0])
             info["state"] = "running, disk full" if info["free_bytes"] < MIN_FREE else "running"
         return info
-
-
-def _full(log_text: str) -> bool:
-    return "No space left on device" in log_text or "Can't recover from AOF write error" in log_text
 
 
 def _data_bytes(data: DataDir) -> int:
@@ -242,16 +239,16 @@ def why_unreachable() -> str:
     """Why a client of the local store could not connect, and what to do (for "not sent" errors)."""
     try:
         data = DataDir(data_dir(), create=False)
-        record = data.record() if data.exists else None
+        record = (data.record() if data.exists else None) or {}
         who = recorded_process(record)
-        said = crash_log(data, record) if record is not None else ""
+        why = end_reason(data, record) if record else ""
+        if why == "disk full":
+            return str(disk_full(data, logged=True))
     except (OSError, ValueError) as exc:  # a LocalStoreError is an OSError: its message says it all
         return str(exc)
     if who is not None:
         return f"the local store (pid {who.pid}) runs but did not accept the connection; see {data.path / LOG}"
-    if _full(said):
-        return str(disk_full(data, said))
-    how = "it was stopped" if ((record or {}).get("stopped") or {}).get("why") == "stopped" else "it is not running"
+    how = "it was stopped" if why == "stopped" else "it is not running"
     return (
         f"the local store ({data.path}) did not accept the connection: {how}. Start it "
         '(`memstore-nb local start`, or connect("local") again) and call again'
