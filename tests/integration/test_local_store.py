@@ -244,3 +244,32 @@ def test_reset_on_a_terminal_asks_first(store_dir: Path) -> None:
     assert local_store.running() is None and not store_dir.exists()
     fresh = local_store.ensure()
     assert client_of(fresh).get("precious") is None
+
+
+def _as_left_by(store_dir: Path, files: dict[str, str]) -> None:
+    """Keep the data of a stopped store, drop the store's own files, and put ``files`` beside the data."""
+    for name in ("store.json", "store.password", "store.log", ".lock"):
+        (store_dir / name).unlink()
+    for name, text in files.items():
+        (store_dir / name).write_text(text)
+
+
+def test_a_store_made_by_memstore_nb_0_1_keeps_its_data(store_dir: Path) -> None:
+    client_of(local_store.ensure()).rpush("old", "kept")
+    local_store.stop()
+    _as_left_by(store_dir, {"password": "old-password\n", "server.conf": 'requirepass "old-password"\n'})
+    again = local_store.ensure()
+    assert client_of(again).lrange("old", 0, -1) == ["kept"]
+    assert again.password != "old-password", "the old password file is not read"
+    assert (store_dir / "password").read_text() == "old-password\n"
+
+
+def test_data_the_store_did_not_make_is_refused(store_dir: Path) -> None:
+    from memstore_nb.errors import LocalStoreError
+
+    client_of(local_store.ensure()).rpush("theirs", "x")
+    local_store.stop()
+    _as_left_by(store_dir, {})
+    with pytest.raises(LocalStoreError, match="appendonlydir, which the local store did not make"):
+        local_store.ensure()
+    assert not (store_dir / "store.json").exists()
