@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import time
 from dataclasses import asdict
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MIN_FREE = 256 * 1024  # below this many free bytes the store does not start: its next write would stop it
 _LEGACY = ("state.json", "server.conf", "password")  # what memstore-nb 0.1's store left beside its data
+_SERVERS = ("redis", "valkey")
 
 
 def answering(data: DataDir, record: dict[str, Any], who: Identity, timeout: float, *, started: bool) -> LocalStore:
@@ -95,7 +97,10 @@ def _check_files(data: DataDir, record: dict[str, Any]) -> None:
                 "the store never uses, follows or deletes what it did not make",
                 data.path,
             )
-    strangers = working_in(data.path)
+    # A server working in this directory that the record does not name (one an older memstore-nb
+    # started, or anyone else): its AOF is this data. (A shell cd'd here is no server; Debian's
+    # redis-server is a link to redis-check-rdb.)
+    strangers = [who for who in working_in(data.path) if any(n in os.path.basename(who.exe) for n in _SERVERS)]
     if strangers:
         who = strangers[0]
         raise LocalStoreError(

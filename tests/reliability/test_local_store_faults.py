@@ -131,6 +131,45 @@ def test_2_a_stalled_server_gets_a_clear_error_never_a_second_server(directory: 
     assert servers_in(directory) == [pid]
 
 
+def test_2_a_server_an_older_version_left_running_gets_no_second_server(directory: Path) -> None:
+    from memstore_nb.local import find_redis_binary
+
+    directory.mkdir(mode=0o700)
+    (directory / "password").write_text("old\n")  # what memstore-nb 0.1 left beside its running server
+    (directory / "server.conf").write_text('requirepass "old"\n')
+    aside = directory.parent / "old.sock"
+    old = subprocess.Popen(  # this test's own server, as 0.1 ran it: AOF in the directory
+        [
+            find_redis_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(aside),
+            "--appendonly",
+            "yes",
+            "--dir",
+            str(directory),
+        ],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+    )
+    shell = subprocess.Popen(["sleep", "30"], cwd=directory)  # someone's shell in there is no server
+    try:
+        deadline = time.monotonic() + 10
+        while not aside.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with pytest.raises(MemstoreError, match=f"pid {old.pid}"):
+            connect("local", timeout=2)
+        assert old.poll() is None and servers_in(directory) == sorted([old.pid, shell.pid])
+        old.terminate()
+        old.wait(timeout=10)
+        assert connect("local", timeout=2).ping(), "with the old server gone, the store starts"
+    finally:
+        for proc in (old, shell):
+            proc.kill()
+            proc.wait()
+
+
 # -- 3. the address ------------------------------------------------------------------------
 
 LISTENER = textwrap.dedent(
