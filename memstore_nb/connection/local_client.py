@@ -24,9 +24,14 @@ from ..server_errors import NotSent
 __all__ = ["AsyncStorePool", "StorePool", "local_server", "store_client"]
 
 
-def _refused(exc: OSError) -> OSError:
-    if isinstance(exc, FileNotFoundError):  # the store removes its socket when it stops; it makes it again
-        return ConnectionRefusedError(errno.ECONNREFUSED, "the local store is not listening (stopped or restarting)")
+def _refused(exc: OSError, path: str) -> Exception:
+    """A refusal, or a missing socket file (the store removes it when it stops and makes it again), as the
+    redis ``ConnectionError`` that every redis-py version's retry policy retries while connecting."""
+    if isinstance(exc, (ConnectionRefusedError, FileNotFoundError)):
+        return redis.ConnectionError(
+            f"Error {errno.ECONNREFUSED} connecting to unix socket: {path}. "
+            "The local store is not listening (stopped or restarting)."
+        )
     return exc
 
 
@@ -37,13 +42,13 @@ def _not_sent(exc: Exception) -> NotSent:
 
 
 class StoreConnection(redis.connection.UnixDomainSocketConnection):
-    """A connection to the local store's socket: a missing socket file is a refusal (transient)."""
+    """A connection to the local store's socket: a refusal or a missing socket file is transient."""
 
     def _connect(self) -> Any:
         try:
             return super()._connect()
         except OSError as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.path) from exc
 
 
 class AsyncStoreConnection(redis.asyncio.connection.UnixDomainSocketConnection):
@@ -53,7 +58,7 @@ class AsyncStoreConnection(redis.asyncio.connection.UnixDomainSocketConnection):
         try:
             await super()._connect()
         except OSError as exc:
-            raise _refused(exc) from exc
+            raise _refused(exc, self.path) from exc
 
 
 class StorePool(redis.ConnectionPool):
