@@ -66,7 +66,10 @@ class LocalStore:
 
 
 def data_dir() -> Path:
-    """The local store's directory: ``$MEMSTORE_NB_DATA_DIR``, else the platform's per-user data directory."""
+    """The local store's directory: ``$MEMSTORE_NB_DATA_DIR``, else the platform's per-user data directory.
+
+    Symlinks on the way are resolved (a link the user made on purpose); inside it, none is followed.
+    """
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override).expanduser().resolve()
@@ -74,8 +77,8 @@ def data_dir() -> Path:
         from platformdirs import user_data_dir
     except ImportError:  # platformdirs is a dependency; this keeps a broken install usable on Linux
         base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-        return Path(base) / "memstore-nb"
-    return Path(user_data_dir("memstore-nb", appauthor=False))
+        return (Path(base) / "memstore-nb").resolve()
+    return Path(user_data_dir("memstore-nb", appauthor=False)).resolve()
 
 
 @contextlib.contextmanager

@@ -123,18 +123,25 @@ def start(data: DataDir, record: dict[str, Any], timeout: float) -> LocalStore:
         raise disk_full(data, logged=end_reason(data, record) == "disk full")
     password = password_of(data, record)
 
+    made_by_us = [name for name in DATA_NAMES if name not in record["made"]]
+
     def started(who: Identity, offset: int) -> None:
         record.update(process=asdict(who), log_offset=offset, stopped=None)
-        record["server"] = {"family": server.family, "version": list(server.version), "binary": server.binary}
         data.write_record(record)
+
+    def note_data() -> None:  # what our server made (its AOF) is the store's, even if it then died
+        record["made"] += [name for name in made_by_us if data.kind(name) in ("dir", "file")]
 
     try:
         launch(data, server, password, timeout, started)
     except Exception:
+        note_data()
         with contextlib.suppress(MemstoreError, OSError):
             forget_process(data, record, "did not start")
         raise
-    record["made"] += [name for name in DATA_NAMES if name not in record["made"] and data.kind(name) in ("dir", "file")]
+    note_data()
+    # Only a server that came up on the data is its writer now (it may rewrite it in its own format).
+    record["server"] = {"family": server.family, "version": list(server.version), "binary": server.binary}
     data.write_record(record)
     who = recorded_process(record)
     if who is None:
