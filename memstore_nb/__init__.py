@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time each name loads on 
     from .form import ConnectionForm
     from .history import MemorystoreChatMessageHistory
     from .local import start_local_redis
+    from .longterm.store import MemorystoreStore
     from .sessions import SessionInfo, list_sessions, session_info
     from .viewer.widget import ChatHistoryViewer
 
@@ -24,6 +25,7 @@ __all__ = [
     "Endpoint",
     "MemorystoreChatMessageHistory",
     "MemorystoreSaver",
+    "MemorystoreStore",
     "MemstoreError",
     "SessionInfo",
     "__version__",
@@ -45,6 +47,7 @@ _WHERE = {
     "Endpoint": ".endpoint",
     "MemorystoreChatMessageHistory": ".history",
     "MemorystoreSaver": ".checkpoint",
+    "MemorystoreStore": ".longterm",
     "MemstoreError": ".errors",
     "SessionInfo": ".sessions",
     "aconnect": ".endpoint",
