@@ -16,7 +16,7 @@ from langgraph.store.base import SearchOp
 from .calls import Call, Flow
 from .layout import namespace_text
 from .scripts import NSREAD, ROWS, VSCAN
-from .search import Found, decode, fail, fetch_calls, read_namespaces, refresh_flow, to_search_item
+from .search import Found, fail, fetch_calls, read_namespaces, readable, refresh_flow, to_search_item
 from .settings import Settings
 from .vectors import Candidate, exact_scores, has_numpy, owners_of, rank_bounds
 
@@ -67,9 +67,10 @@ def _attempt_flow(
             fail(reply)
             if reply and namespace in rank_of:
                 for at in range(1, len(reply), 6):
-                    item = decode(namespace, reply, at)
-                    item.rank = rank_of[namespace]
-                    items.append(item)
+                    item = readable(namespace, reply, at)
+                    if item is not None:
+                        item.rank = rank_of[namespace]
+                        items.append(item)
         items.sort(key=lambda item: (item.rank, item.place))
         from .filters import matches
 
@@ -104,8 +105,9 @@ def _attempt_flow(
                 if not reply[at]:
                     complete = False  # it expired since the scan: forgotten now, so search again
                     continue
-                item = decode(namespace, reply, at)
-                found[(rank_of[namespace], item.place)] = item
+                item = readable(namespace, reply, at)
+                if item is not None:
+                    found[(rank_of[namespace], item.place)] = item
     if op.refresh_ttl and filler:
         yield from refresh_flow(settings, filler)
     result = [to_search_item(found[ident], score) for ident, score in kept if ident in found]

@@ -1,13 +1,15 @@
 """Finding out whether the server has vector search, and creating the store's index where it does.
 
-Memorystore for Valkey and for Redis Cluster keep an index for the whole cluster (made on one
-node, it exists on all); open-source RediSearch on a cluster keeps one per primary. After
-``FT.CREATE`` on one node the primaries are asked with ``FT._LIST``: if one lacks the index it is
-created there too, and searches then ask every primary.
+Memorystore for Valkey and for Redis Cluster keep an index for the whole cluster: made on one
+node, it exists on all, and a search on any node covers every shard. After ``FT.CREATE`` every
+primary is asked with ``FT._LIST``; where one lacks the index (open-source RediSearch on a cluster
+keeps an index on the node of its name's slot, covering that node's keys only) the server's
+search would miss items, so the store ranks exactly instead, and says so in the log.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis.exceptions
@@ -16,6 +18,8 @@ from .calls import ALL, ANY, Call, Flow
 from .errors import StoreDataError
 from .layout import text
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["create_args", "setup_flow"]
 
@@ -74,7 +78,7 @@ def _dims(info: Any) -> int | None:
 
 
 def setup_flow(settings: Settings, algorithm: str, metric: str, hnsw: dict[str, int]) -> Flow:
-    """Whether the server has vector search; if so the index exists afterwards (``settings.per_primary`` set)."""
+    """Whether the server has a vector search the store can use; if so the index exists afterwards."""
     (listed,) = yield [Call(route=ALL, args=("FT._LIST",))]
     if isinstance(listed, Exception) or any(isinstance(one, Exception) for one in listed):
         failure = listed if isinstance(listed, Exception) else next(one for one in listed if isinstance(one, Exception))
@@ -82,18 +86,20 @@ def setup_flow(settings: Settings, algorithm: str, metric: str, hnsw: dict[str, 
             return False
         raise failure
     name = settings.index_name
+    if not any(name in names for names in _names(listed)):
+        (made,) = yield [Call(route=ANY, args=create_args(settings, algorithm, metric, hnsw))]
+        if isinstance(made, Exception) and "exist" not in str(made).lower():
+            raise made
+        (listed,) = yield [Call(route=ALL, args=("FT._LIST",))]
+        if isinstance(listed, Exception):
+            raise listed
     if not all(name in names for names in _names(listed)):
-        if not any(name in names for names in _names(listed)):
-            (made,) = yield [Call(route=ANY, args=create_args(settings, algorithm, metric, hnsw))]
-            if isinstance(made, Exception) and "exist" not in str(made).lower():
-                raise made
-            (listed,) = yield [Call(route=ALL, args=("FT._LIST",))]
-        if not all(name in names for names in _names(listed)):
-            settings.per_primary = True
-            (made,) = yield [Call(route=ALL, args=create_args(settings, algorithm, metric, hnsw))]
-            for one in made if isinstance(made, list) else [made]:
-                if isinstance(one, Exception) and "exist" not in str(one).lower():
-                    raise one
+        log.warning(
+            "the vector index %r is not on every primary (not a cluster-level index, as Memorystore's is): "
+            "semantic search ranks exactly on the client instead",
+            name,
+        )
+        return False
     (info,) = yield [Call(route=ANY, args=("FT.INFO", name))]
     dims = None if isinstance(info, Exception) else _dims(info)
     if dims is not None and dims != settings.dims:

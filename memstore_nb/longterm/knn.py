@@ -14,10 +14,10 @@ from typing import Any
 
 from langgraph.store.base import SearchOp
 
-from .calls import ALL, ANY, Call, Flow
+from .calls import ANY, Call, Flow
 from .filters import matches
 from .layout import digest, parse_vector_key, text
-from .search import Found, decode, fail, fetch_calls, read_namespaces, refresh_flow, to_search_item
+from .search import Found, fail, fetch_calls, read_namespaces, readable, refresh_flow, to_search_item
 from .settings import Settings
 from .vectors import pack
 
@@ -46,7 +46,7 @@ def knn_query(settings: Settings, prefix: tuple[str, ...], vector: Sequence[floa
         "DIALECT",
         "2",
     )
-    return Call(route=ALL if settings.per_primary else ANY, args=args)
+    return Call(route=ANY, args=args)
 
 
 def _hits(settings: Settings, reply: Any) -> tuple[int, list[tuple[float, tuple[str, ...], str]]]:
@@ -92,8 +92,8 @@ def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], namespace
             for call, answer in zip(fetch_calls(settings, wanted, False, "k"), replies, strict=True):
                 fail(answer)
                 for at in range(0, len(answer), 6):
-                    if answer[at]:
-                        item = decode(call.note, answer, at)
+                    item = readable(call.note, answer, at) if answer[at] else None
+                    if item is not None:
                         items[(item.namespace, item.key)] = item
         passing = [ident for ident in scores if ident in items and matches(items[ident].value, op.filter)]
         if len(passing) >= need or k >= total:

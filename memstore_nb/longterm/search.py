@@ -8,6 +8,7 @@ with a ``query`` ranks by cosine similarity (see :mod:`~memstore_nb.longterm.exa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,9 @@ from .layout import from_micros, namespace_text, text
 from .scripts import FETCH, NSREAD
 from .settings import Settings
 
-__all__ = ["Found", "fetch_calls", "namespaces_flow", "plain_flow", "read_namespaces", "to_search_item"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Found", "fetch_calls", "namespaces_flow", "plain_flow", "read_namespaces", "readable", "to_search_item"]
 
 
 @dataclass
@@ -67,6 +70,15 @@ def decode(namespace: tuple[str, ...], raw: Sequence[bytes], at: int) -> Found:
     )
 
 
+def readable(namespace: tuple[str, ...], raw: Sequence[bytes], at: int) -> Found | None:
+    """:func:`decode` for listings: a damaged item is logged and left out, the others are returned."""
+    try:
+        return decode(namespace, raw, at)
+    except StoreDataError as exc:
+        log.warning("%s (left out of the search)", exc)
+        return None
+
+
 def to_search_item(found: Found, score: float | None = None) -> SearchItem:
     return SearchItem(
         namespace=found.namespace,
@@ -103,7 +115,7 @@ def read_namespaces(settings: Settings, namespaces: Sequence[tuple[str, ...]], s
         if not reply:
             dead.append(namespace_text(namespace))
             continue
-        items = [decode(namespace, reply, at) for at in range(1, len(reply), 6)]
+        items = [item for at in range(1, len(reply), 6) if (item := readable(namespace, reply, at))]
         per_namespace.append((int(reply[0]), namespace, items))
     per_namespace.sort(key=lambda entry: (entry[0], entry[1]))
     found = []

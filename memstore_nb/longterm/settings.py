@@ -36,8 +36,6 @@ class Settings:
         dims: the embeddings' size (0 without an index).
         paths: the default ``(path, tokens)`` pairs to embed.
         index_name: the FT index (``INDEXED`` only).
-        per_primary: the FT index is one per primary (open-source RediSearch on a cluster) rather
-            than one for the cluster (Memorystore): searches then ask every primary.
     """
 
     key_prefix: str = ""
@@ -45,7 +43,6 @@ class Settings:
     dims: int = 0
     paths: list[tuple[str, Any]] = field(default_factory=list)
     index_name: str = ""
-    per_primary: bool = False
     registry: Registry = field(init=False)
     _registered: dict[str, int] = field(init=False, default_factory=dict)
     _keys: dict[tuple[str, ...], NamespaceKeys] = field(init=False, default_factory=dict)
