@@ -159,7 +159,8 @@ class MemorystoreStore(BaseStore):
         if self.is_async:
             raise ClientKindError(
                 f"this MemorystoreStore holds a redis.asyncio client, so {method}() cannot run synchronously: "
-                f"use the async method (a{method}), or give the store a redis.Redis / RedisCluster client"
+                "use the async methods (aget, aput, asearch, adelete, alist_namespaces, abatch), or give the store a "
+                "redis.Redis / RedisCluster client"
             )
 
     # -- BaseStore ---------------------------------------------------------------------------------
