@@ -28,7 +28,7 @@ from .knn import knn_flow
 from .layout import from_micros
 from .listing import list_flow, unregister_call
 from .puts import assign_vectors, prepare, write_flow
-from .search import decode, fail, fetch_calls, namespaces_flow, plain_flow
+from .search import decode, fail, fetch_calls, namespaces_flow, plain_flow, records
 from .settings import INDEXED, NO_VECTORS, Settings
 
 __all__ = ["batch_flow", "check_namespace"]
@@ -77,9 +77,10 @@ def _check(op: Op) -> None:
 def _get_flow(settings: Settings, op: GetOp) -> Flow:
     (reply,) = yield fetch_calls(settings, {op.namespace: [op.key]}, op.refresh_ttl, "k")
     fail(reply)
-    if not reply[0]:
+    (record,) = records(reply)
+    if record is None:
         return None
-    found = decode(op.namespace, reply, 0)
+    found = decode(op.namespace, record)
     return Item(
         value=found.value,
         key=found.key,

@@ -14,9 +14,10 @@ from typing import Any
 from langgraph.store.base import SearchOp
 
 from .calls import Call, Flow
+from .filters import compile_filter
 from .layout import namespace_text
 from .scripts import NSREAD, ROWS, VSCAN
-from .search import Found, fail, fetch_calls, read_namespaces, readable, refresh_flow, to_search_item
+from .search import Found, fail, fetch_calls, read_namespaces, readable, records, refresh_flow, to_search_item
 from .settings import Settings
 from .vectors import Candidate, exact_scores, has_numpy, owners_of, rank_bounds
 
@@ -66,15 +67,14 @@ def _attempt_flow(
         for namespace, reply in zip(namespaces, replies[len(namespaces) :], strict=True):
             fail(reply)
             if reply and namespace in rank_of:
-                for at in range(1, len(reply), 6):
-                    item = readable(namespace, reply, at)
+                for record in records(reply[1]):
+                    item = readable(namespace, record)
                     if item is not None:
                         item.rank = rank_of[namespace]
                         items.append(item)
         items.sort(key=lambda item: (item.rank, item.place))
-        from .filters import matches
-
-        items = [item for item in items if matches(item.value, op.filter)]
+        test = compile_filter(op.filter)
+        items = [item for item in items if test(item.value)]
     allowed = None if items is None else {(item.rank, item.place) for item in items}
     need = op.offset + op.limit
     cands = [Candidate(rank_of[ns], born, owners, rows) for born, ns, owners, rows in live]
@@ -101,11 +101,11 @@ def _attempt_flow(
         for call, reply in zip(fetch_calls(settings, wanted, False, "s"), replies, strict=True):
             fail(reply)
             namespace = call.note
-            for at in range(0, len(reply), 6):
-                if not reply[at]:
+            for record in records(reply):
+                if record is None:
                     complete = False  # it expired since the scan: forgotten now, so search again
                     continue
-                item = readable(namespace, reply, at)
+                item = readable(namespace, record)
                 if item is not None:
                     found[(rank_of[namespace], item.place)] = item
     if op.refresh_ttl and filler:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ArgumentError
 
-__all__ = ["check_filter", "matches"]
+__all__ = ["check_filter", "compile_filter", "matches"]
 
 _ORDER: dict[str, Callable[[float, float], bool]] = {
     "$gt": lambda a, b: a > b,
@@ -45,16 +45,32 @@ def matches(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
     """Whether an item's value passes ``filter`` (every condition must hold)."""
     if not filter:
         return True
-    return all(_compare(value.get(key), wanted) for key, wanted in filter.items())
+    return compile_filter(filter)(value)
+
+
+def compile_filter(filter: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], bool]:
+    """``filter`` as a test of a value, built once per search (a search may test thousands of items)."""
+    if not filter:
+        return lambda value: True
+    tests = [(key, _test(wanted)) for key, wanted in filter.items()]
+    return lambda value: all(test(value.get(key)) for key, test in tests)
+
+
+def _test(wanted: Any) -> Callable[[Any], bool]:
+    if isinstance(wanted, Mapping):
+        if any(isinstance(k, str) and k.startswith("$") for k in wanted):
+            ops = list(wanted.items())
+            return lambda actual: all(_operator(actual, op, operand) for op, operand in ops)
+        inner = [(k, _test(v)) for k, v in wanted.items()]
+        return lambda actual: isinstance(actual, dict) and all(test(actual.get(k)) for k, test in inner)
+    if isinstance(wanted, (list, tuple)):
+        return lambda actual: _compare(actual, wanted)
+    return lambda actual: bool(actual == wanted)
 
 
 def _compare(actual: Any, wanted: Any) -> bool:
     if isinstance(wanted, Mapping):
-        if any(isinstance(k, str) and k.startswith("$") for k in wanted):
-            return all(_operator(actual, op, operand) for op, operand in wanted.items())
-        if not isinstance(actual, Mapping):
-            return False
-        return all(_compare(actual.get(k), v) for k, v in wanted.items())
+        return _test(wanted)(actual)
     if isinstance(wanted, (list, tuple)):
         return (
             isinstance(actual, (list, tuple))

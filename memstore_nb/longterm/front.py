@@ -59,6 +59,8 @@ class Runner:
 
     def send(self, calls: Sequence[Call]) -> list[Any]:
         """Send one round trip; each call's reply (or its error) in order."""
+        if len(calls) == 1 and calls[0].route not in (ALL, ANY):  # no pipeline for one call
+            return [self._one(calls[0])]
         replies: list[Any] = [None] * len(calls)
         piped = [i for i, call in enumerate(calls) if call.route not in (ALL, ANY)]
         if piped:
@@ -75,6 +77,13 @@ class Runner:
             if call.route in (ALL, ANY):
                 replies[i] = self._keyless(call)
         return replies
+
+    def _one(self, call: Call) -> Any:
+        try:
+            reply = self.client.execute_command(*call.evalsha(), **_OPTIONS)
+        except Exception as exc:
+            reply = exc
+        return self._alone(call) if _again(reply) else reply
 
     def _options(self, call: Call) -> dict[str, Any]:
         if not self.cluster:
@@ -136,6 +145,8 @@ class AsyncRunner:
         return list(await self.embeddings.aembed_documents(step.texts)) if step.texts else []
 
     async def send(self, calls: Sequence[Call]) -> list[Any]:
+        if len(calls) == 1 and calls[0].route not in (ALL, ANY):  # no pipeline for one call
+            return [await self._one(calls[0])]
         replies: list[Any] = [None] * len(calls)
         piped = [i for i, call in enumerate(calls) if call.route not in (ALL, ANY)]
         if piped:
@@ -152,6 +163,13 @@ class AsyncRunner:
             if call.route in (ALL, ANY):
                 replies[i] = await self._keyless(call)
         return replies
+
+    async def _one(self, call: Call) -> Any:
+        try:
+            reply = await self.client.execute_command(*call.evalsha(), **_OPTIONS)
+        except Exception as exc:
+            reply = exc
+        return await self._alone(call) if _again(reply) else reply
 
     async def _alone(self, call: Call) -> Any:
         try:

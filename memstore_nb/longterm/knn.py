@@ -15,9 +15,9 @@ from typing import Any
 from langgraph.store.base import SearchOp
 
 from .calls import ANY, Call, Flow
-from .filters import matches
+from .filters import compile_filter
 from .layout import digest, parse_vector_key, text
-from .search import Found, fail, fetch_calls, read_namespaces, readable, refresh_flow, to_search_item
+from .search import Found, fail, fetch_calls, read_namespaces, readable, records, refresh_flow, to_search_item
 from .settings import Settings
 from .vectors import pack
 
@@ -77,6 +77,7 @@ def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], namespace
     items: dict[tuple[tuple[str, ...], str], Found] = {}
     scores: dict[tuple[tuple[str, ...], str], float] = {}
     total = 0
+    test = compile_filter(op.filter)
     for _round in range(_ROUNDS):
         (reply,) = yield [knn_query(settings, op.namespace_prefix, query, k)]
         total, hits = _hits(settings, reply)
@@ -91,11 +92,11 @@ def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], namespace
             replies = yield fetch_calls(settings, wanted, False, "k")
             for call, answer in zip(fetch_calls(settings, wanted, False, "k"), replies, strict=True):
                 fail(answer)
-                for at in range(0, len(answer), 6):
-                    item = readable(call.note, answer, at) if answer[at] else None
+                for record in records(answer):
+                    item = readable(call.note, record)
                     if item is not None:
                         items[(item.namespace, item.key)] = item
-        passing = [ident for ident in scores if ident in items and matches(items[ident].value, op.filter)]
+        passing = [ident for ident in scores if ident in items and test(items[ident].value)]
         if len(passing) >= need or k >= total:
             break
         k *= 4
@@ -105,9 +106,9 @@ def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], namespace
     if len(kept) < op.limit:
         # InMemoryStore fills with items that have no vector, unranked (the index had no more)
         every = yield from read_namespaces(settings, namespaces, 0, dead)
-        filler = [
-            item for item in every if (item.namespace, item.key) not in scores and matches(item.value, op.filter)
-        ][: op.limit - len(kept)]
+        filler = [item for item in every if (item.namespace, item.key) not in scores and test(item.value)][
+            : op.limit - len(kept)
+        ]
     chosen = [items[ident] for ident in kept]
     if op.refresh_ttl:
         yield from refresh_flow(settings, [*chosen, *filler])

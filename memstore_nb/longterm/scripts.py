@@ -68,6 +68,12 @@ local function ns_recompute()
   end
   if best > 0 then for _, k in ipairs(NS) do redis.call('PEXPIRE', k, best) end else ns_drop() end
 end
+-- one item as a record: "<key length> <value length> <created> <updated> <place> <ttl>\\n<key><value>"
+-- (one bulk string for a whole reply: a client parses it much faster than six replies per item)
+local function record(member, r, place)
+  return #member .. ' ' .. #r[1] .. ' ' .. (r[2] or '0') .. ' ' .. (r[3] or '0') .. ' ' .. place .. ' ' ..
+    (r[4] or '') .. '\\n' .. member .. r[1]
+end
 local function minutes_ms(t) return math.floor(tonumber(t) * 60000 + 0.5) end
 local function touch(member, t, nv)
   local ms = minutes_ms(t)
@@ -193,27 +199,22 @@ VB = ARGV[2]
 """
 )
 
-# Items in order: ARGV[3] how many live items to return (0: all). Reply: {born, member, v, c, u,
-# t, place, ...}, or {} when the namespace is gone.
+# Items in order: ARGV[3] how many live items to return (0: all). Reply: {born, records}, or {}
+# when the namespace is gone.
 NSREAD = ReadScript(
     _READ_HEAD
     + """
 local born = redis.call('HGET', NS[2], 'born')
 if not born then return {} end
 local stop = tonumber(ARGV[3])
-local out = {born}
+local out = {}
 local live = 0
 local members = redis.call('ZRANGE', NS[1], 0, -1, 'WITHSCORES')
 for i = 1, #members, 2 do
   local member = members[i]
   local r = redis.call('HMGET', IP .. member, 'v', 'c', 'u', 't', 'nv')
   if r[1] then
-    out[#out + 1] = member
-    out[#out + 1] = r[1]
-    out[#out + 1] = r[2] or '0'
-    out[#out + 1] = r[3] or '0'
-    out[#out + 1] = r[4] or ''
-    out[#out + 1] = members[i + 1]
+    out[#out + 1] = record(member, r, members[i + 1])
     live = live + 1
     if stop > 0 and live >= stop then break end
   else
@@ -221,12 +222,12 @@ for i = 1, #members, 2 do
   end
 end
 if redis.call('ZCARD', NS[1]) == 0 then ns_drop() return {} end
-return out
+return {born, table.concat(out)}
 """
 )
 
 # Items by key (ARGV[4] 'k') or by place (ARGV[4] 's'), each refreshed when ARGV[3] is '1' and it
-# has a TTL: {member, v, c, u, t, place} each; member '' for one that is gone.
+# has a TTL: their records (key length -1 for one that is gone).
 FETCH = ReadScript(
     _READ_HEAD
     + """
@@ -244,18 +245,13 @@ for i = 5, #ARGV do
     if refresh and r[4] then
       touch(member, r[4], string.match(redis.call('HGET', NS[2], 'r' .. r[6]) or '', '^i(%d+)'))
     end
-    out[#out + 1] = member
-    out[#out + 1] = r[1]
-    out[#out + 1] = r[2] or '0'
-    out[#out + 1] = r[3] or '0'
-    out[#out + 1] = r[4] or ''
-    out[#out + 1] = r[6] or '0'
+    out[#out + 1] = record(member, r, r[6] or '0')
   else
     if member and by_place then forget(member, seq) end
-    for _ = 1, 6 do out[#out + 1] = '' end
+    out[#out + 1] = '-1 0 0 0 0 \\n'
   end
 end
-return out
+return table.concat(out)
 """
 )
 

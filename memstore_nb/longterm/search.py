@@ -19,14 +19,23 @@ from langgraph.store.base import SearchItem, SearchOp
 
 from .calls import Call, Flow
 from .errors import StoreDataError
-from .filters import matches
+from .filters import compile_filter
 from .layout import from_micros, namespace_text, text
 from .scripts import FETCH, NSREAD
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Found", "fetch_calls", "namespaces_flow", "plain_flow", "read_namespaces", "readable", "to_search_item"]
+__all__ = [
+    "Found",
+    "fetch_calls",
+    "namespaces_flow",
+    "plain_flow",
+    "read_namespaces",
+    "readable",
+    "records",
+    "to_search_item",
+]
 
 
 @dataclass
@@ -54,26 +63,49 @@ def fail(reply: Any) -> None:
         raise reply
 
 
-def decode(namespace: tuple[str, ...], raw: Sequence[bytes], at: int) -> Found:
-    """The item whose 6 fields (key, value, created, updated, ttl, place) start at ``raw[at]``."""
-    key = text(raw[at])
+Record = tuple[bytes, bytes, int, int, int, str]
+
+
+def records(blob: bytes) -> list[Record | None]:
+    """The items of a script's reply: ``(key, value, created, updated, place, ttl)``, None for one that is gone.
+
+    A record is ``"<key length> <value length> <created> <updated> <place> <ttl>\\n<key><value>"``.
+    """
+    out: list[Record | None] = []
+    at, size = 0, len(blob)
+    while at < size:
+        end = blob.index(b"\n", at)
+        klen, vlen, created, updated, place, ttl = blob[at:end].split(b" ")
+        at = end + 1
+        if klen == b"-1":
+            out.append(None)
+            continue
+        k, v = int(klen), int(vlen)
+        out.append((blob[at : at + k], blob[at + k : at + k + v], int(created), int(updated), int(place), ttl.decode()))
+        at += k + v
+    return out
+
+
+def decode(namespace: tuple[str, ...], record: Record) -> Found:
+    """One record as an item; a value that is not a JSON object raises :class:`StoreDataError`."""
+    key = text(record[0])
     try:
-        value = orjson.loads(raw[at + 1])
+        value = orjson.loads(record[1])
         if not isinstance(value, dict):
             raise ValueError(f"a {type(value).__name__}, not an object")
     except ValueError as exc:
         raise StoreDataError(
             f"item {key!r} of namespace {namespace} holds a damaged value ({exc}); delete it or put it again"
         ) from exc
-    return Found(
-        namespace, key, value, int(raw[at + 2] or 0), int(raw[at + 3] or 0), text(raw[at + 4]), int(raw[at + 5] or 0)
-    )
+    return Found(namespace, key, value, record[2], record[3], record[5], record[4])
 
 
-def readable(namespace: tuple[str, ...], raw: Sequence[bytes], at: int) -> Found | None:
-    """:func:`decode` for listings: a damaged item is logged and left out, the others are returned."""
+def readable(namespace: tuple[str, ...], record: Record | None) -> Found | None:
+    """:func:`decode` for searches: a gone item is None, a damaged one is logged and left out (None)."""
+    if record is None:
+        return None
     try:
-        return decode(namespace, raw, at)
+        return decode(namespace, record)
     except StoreDataError as exc:
         log.warning("%s (left out of the search)", exc)
         return None
@@ -115,7 +147,7 @@ def read_namespaces(settings: Settings, namespaces: Sequence[tuple[str, ...]], s
         if not reply:
             dead.append(namespace_text(namespace))
             continue
-        items = [item for at in range(1, len(reply), 6) if (item := readable(namespace, reply, at))]
+        items = [item for record in records(reply[1]) if (item := readable(namespace, record))]
         per_namespace.append((int(reply[0]), namespace, items))
     per_namespace.sort(key=lambda entry: (entry[0], entry[1]))
     found = []
@@ -155,7 +187,8 @@ def plain_flow(settings: Settings, op: SearchOp, namespaces: list[Any], dead: li
         return []
     found = yield from read_namespaces(settings, namespaces, 0 if unbounded else op.offset + op.limit, dead)
     if op.filter:
-        found = [item for item in found if matches(item.value, op.filter)]
+        test = compile_filter(op.filter)
+        found = [item for item in found if test(item.value)]
     window = found[op.offset : op.offset + op.limit]
     if op.refresh_ttl:
         yield from refresh_flow(settings, window)
