@@ -19,8 +19,8 @@ from ..writes import new_write_id
 from .calls import Call, Flow
 from .errors import StoreDataError, StoreValueError
 from .layout import namespace_text, prefix_digests, ttl_millis
-from .scripts import REGISTER, WRITE
-from .settings import EXACT, INDEXED, NO_VECTORS, Settings, now_ms
+from .scripts import FORGET, REGISTER, WRITE
+from .settings import EXACT, INDEXED, NO_VECTORS, Settings
 from .vectors import pack, texts_of, tokenized
 
 __all__ = ["Pending", "prepare", "write_flow"]
@@ -117,26 +117,35 @@ def _write_call(write: Pending, settings: Settings, now_us: int, extra_docs: int
 
 def write_flow(pending: Sequence[Pending], settings: Settings, now_us: int) -> Flow:
     """Register new namespaces, then write every item (one round trip each step)."""
-    names = settings.to_register([namespace_text(w.op.namespace) for w in pending if not w.delete])
+    moment, names = settings.to_register([namespace_text(w.op.namespace) for w in pending if not w.delete])
     if names:
-        replies = yield [Call.read(REGISTER, [settings.registry.names, settings.registry.seen], [now_ms(), *names])]
+        replies = yield [Call.read(REGISTER, [settings.registry.names, settings.registry.seen], [moment, *names])]
         if isinstance(replies[0], Exception):
             settings.unregistered(names)
             raise replies[0]
     calls = [_write_call(w, settings, now_us) for w in pending]
+    emptied: list[str] = []
     for _attempt in range(3):
         replies = yield calls
         again = []
         for call, reply in zip(calls, replies, strict=True):
-            if isinstance(reply, redis.exceptions.ResponseError) and str(reply).startswith(_NEEDKEYS):
+            if reply == 2:  # a delete emptied the namespace
+                emptied.append(namespace_text(call.note.op.namespace))
+            elif isinstance(reply, redis.exceptions.ResponseError) and str(reply).startswith(_NEEDKEYS):
                 docs = int(str(reply)[len(_NEEDKEYS) :])
                 again.append(_write_call(call.note, settings, now_us, docs))  # refused before writing
             elif isinstance(reply, Exception):
                 raise _failure(call, reply)
         if not again:
-            return None
+            break
         calls = again
-    raise StoreDataError("an item's vector documents kept changing while it was written; try again")
+    else:
+        raise StoreDataError("an item's vector documents kept changing while it was written; try again")
+    forget = settings.registered_at(emptied)
+    if forget:
+        # tidying only: an entry left behind is removed by a later listing
+        yield [Call.read(FORGET, [settings.registry.names, settings.registry.seen], forget)]
+    return None
 
 
 def _failure(call: Call, reply: Exception) -> Exception:

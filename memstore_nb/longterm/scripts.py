@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..writes import OnceScript
 
-__all__ = ["FETCH", "LIVE", "NSREAD", "REGISTER", "ROWS", "UNREGISTER", "VSCAN", "WRITE", "ReadScript"]
+__all__ = ["FETCH", "FORGET", "LIVE", "NSREAD", "REGISTER", "ROWS", "UNREGISTER", "VSCAN", "WRITE", "ReadScript"]
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ if op == 'd' then
   if seq then forget(member, seq) end
   redis.call('DEL', item)
   if was_p then np = redis.call('HINCRBY', m, 'np', -1) end
-  if redis.call('ZCARD', z) == 0 then ns_drop() elseif was_p and np == 0 then ns_recompute() end
+  if redis.call('ZCARD', z) == 0 then ns_drop() return 2 end
+  if was_p and np == 0 then ns_recompute() end
   return 1
 end
 if redis.call('EXISTS', z) == 0 then
@@ -310,6 +311,21 @@ local n = 0
 for i = 2, #ARGV do
   local seen = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
   if seen < tonumber(ARGV[1]) then
+    n = n + redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  end
+end
+return n
+"""
+)
+
+# ... and remove namespaces this process emptied, each only if still registered when this process
+# registered it (ARGV: name, that time, ...): nobody registered it since, so no put is on its way.
+FORGET = ReadScript(
+    """
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
     n = n + redis.call('ZREM', KEYS[1], ARGV[i])
     redis.call('HDEL', KEYS[2], ARGV[i])
   end

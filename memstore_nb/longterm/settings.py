@@ -67,8 +67,8 @@ class Settings:
             self._born = max(self._born + 1, time.time_ns() // 1000)
             return self._born
 
-    def to_register(self, names: list[str]) -> list[str]:
-        """The namespaces (as text) this process has not registered lately, marked as registered now."""
+    def to_register(self, names: list[str]) -> tuple[int, list[str]]:
+        """Now (ms) and the namespaces (as text) this process has not registered lately, marked as registered now."""
         moment = now_ms()
         due = [
             name for name in dict.fromkeys(names) if moment - self._registered.get(name, -(2**62)) > REGISTER_EVERY_MS
@@ -77,7 +77,16 @@ class Settings:
             self._registered.clear()
         for name in due:
             self._registered[name] = moment
-        return due
+        return moment, due
+
+    def registered_at(self, names: list[str]) -> list[Any]:
+        """``[name, when, ...]`` for the namespaces this process registered (and forgets them)."""
+        pairs: list[Any] = []
+        for name in dict.fromkeys(names):
+            moment = self._registered.pop(name, None)
+            if moment is not None:
+                pairs += [name, moment]
+        return pairs
 
     def unregistered(self, names: list[str]) -> None:
         """Forget that these were registered (their registration failed, or they were found empty)."""

@@ -96,3 +96,16 @@ def test_bad_ttl_is_refused_before_anything_is_written(client: Any, prefix: str)
         with pytest.raises(ArgumentError, match="ttl"):
             store.put(("u",), "a", {"x": 1}, ttl=bad)
     assert store.get(("u",), "a") is None
+
+
+def test_registry_forgets_a_namespace_emptied_here(any_client: Any, prefix: str) -> None:  # noqa: F811
+    store = MemorystoreStore(any_client, key_prefix=prefix)
+    store.put(("a", "b"), "k", {"x": 1})
+    store.put(("a", "c"), "k", {"x": 1})
+    names = f"{prefix}ltm:{{{prefix}%reg}}:names"
+    assert any_client.zrange(names, 0, -1) == [b"a.b", b"a.c"]
+    store.delete(("a", "b"), "k")
+    assert any_client.zrange(names, 0, -1) == [b"a.c"]
+    store.delete(("a", "c"), "k")
+    assert not any_client.exists(names)
+    assert not [key for key in any_client.scan_iter(match=f"{prefix}*")]  # nothing of the store is left
