@@ -132,3 +132,19 @@ def test_sync_methods_need_a_sync_client(redis_url: str) -> None:
         MemorystoreStore(object())
     with pytest.raises(ArgumentError, match="brace"):
         MemorystoreStore(redis.asyncio.Redis.from_url(redis_url), key_prefix="{x}")
+
+
+def test_vectors_of_another_size_are_refused(client: Any, prefix: str) -> None:  # noqa: F811
+    def embed(size: int) -> Any:
+        return lambda texts: [[1.0] * size for _ in texts]
+
+    MemorystoreStore(client, key_prefix=prefix, index={"dims": 4, "embed": embed(4)}, vector_search="exact").put(
+        ("u",), "a", {"text": "x"}
+    )
+    other = MemorystoreStore(client, key_prefix=prefix, index={"dims": 8, "embed": embed(8)}, vector_search="exact")
+    with pytest.raises(StoreDataError, match="another index"):
+        other.put(("u",), "b", {"text": "y"})
+    assert other.get(("u",), "b") is None
+    wrong = MemorystoreStore(client, key_prefix=prefix, index={"dims": 4, "embed": embed(5)}, vector_search="exact")
+    with pytest.raises(StoreValueError, match="5 dimensions"):
+        wrong.put(("u",), "c", {"text": "z"})
