@@ -12,9 +12,11 @@ here and stopped (SIGKILL for the module-loaded Valkey) in a finally. A store wh
 package is missing is left out of the table, with the reason.
 
 Each cell is the median of repeated single calls, in milliseconds, and its ratio to InMemoryStore.
-The semantic row adds recall@10 against an exact float64 ranking. Goals are marked: get/put at
-most 0.5x PostgresStore; semantic search no slower than PostgresStore+pgvector and RedisStore at
-equal (or better) recall; exact search on plain Redis over 10,000 items within 100 ms.
+The semantic column adds recall@10 against an exact float64 ranking. Goals are marked: get/put at
+most 0.5x PostgresStore (the faster of its two rows); semantic search no slower than
+PostgresStore+pgvector and RedisStore at equal recall (the fastest of their rows whose recall is
+at least ours: pgvector's HNSW finds about half of the true top 10 on these random vectors, its
+flat index all of them); exact search on plain Redis over 10,000 items within 100 ms.
 """
 
 from __future__ import annotations
@@ -215,13 +217,38 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def _equal_recall(rows: dict[str, dict[str, Any]], family: str, recall: float) -> dict[str, Any] | None:
+    """The fastest row of a store family whose recall is at least ``recall`` (else its best recall)."""
+    mine = [row for name, row in rows.items() if name.startswith(family)]
+    if not mine:
+        return None
+    good = [row for row in mine if row["recall"] >= recall - 0.005]
+    return min(good, key=lambda r: r["semantic"]) if good else max(mine, key=lambda r: r["recall"])
+
+
+def _goals(name: str, row: dict[str, Any], rows: dict[str, dict[str, Any]], items: int) -> list[str]:
+    marks = []
+    pg_rows = [r for n, r in rows.items() if n.startswith("PostgresStore")]
+    if pg_rows:
+        for what in ("put", "get"):
+            floor = min(r[what] for r in pg_rows)
+            marks.append(f"{what} {'OK' if row[what] <= 0.5 * floor else 'MISSED'} <= 0.5x PG")
+    for family, label in (("PostgresStore", "PG"), ("RedisStore", "RedisStore")):
+        other = _equal_recall(rows, family, row["recall"])
+        if other is not None and ("plain Redis" not in name or family == "PostgresStore"):
+            ok = row["semantic"] <= other["semantic"] and row["recall"] >= other["recall"] - 0.005
+            marks.append(f"semantic {'OK' if ok else 'MISSED'} vs {label} at recall {other['recall']:.2f}")
+    if "plain Redis" in name and items >= 10_000:
+        marks.append(f"exact {'OK' if row['semantic'] <= 100 else 'MISSED'} <= 100 ms")
+    return marks
+
+
 def table(rows: dict[str, dict[str, Any]], items: int) -> str:
     floor = rows.get("InMemoryStore")
-    pg = rows.get("PostgresStore+pgvector (hnsw)")
-    rs = rows.get("RedisStore (Valkey+modules)")
     lines = [
-        f"| store | put ms | get ms | prefix search + filter ms | semantic top-10 of {items:,} ms | recall@10 |",
-        "| --- | --- | --- | --- | --- | --- |",
+        f"| store | put ms | get ms | prefix search + filter ms | semantic top-10 of {items:,} ms | recall@10 "
+        "| goals |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def cell(row: dict[str, Any], what: str) -> str:
@@ -231,20 +258,10 @@ def table(rows: dict[str, dict[str, Any]], items: int) -> str:
         return text
 
     for name, row in rows.items():
-        marks = []
-        if name.startswith("MemorystoreStore") and pg:
-            for what in ("put", "get"):
-                marks.append(f"{what} {'OK' if row[what] <= 0.5 * pg[what] else 'MISSED'} <= 0.5x PG")
-            better = row["recall"] >= pg["recall"] - 0.005
-            marks.append(f"semantic {'OK' if row['semantic'] <= pg['semantic'] and better else 'MISSED'} vs PG")
-        if name.startswith("MemorystoreStore") and rs:
-            better = row["recall"] >= rs["recall"] - 0.005
-            marks.append(f"semantic {'OK' if row['semantic'] <= rs['semantic'] and better else 'MISSED'} vs RedisStore")
-        if "plain Redis" in name and items >= 10_000:
-            marks.append(f"exact {'OK' if row['semantic'] <= 100 else 'MISSED'} <= 100 ms")
+        marks = _goals(name, row, rows, items) if name.startswith("MemorystoreStore") else []
         lines.append(
             f"| {name} | {cell(row, 'put')} | {cell(row, 'get')} | {cell(row, 'search')} | "
-            f"{cell(row, 'semantic')} | {row['recall']:.3f} |" + (f" {'; '.join(marks)}" if marks else "")
+            f"{cell(row, 'semantic')} | {row['recall']:.3f} | {'; '.join(marks)} |"
         )
     return "\n".join(lines)
 

@@ -91,13 +91,13 @@ def _get_flow(settings: Settings, op: GetOp) -> Flow:
 
 
 def _search_flow(settings: Settings, op: SearchOp, query: Sequence[float] | None, dead: list[str]) -> Flow:
+    if query is not None and settings.kind == INDEXED:  # the index knows the namespaces
+        return (yield from knn_flow(settings, op, query, dead))
     namespaces = yield from namespaces_flow(settings, op.namespace_prefix)
     if not namespaces:
         return []
     if query is None or settings.kind == NO_VECTORS:
         return (yield from plain_flow(settings, op, namespaces, dead))
-    if settings.kind == INDEXED:
-        return (yield from knn_flow(settings, op, query, namespaces, dead))
     return (yield from exact_flow(settings, op, query, namespaces, dead))
 
 

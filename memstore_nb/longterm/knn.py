@@ -17,7 +17,17 @@ from langgraph.store.base import SearchOp
 from .calls import ANY, Call, Flow
 from .filters import compile_filter
 from .layout import digest, parse_vector_key, text
-from .search import Found, fail, fetch_calls, read_namespaces, readable, records, refresh_flow, to_search_item
+from .search import (
+    Found,
+    fail,
+    fetch_calls,
+    namespaces_flow,
+    read_namespaces,
+    readable,
+    records,
+    refresh_flow,
+    to_search_item,
+)
 from .settings import Settings
 from .vectors import pack
 
@@ -70,10 +80,10 @@ def _hits(settings: Settings, reply: Any) -> tuple[int, list[tuple[float, tuple[
     return total, hits
 
 
-def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], namespaces: list[Any], dead: list[str]) -> Flow:
+def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], dead: list[str]) -> Flow:
     """One semantic SearchOp on a vector index: its result list."""
     need = max(op.offset + op.limit, 0)
-    k = max(2 * need, 16)
+    k = max(2 * need, 16) if op.filter else max(need, 1)
     items: dict[tuple[tuple[str, ...], str], Found] = {}
     scores: dict[tuple[tuple[str, ...], str], float] = {}
     total = 0
@@ -105,6 +115,7 @@ def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], namespace
     filler: list[Found] = []
     if len(kept) < op.limit:
         # InMemoryStore fills with items that have no vector, unranked (the index had no more)
+        namespaces = yield from namespaces_flow(settings, op.namespace_prefix)
         every = yield from read_namespaces(settings, namespaces, 0, dead)
         filler = [item for item in every if (item.namespace, item.key) not in scores and test(item.value)][
             : op.limit - len(kept)

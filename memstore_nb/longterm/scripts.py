@@ -183,7 +183,13 @@ else
   redis.call('PEXPIRE', item, ARGV[5])
 end
 if was_p ~= is_p then np = redis.call('HINCRBY', m, 'np', is_p and 1 or -1) end
-if np > 0 then ns_persist() elseif was_p then ns_recompute() else ns_extend(tonumber(ARGV[5])) end
+if np > 0 then
+  if was_p ~= is_p then ns_persist() end  -- else nothing changed: the namespace keys have no expiry already
+elseif was_p then
+  ns_recompute()
+else
+  ns_extend(tonumber(ARGV[5]))
+end
 return 1
 """
 )
