@@ -25,6 +25,7 @@ item would, and they have no expiry while any item has none.
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -96,7 +97,7 @@ def ttl_millis(minutes: Any) -> int:
     """A TTL in minutes (LangGraph's unit) as milliseconds; refuses what Redis could not keep."""
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
         raise ArgumentError(f"ttl must be a number of minutes or None, got {minutes!r}", minutes)
-    millis = round(minutes * 60_000)
+    millis = round(minutes * 60_000) if math.isfinite(minutes) else 0
     if not (minutes > 0 and 1 <= millis <= _MAX_TTL_MS):
         raise ArgumentError(
             f"ttl must be a positive number of minutes (at least 1 ms, at most {_MAX_TTL_MS // 60_000} minutes), "

@@ -23,7 +23,7 @@ from .scripts import FORGET, REGISTER, WRITE
 from .settings import EXACT, INDEXED, NO_VECTORS, Settings
 from .vectors import pack, texts_of, tokenized
 
-__all__ = ["Pending", "prepare", "write_flow"]
+__all__ = ["Pending", "assign_vectors", "prepare", "write_call", "write_flow"]
 
 _NEEDKEYS = "NEEDKEYS "
 
@@ -83,7 +83,7 @@ def prepare(ops: Sequence[PutOp], settings: Settings) -> list[Pending]:
     return pending
 
 
-def _write_call(write: Pending, settings: Settings, now_us: int, extra_docs: int = 0) -> Call:
+def write_call(write: Pending, settings: Settings, now_us: int, extra_docs: int = 0) -> Call:
     op = write.op
     keys = settings.keys(op.namespace)
     redis_keys = [keys.item(op.key), *keys.all()]
@@ -123,7 +123,7 @@ def write_flow(pending: Sequence[Pending], settings: Settings, now_us: int) -> F
         if isinstance(replies[0], Exception):
             settings.unregistered(names)
             raise replies[0]
-    calls = [_write_call(w, settings, now_us) for w in pending]
+    calls = [write_call(w, settings, now_us) for w in pending]
     emptied: list[str] = []
     for _attempt in range(3):
         replies = yield calls
@@ -133,7 +133,7 @@ def write_flow(pending: Sequence[Pending], settings: Settings, now_us: int) -> F
                 emptied.append(namespace_text(call.note.op.namespace))
             elif isinstance(reply, redis.exceptions.ResponseError) and str(reply).startswith(_NEEDKEYS):
                 docs = int(str(reply)[len(_NEEDKEYS) :])
-                again.append(_write_call(call.note, settings, now_us, docs))  # refused before writing
+                again.append(write_call(call.note, settings, now_us, docs))  # refused before writing
             elif isinstance(reply, Exception):
                 raise _failure(call, reply)
         if not again:

@@ -109,12 +109,12 @@ def test_a_damaged_item_is_one_error_and_the_others_stay_readable(client: Any, p
 
 def test_a_resent_write_is_applied_once(client: Any, prefix: str) -> None:  # noqa: F811
     from memstore_nb.longterm.front import Runner
-    from memstore_nb.longterm.puts import _write_call, prepare
+    from memstore_nb.longterm.puts import prepare, write_call
 
     store = MemorystoreStore(client, key_prefix=prefix)
     store.put(("u",), "k", {"v": 1})
     pending = prepare([PutOp(("u",), "k", {"v": 2})], store.settings)
-    call = _write_call(pending[0], store.settings, 1)
+    call = write_call(pending[0], store.settings, 1)
     runner = Runner(client)
     assert runner.send([call]) == [1]
     store.put(("u",), "k", {"v": 3})
