@@ -29,7 +29,7 @@ from .search import (
     to_search_item,
 )
 from .settings import Settings
-from .vectors import pack
+from .vectors import float32
 
 __all__ = ["knn_flow", "knn_query"]
 
@@ -46,7 +46,7 @@ def knn_query(settings: Settings, prefix: tuple[str, ...], vector: Sequence[floa
         "PARAMS",
         "2",
         "B",
-        pack(vector, settings.dims).f32,
+        float32(vector, settings.dims),
         "RETURN",
         "1",
         "__vec_score",

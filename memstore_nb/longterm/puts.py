@@ -21,7 +21,7 @@ from .errors import StoreDataError, StoreValueError
 from .layout import namespace_text, prefix_digests, ttl_millis
 from .scripts import FORGET, REGISTER, WRITE
 from .settings import EXACT, INDEXED, NO_VECTORS, Settings
-from .vectors import pack, texts_of, tokenized
+from .vectors import float32, pack, texts_of, tokenized
 
 __all__ = ["Pending", "assign_vectors", "prepare", "write_call", "write_flow"]
 
@@ -94,7 +94,7 @@ def write_call(write: Pending, settings: Settings, now_us: int, extra_docs: int 
             packed = pack(vector, settings.dims)
             vector_args += [packed.f32, packed.i8, packed.meta]
     elif kind == INDEXED:
-        vector_args = [pack(vector, settings.dims).f32 for vector in write.vectors]
+        vector_args = [float32(vector, settings.dims) for vector in write.vectors]
     docs = max(len(write.vectors) if kind == INDEXED else 0, extra_docs)
     redis_keys += [keys.vector(n, op.key) for n in range(docs)]
     ttl = "" if write.ttl_ms is None else str(write.ttl_ms)

@@ -20,7 +20,7 @@ from langgraph.store.base import get_text_at_path, tokenize_path
 
 from .errors import StoreValueError
 
-__all__ = ["Candidate", "Packed", "exact_scores", "has_numpy", "pack", "rank_bounds", "texts_of"]
+__all__ = ["Candidate", "Packed", "exact_scores", "float32", "has_numpy", "pack", "rank_bounds", "texts_of"]
 
 _META = struct.Struct("<ff")
 _OWNER = struct.Struct("<Iff")
@@ -56,11 +56,27 @@ class Packed:
         self.meta = meta
 
 
-def pack(vector: Sequence[float], dims: int) -> Packed:
-    """Pack one embedding; refuses a vector of the wrong length (the message names both)."""
+def float32(vector: Sequence[float], dims: int) -> bytes:
+    """One embedding as float32 bytes (what a vector index and a query take); refuses a wrong length."""
     if len(vector) != dims:
         raise StoreValueError(f"an embedding has {len(vector)} dimensions, the store's index says dims={dims}")
-    f32 = array("f", vector)
+    return array("f", vector).tobytes()
+
+
+def pack(vector: Sequence[float], dims: int) -> Packed:
+    """Pack one embedding for exact search: float32, int8 and the int8 scale and the norm."""
+    raw = float32(vector, dims)
+    if has_numpy():
+        import numpy as np
+
+        row = np.frombuffer(raw, dtype=np.float32)
+        peak = float(np.abs(row).max()) if dims else 0.0
+        step = np.float32(peak / 127.0 if peak > 0 else 1.0)
+        codes = np.clip(np.rint(row / step), -127, 127).astype(np.int8)
+        norm = math.sqrt(math.fsum((row.astype(np.float64) ** 2).tolist()))
+        return Packed(raw, codes.tobytes(), _META.pack(float(step), norm))
+    f32 = array("f")
+    f32.frombytes(raw)
     peak = max((abs(x) for x in f32), default=0.0)
     norm = math.sqrt(math.fsum(float(x) * float(x) for x in f32))
     scale = float(array("f", [peak / 127.0 if peak > 0 else 1.0])[0])
