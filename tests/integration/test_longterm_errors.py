@@ -148,3 +148,16 @@ def test_vectors_of_another_size_are_refused(client: Any, prefix: str) -> None: 
     wrong = MemorystoreStore(client, key_prefix=prefix, index={"dims": 4, "embed": embed(5)}, vector_search="exact")
     with pytest.raises(StoreValueError, match="5 dimensions"):
         wrong.put(("u",), "c", {"text": "z"})
+
+
+def test_async_methods_on_a_sync_client_run_in_a_thread(client: Any, prefix: str) -> None:  # noqa: F811
+    import asyncio
+
+    store = MemorystoreStore(client, key_prefix=prefix)
+
+    async def main() -> Any:
+        await store.aput(("u",), "k", {"x": 1})
+        return await store.aget(("u",), "k"), await store.alist_namespaces()
+
+    item, namespaces = asyncio.run(main())
+    assert item.value == {"x": 1} and namespaces == [("u",)]
