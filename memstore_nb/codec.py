@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from pydantic_core import SchemaSerializer
 
 from .errors import CorruptMessageError
+from .replies import reply_text  # re-exported: code written for 0.1 imports it from here
 
 __all__ = [
     "content_text",
@@ -241,11 +242,6 @@ def content_text(content: object) -> str:
         elif isinstance(block, dict) and isinstance(block.get("text"), str):
             parts.append(block["text"])
     return "\n".join(parts)
-
-
-def reply_text(value: object) -> str:
-    """A Redis reply as ``str``, whether the client decodes responses or not."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 # C0 and C1 control characters, DEL, and the Unicode bidi controls (embeddings, overrides,

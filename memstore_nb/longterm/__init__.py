@@ -25,7 +25,7 @@ def __getattr__(name: str) -> Any:
     from importlib import import_module
 
     try:
-        import langgraph.store.base  # noqa: F401
+        import langgraph.store.base
     except ImportError as exc:
         raise MissingExtraError(
             f"{name} needs LangGraph, which is not installed: "

@@ -244,7 +244,7 @@ def test_saver_writes_wait_for_a_migrating_slot_instead_of_missing_keys_that_mov
 
     With namespace keys built inside the script, the source ran the write and Valkey aborted it
     half-way ("Attempted to access a non local key in a cluster node"), after its first writes."""
-    from memstore_nb.endpoint import connect
+    from memstore_nb.connection import connect
     from memstore_nb.server_errors import WriteUnconfirmed
 
     client = connect(redis_cluster_url, cluster=True)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers.longterm import KEYS, LABELS, WORDS, Reference, prefix, shape  # noqa: F401
 from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, Op, PutOp, SearchOp
-from longterm_helpers import KEYS, LABELS, WORDS, Reference, prefix, shape  # noqa: F401
 
 from memstore_nb.longterm import MemorystoreStore
 

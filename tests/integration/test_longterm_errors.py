@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers.longterm import prefix  # noqa: F401
 from langgraph.store.base import InvalidNamespaceError, PutOp
 from langgraph.store.memory import InMemoryStore
-from longterm_helpers import prefix  # noqa: F401
 
 from memstore_nb import MemorystoreStore
 from memstore_nb.errors import ArgumentError, ClientKindError, MemstoreError

@@ -12,8 +12,8 @@ import random
 from typing import Any
 
 import pytest
+from helpers.longterm import WORDS, Reference, embed, prefix, same_ranking  # noqa: F401
 from langgraph.store.base import PutOp, SearchOp
-from longterm_helpers import WORDS, Reference, embed, prefix, same_ranking  # noqa: F401
 
 import memstore_nb.longterm.exact as exact_module
 import memstore_nb.longterm.vectors as vectors_module

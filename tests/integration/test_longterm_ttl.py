@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from longterm_helpers import prefix  # noqa: F401
+from helpers.longterm import prefix  # noqa: F401
 
 from memstore_nb import MemorystoreStore
 

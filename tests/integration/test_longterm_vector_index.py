@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import redis
+from helpers.longterm import WORDS, Reference, embed, same_ranking, shape
 from langgraph.store.base import PutOp, SearchOp
-from longterm_helpers import WORDS, Reference, embed, same_ranking, shape
 
 from memstore_nb.errors import ArgumentError
 from memstore_nb.local import LocalRedis, start_local_redis

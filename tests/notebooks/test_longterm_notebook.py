@@ -10,7 +10,7 @@ import papermill
 import pytest
 import redis
 import redis.cluster
-from nbtest_helpers import NOTEBOOKS
+from helpers.cli import NOTEBOOKS
 
 from memstore_nb.writes import MARKER_TTL_SECONDS
 
