@@ -6,14 +6,14 @@ import contextlib
 import gc
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Union, overload
+from typing import overload
 
 import redis
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 
 from ..clients import AsyncClient, SyncClient, encodes_utf8, is_async
-from ..codec import decode_message, encode_message
+from ..codec import Raw, decode_message, encode_message
 from ..errors import ArgumentError, ClientKindError, CorruptMessageError
 from ..server_errors import WriteUnconfirmed, WrongTypeError
 from ..writes import MAX_TTL_SECONDS, Ledger, new_write_id, ttl_seconds
@@ -21,7 +21,6 @@ from .scripts import APPEND, CLEAR
 
 __all__ = ["MemorystoreChatMessageHistory"]
 
-Raw = Union[bytes, str]
 
 # Decoding builds several container objects per message, and the cyclic garbage collector would
 # walk every young one many times over while a long session is read (about a third of the time

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
-from langchain_core.messages import BaseMessage
-
-from ..codec import content_text, decode_message, load_json, message_role, message_text
+from ..codec import Item, content_text, decode_message, load_json, message_role, message_text, type_role
 from ..errors import CorruptMessageError
 from ..replies import reply_text
 
 __all__ = ["PREVIEW_CHARS", "Item", "decode_entry", "entry_role", "preview", "raw_role", "searchable", "shorten"]
 
-#: a message, or the error that says why the element is not one
-Item = Union[BaseMessage, CorruptMessageError]
 
 PREVIEW_CHARS = 80
-
-_ROLE_OF_TYPE = {
-    "human": "human",
-    "HumanMessageChunk": "human",
-    "ai": "ai",
-    "AIMessageChunk": "ai",
-    "system": "system",
-    "SystemMessageChunk": "system",
-    "tool": "tool",
-    "ToolMessageChunk": "tool",
-    "function": "function",
-    "FunctionMessageChunk": "function",
-}
 
 
 def decode_entry(raw: Any, key: str, index: int) -> Item | None:
@@ -51,10 +34,11 @@ def raw_role(raw: object) -> str:
     try:
         doc = load_json(raw)  # type: ignore[arg-type]
         kind = doc["type"]
-        if kind in _ROLE_OF_TYPE:
-            return _ROLE_OF_TYPE[kind]
         if kind in ("chat", "ChatMessageChunk"):
             return str(doc["data"]["role"])
+        role = type_role(kind)
+        if role != "unknown":
+            return role
     except (ValueError, RecursionError, KeyError, TypeError):
         pass
     return entry_role(decode_entry(raw, "", -1))

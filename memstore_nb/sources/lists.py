@@ -9,10 +9,11 @@ from __future__ import annotations
 import builtins
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Union
+from typing import Any
 
 import redis
 
+from ..codec import Raw
 from ..errors import MemstoreError
 from ..history import MemorystoreChatMessageHistory
 from ..replies import ttl_of
@@ -32,8 +33,6 @@ from .entries import Item, decode_entry, entry_role, preview, raw_role, searchab
 from .scan import list_keys
 
 __all__ = ["ListSource", "ListTranscript", "find_in_session", "read_raw", "session_stats"]
-
-Raw = Union[bytes, str]
 
 
 def read_raw(client: Any, session_id: str, start: int, end: int, kind: str | None = None) -> list[Raw]:

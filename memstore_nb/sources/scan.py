@@ -6,12 +6,12 @@ import contextlib
 import logging
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Union
+from typing import Any
 
 import redis
 import redis.cluster
 
-from ..codec import load_json
+from ..codec import Raw, load_json
 from ..replies import reply_text, version_tuple
 from .base import SessionId, list_kind
 
@@ -19,7 +19,6 @@ __all__ = ["list_keys", "scan_type_supported"]
 
 log = logging.getLogger(__name__)
 
-Raw = Union[bytes, str]
 
 _SCAN_TYPE_SINCE = (6, 0)
 # client -> whether its servers have SCAN ... TYPE: asked once per client (an INFO round trip), not per listing.
