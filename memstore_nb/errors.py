@@ -25,6 +25,7 @@ __all__ = [
     "RedisStartError",
     "WriteUnconfirmed",
     "WrongTypeError",
+    "install_hint",
 ]
 
 
@@ -243,3 +244,16 @@ class LocalStoreUnresponsive(LocalStoreError):
     def __init__(self, message: str, directory: object = "", pid: int = 0) -> None:
         self.pid = pid
         super().__init__(message, directory)
+
+
+def install_hint(extra: str, packages: str) -> str:
+    """How to install what memstore-nb's ``extra`` brings: the packages themselves, or the extra from a clone.
+
+    memstore-nb is not on PyPI yet, so ``pip install "memstore-nb[extra]"`` cannot work; the packages
+    can, and so can ``pip install -e ".[extra]"`` in a clone of the repository.
+
+    Example:
+        >>> print(install_hint("demo", "voila"))
+        pip install voila (the "demo" extra; in a clone of memstore-nb: pip install -e ".[demo]")
+    """
+    return f'pip install {packages} (the "{extra}" extra; in a clone of memstore-nb: pip install -e ".[{extra}]")'

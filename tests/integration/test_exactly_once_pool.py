@@ -84,7 +84,7 @@ def test_more_threads_than_connections_all_write_once(redis_url: str, client: re
     ):
         failures: list[BaseException] = []
 
-        def work(i: int, made: Any = made, label: str = label) -> None:
+        def work(i: int, made: Any = made, label: str = label, failures: list[BaseException] = failures) -> None:
             history = MemorystoreChatMessageHistory(made, f"{session_id}:{label}:{i}")
             try:
                 for j in range(PER_SESSION):

@@ -308,7 +308,6 @@ def test_a_registered_source_is_listed_and_opened(any_client, any_session_id: st
         open_transcript(any_client, "x", kind="fake-threads")
 
 
-
 def test_a_community_history_under_its_own_prefix_is_listed_and_read_as_community(any_client, any_session_id: str):
     # langchain-community's RedisChatMessageHistory(..., key_prefix="chat:") LPUSHes to
     # "chat:<session id>", newest first. Before: listed as "memstore" and shown reversed.
