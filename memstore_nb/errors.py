@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .server_errors import NotSent, WriteUnconfirmed, WrongTypeError
+    from .server_errors import NotSent, PoolExhausted, WriteUnconfirmed, WrongTypeError
 
 __all__ = [
     "ArgumentError",
@@ -21,6 +21,7 @@ __all__ = [
     "MemstoreError",
     "MissingExtraError",
     "NotSent",
+    "PoolExhausted",
     "RedisBinaryNotFound",
     "RedisStartError",
     "WriteUnconfirmed",
@@ -174,9 +175,9 @@ __all__ += [
 
 
 def __getattr__(name: str) -> Any:
-    # WrongTypeError, WriteUnconfirmed and NotSent also derive from redis-py's exceptions; they load (and
-    # import redis) on first use, so importing this module stays cheap.
-    if name in ("WrongTypeError", "WriteUnconfirmed", "NotSent"):
+    # WrongTypeError, WriteUnconfirmed, NotSent and PoolExhausted also derive from redis-py's
+    # exceptions; they load (and import redis) on first use, so importing this module stays cheap.
+    if name in ("WrongTypeError", "WriteUnconfirmed", "NotSent", "PoolExhausted"):
         from . import server_errors
 
         return getattr(server_errors, name)

@@ -20,8 +20,7 @@ from langchain_core.messages import HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory, aconnect, connect
 from memstore_nb.connection.pool import waiting_pool
-from memstore_nb.errors import ArgumentError, MemstoreError, WriteUnconfirmed
-from memstore_nb.server_errors import PoolExhausted
+from memstore_nb.errors import ArgumentError, MemstoreError, PoolExhausted, WriteUnconfirmed
 from memstore_nb.writes import once
 
 SESSIONS = 200
