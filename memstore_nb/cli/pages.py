@@ -31,6 +31,8 @@ def check_port(port: int | None) -> None:
     if port is None:
         return
     with socket.socket() as sock:
+        # as web servers bind: a port whose last connections linger in TIME_WAIT is free for them
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

@@ -164,7 +164,8 @@ def check_output(path: Path) -> None:
 def missing_modules(source: Path) -> list[str]:
     """The top-level modules the notebook's code imports that this Python cannot find.
 
-    IPython's ``%`` and ``!`` lines are left out; a cell that is not Python is skipped.
+    IPython's ``%`` and ``!`` lines are left out, and so are imports inside a ``try`` (the
+    notebook handles their absence itself); a cell that is not Python is skipped.
     """
     import nbformat
 
@@ -174,15 +175,22 @@ def missing_modules(source: Path) -> list[str]:
             continue
         code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
         try:
-            tree = ast.parse(code)
+            names.update(_imported(ast.parse(code)))
         except SyntaxError:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.partition(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.partition(".")[0])
     return sorted(name for name in names if not _importable(name))
+
+
+def _imported(node: ast.AST) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {alias.name.partition(".")[0] for alias in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {node.module.partition(".")[0]} if node.level == 0 and node.module else set()
+    found: set[str] = set()
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, ast.Try):
+            found |= _imported(child)
+    return found
 
 
 def _importable(name: str) -> bool:

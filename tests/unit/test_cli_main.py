@@ -239,6 +239,7 @@ def test_run_refuses_a_notebook_that_imports_what_is_missing(
     nb.cells.append(
         nbformat.v4.new_code_cell(
             "%time x = 1\n!true\nimport json, surely_not_installed_pkg\n"
+            "try:\n    import optional_and_handled\nexcept ImportError:\n    pass\n"
             "from another_missing_one.sub import x\nfrom . import relative"
         )
     )
