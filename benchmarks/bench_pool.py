@@ -4,9 +4,10 @@ Run:  python benchmarks/bench_pool.py [--runs 7] [--calls 20000] [--tasks 200]
 
 Starts one redis-server (valkey-server) on a free loopback port and prints two tables of medians:
 
-1. Without contention (one caller): microseconds per PING and per ``add_message`` through
-   redis-py's ``ConnectionPool`` (the floor), redis-py's ``BlockingConnectionPool``, and the
-   ``WaitingConnectionPool`` that ``connect()`` gives its clients; sync and asyncio.
+1. Without contention (one caller): microseconds to take a connection and give it back (the pool's
+   own cost, no I/O), per PING and per ``add_message``, through redis-py's ``ConnectionPool`` (the
+   floor), redis-py's ``BlockingConnectionPool``, and the ``WaitingConnectionPool`` that
+   ``connect()`` gives its clients; sync and asyncio (PING).
 2. With contention: ``--tasks`` asyncio sessions writing 20 messages each on one client whose pool
    holds 100 connections (redis-py 8's default): wall time, writes that failed, messages stored.
    ``aconnect()``'s client and a plain ``redis.asyncio.Redis`` (whose writes wait in the write path).
@@ -47,6 +48,11 @@ async def _aper_call_us(calls: int, once: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+def _take_and_give_back(pool: Any) -> None:
+    """The pool's own cost, no I/O: what a command pays for its connection besides the round trip."""
+    pool.release(pool.get_connection())
+
+
 FLOOR = "redis-py ConnectionPool (floor)"
 BLOCKING = "redis-py BlockingConnectionPool"
 OURS = "connect()'s WaitingConnectionPool"
@@ -66,8 +72,10 @@ def uncontended(url: str, runs: int, calls: int) -> dict[tuple[str, str], float]
         name: functools.partial(MemorystoreChatMessageHistory(c, key).add_message, HumanMessage("hi"))
         for name, c in sync.items()
     }
+    takes = {name: functools.partial(_take_and_give_back, c.connection_pool) for name, c in sync.items()}
     for _ in range(runs):
         for name, client in sync.items():
+            samples.setdefault(("sync take+give back", name), []).append(_per_call_us(calls * 5, takes[name]))
             samples.setdefault(("sync PING", name), []).append(_per_call_us(calls, client.ping))
             samples.setdefault(("sync add_message", name), []).append(_per_call_us(calls // 4, appends[name]))
     sync[FLOOR].delete(key)
@@ -142,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     with start_local_redis() as server:
         medians = uncontended(server.url, args.runs, args.calls)
         print(f"\nwithout contention: one caller, medians of {args.runs} runs, pools in turn (microseconds per call)\n")
-        print(f"| {'case':<17} | {'pool':<34} | {'µs/call':>8} | {'vs floor':>8} |")
-        print(f"|{'-' * 19}|{'-' * 36}|{'-' * 10}|{'-' * 10}|")
+        print(f"| {'case':<20} | {'pool':<34} | {'µs/call':>8} | {'vs floor':>8} |")
+        print(f"|{'-' * 22}|{'-' * 36}|{'-' * 10}|{'-' * 10}|")
         for (case, name), us in medians.items():
-            print(f"| {case:<17} | {name:<34} | {us:>8.1f} | {us / medians[(case, FLOOR)]:>7.2f}x |")
+            print(f"| {case:<20} | {name:<34} | {us:>8.2f} | {us / medians[(case, FLOOR)]:>7.2f}x |")
         print(f"\nwith contention: {args.tasks} asyncio sessions x 20 writes on one client\n")
         print(f"| {'client':<47} | {'seconds':>7} | {'failed':>6} | {'stored':>6} |")
         print(f"|{'-' * 49}|{'-' * 9}|{'-' * 8}|{'-' * 8}|")
