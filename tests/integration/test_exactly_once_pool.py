@@ -20,7 +20,7 @@ from langchain_core.messages import HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory, aconnect, connect
 from memstore_nb.connection.pool import waiting_pool
-from memstore_nb.errors import ArgumentError, MemstoreError, PoolExhausted, WriteUnconfirmed
+from memstore_nb.errors import ArgumentError, MemstoreError, NotSent, PoolExhausted, WriteUnconfirmed
 from memstore_nb.writes import once
 
 SESSIONS = 200
@@ -170,5 +170,6 @@ def test_pool_exhausted_is_picklable_and_says_what_to_do() -> None:
     import pickle
 
     error = PoolExhausted(f"no connection ({uuid.uuid4().hex})", 1.5, 100)
+    assert isinstance(error, NotSent) and isinstance(error, redis.exceptions.MaxConnectionsError)
     again = pickle.loads(pickle.dumps(error))
     assert (str(again), again.waited, again.limit) == (str(error), 1.5, 100)
