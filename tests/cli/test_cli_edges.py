@@ -269,9 +269,12 @@ def test_connection_errors_advise_flags_not_notebook_code(redis_url: str) -> Non
 
 def test_a_missing_server_binary_named_in_the_environment_is_said(tmp_path: Path) -> None:
     env = {"MEMSTORE_NB_DATA_DIR": str(tmp_path / "store"), "MEMSTORE_NB_REDIS_SERVER": "/nonexistent/redis-server"}
-    for command in (["sessions"], ["local", "start"]):
-        line = _error_line(run_cli(*command, env=env))  # before: silently started another binary
-        assert "$MEMSTORE_NB_REDIS_SERVER is '/nonexistent/redis-server'" in line and "unset" in line
+    try:
+        for command in (["sessions"], ["local", "start"]):
+            line = _error_line(run_cli(*command, env=env))  # before: silently started another binary
+            assert "$MEMSTORE_NB_REDIS_SERVER is '/nonexistent/redis-server'" in line and "unset" in line
+    finally:  # what code that ignored the variable started is stopped again
+        run_cli("local", "stop", env={"MEMSTORE_NB_DATA_DIR": str(tmp_path / "store")})
 
 
 # -- run: no AUTH string in the executed notebook, a private file (issue 20, item 8) -------------
