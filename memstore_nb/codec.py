@@ -39,6 +39,7 @@ __all__ = [
     "message_role",
     "message_summary",
     "message_text",
+    "nesting_depth",
     "reply_text",
     "type_role",
 ]
@@ -60,6 +61,11 @@ _CLASSES: dict[str, Callable[..., BaseMessage]] = {
     "AIMessageChunk": AIMessageChunk,
 }
 _PREVIEW = 120
+#: How deeply a stored message may nest lists and objects. json reads ~990 levels on Python 3.10-3.12
+#: and far more on 3.13, orjson 1,024; but what reads a message next (json.dumps, repr, Markdown and
+#: HTML rendering) recurses once per level and fails near 1,000 on every version. One bound, the
+#: same everywhere, makes a deeper element one CorruptMessageError, never a RecursionError later.
+MAX_DEPTH = 256
 
 # orjson reads integers of up to 64 bits exactly and turns longer ones into floats, where json
 # keeps them as ints. A run of 19 digits is the first length that may not fit, so such a document
@@ -194,8 +200,12 @@ def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
     """
     try:
         doc = load_json(raw)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except RecursionError as exc:
+        raise CorruptMessageError(key, index, _preview(raw), f"nested more than {MAX_DEPTH} levels deep") from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise CorruptMessageError(key, index, _preview(raw), "not valid JSON") from exc
+    if _may_be_deep(raw) and nesting_depth(doc, MAX_DEPTH) > MAX_DEPTH:
+        raise CorruptMessageError(key, index, _preview(raw), f"nested more than {MAX_DEPTH} levels deep")
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict) or not isinstance(doc.get("type"), str):
         raise CorruptMessageError(key, index, _preview(raw), 'expected {"type": ..., "data": {...}}')
     cls = _CLASSES.get(doc["type"])
@@ -217,6 +227,36 @@ def type_role(kind: str) -> str:
     if kind.endswith("MessageChunk"):  # chunks store their class name as type
         kind = kind.removesuffix("MessageChunk").lower()
     return kind if kind in _ROLES else "unknown"
+
+
+def _may_be_deep(raw: Raw) -> bool:
+    # MAX_DEPTH levels need MAX_DEPTH opening brackets: two C-speed counts spare almost every
+    # element the walk below.
+    if isinstance(raw, bytes):
+        return raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+    return raw.count("[") + raw.count("{") > MAX_DEPTH
+
+
+def nesting_depth(value: object, limit: int = MAX_DEPTH) -> int:
+    """How deeply ``value`` nests lists, tuples and dicts (a scalar is 0, ``[]`` is 1), counted without
+    recursion; the count stops at ``limit + 1``, so a hostile value costs no more than a walk to it."""
+    deepest = 0
+    todo: list[tuple[object, int]] = [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        todo.extend((child, depth) for child in children)
+    return deepest
 
 
 def message_role(message: BaseMessage) -> str:
@@ -260,22 +300,34 @@ def content_text(content: object) -> str:
     return "\n".join(parts)
 
 
-# C0 and C1 control characters, DEL, and the Unicode bidi controls (embeddings, overrides,
-# isolates, marks): shown as text they can rewrite a terminal or reorder what a reader sees.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What a reader cannot see, or sees as something else: C0 and C1 control characters and DEL (an
+# escape sequence retitles a terminal), the bidi controls (embeddings, overrides, isolates, marks:
+# they reorder what is shown), and the invisible format characters (zero-width space, joiners and
+# word joiner, soft hyphen, line and paragraph separators, Hangul fillers, BOM, interlinear
+# annotations, tag characters: "adm\u200bin" would pass for "admin"), and lone surrogates (no
+# terminal or UTF-8 encoder takes them). Shown as escapes, they are visible and harmless.
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\u3164\ud800-\udfff\ufeff\uffa0\ufff9-\ufffb\ufffe\uffff\U0001d173-\U0001d17a\U000e0000-\U000e007f"
+)
+_CONTROLS = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
+_CONTROLS_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
 
 
 def _visible(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def escape_controls(text: str, *, keep_lines: bool = False) -> str:
-    """``text`` with control and bidi characters shown as escapes (``\\x1b``, ``\\u202e``).
+    """``text`` with control, bidi and invisible characters shown as escapes (``\\x1b``, ``\\u202e``, ``\\u200b``).
 
     For what reaches a terminal or names a session: an escape sequence cannot retitle the window or
-    clear the screen, and ``"evil\\u202ecod.exe"`` cannot pass for ``"evilexe.doc"``.
+    clear the screen, ``"evil\\u202ecod.exe"`` cannot pass for ``"evilexe.doc"``, ``"adm\\u200bin"``
+    cannot pass for ``"admin"``, and a lone surrogate is shown instead of failing the UTF-8 encoder.
+    Characters above U+FFFF (tag characters) read ``\\U000e0041``.
 
     Args:
         text: any text.

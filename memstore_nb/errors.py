@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .server_errors import NotSent, WriteUnconfirmed, WrongTypeError
+    from .server_errors import NotSent, PoolExhausted, WriteUnconfirmed, WrongTypeError
 
 __all__ = [
     "ArgumentError",
@@ -21,10 +21,12 @@ __all__ = [
     "MemstoreError",
     "MissingExtraError",
     "NotSent",
+    "PoolExhausted",
     "RedisBinaryNotFound",
     "RedisStartError",
     "WriteUnconfirmed",
     "WrongTypeError",
+    "install_hint",
 ]
 
 
@@ -173,9 +175,9 @@ __all__ += [
 
 
 def __getattr__(name: str) -> Any:
-    # WrongTypeError, WriteUnconfirmed and NotSent also derive from redis-py's exceptions; they load (and
-    # import redis) on first use, so importing this module stays cheap.
-    if name in ("WrongTypeError", "WriteUnconfirmed", "NotSent"):
+    # WrongTypeError, WriteUnconfirmed, NotSent and PoolExhausted also derive from redis-py's
+    # exceptions; they load (and import redis) on first use, so importing this module stays cheap.
+    if name in ("WrongTypeError", "WriteUnconfirmed", "NotSent", "PoolExhausted"):
         from . import server_errors
 
         return getattr(server_errors, name)
@@ -243,3 +245,16 @@ class LocalStoreUnresponsive(LocalStoreError):
     def __init__(self, message: str, directory: object = "", pid: int = 0) -> None:
         self.pid = pid
         super().__init__(message, directory)
+
+
+def install_hint(extra: str, packages: str) -> str:
+    """How to install what memstore-nb's ``extra`` brings: the packages themselves, or the extra from a clone.
+
+    memstore-nb is not on PyPI yet, so ``pip install "memstore-nb[extra]"`` cannot work; the packages
+    can, and so can ``pip install -e ".[extra]"`` in a clone of the repository.
+
+    Example:
+        >>> print(install_hint("demo", "voila"))
+        pip install voila (the "demo" extra; in a clone of memstore-nb: pip install -e ".[demo]")
+    """
+    return f'pip install {packages} (the "{extra}" extra; in a clone of memstore-nb: pip install -e ".[{extra}]")'

@@ -15,7 +15,7 @@ import redis.exceptions
 from .errors import MemstoreError
 from .replies import reply_text
 
-__all__ = ["NotSent", "WriteUnconfirmed", "WrongTypeError", "held_type"]
+__all__ = ["NotSent", "PoolExhausted", "WriteUnconfirmed", "WrongTypeError", "held_type", "no_free_connection"]
 
 # What memstore-nb's own scripts say when they refuse a key of another type (they name it).
 _HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
@@ -117,3 +117,46 @@ class NotSent(MemstoreError, redis.exceptions.ConnectionError):
     there), so calling again once the server runs is safe; unlike :class:`WriteUnconfirmed`, the
     outcome is known. Also a ``redis.ConnectionError``, which code written for redis-py catches.
     """
+
+
+# redis-py 8 names the error (a ConnectionError); older ones raise a plain ConnectionError saying so.
+_MAX_CONNECTIONS: type[redis.exceptions.ConnectionError] = getattr(
+    redis.exceptions, "MaxConnectionsError", redis.exceptions.ConnectionError
+)
+_TOO_MANY = "Too many connections"
+#: what to do about a full pool: raise its limit, or share it among fewer callers
+POOL_ADVICE = (
+    "more callers at once than the client's pool has connections (redis-py 8: 100): raise the limit, "
+    "connect(..., max_connections=N) / aconnect(..., max_connections=N) or redis.Redis(max_connections=N), "
+    "or call from fewer threads or tasks at once"
+)
+
+
+class PoolExhausted(NotSent, _MAX_CONNECTIONS):  # type: ignore[misc,valid-type]
+    """No connection of the client's pool was free in time, so the command was never sent.
+
+    Nothing was written: calling again is safe. A :class:`NotSent`, and also a
+    ``redis.exceptions.MaxConnectionsError`` (a ``redis.ConnectionError``), what redis-py raises when
+    its pool is full.
+
+    Attributes:
+        waited: seconds spent waiting for a connection.
+        limit: the pool's ``max_connections``, when known.
+    """
+
+    def __init__(self, message: str, waited: float = 0.0, limit: int | None = None) -> None:
+        self.waited = waited
+        self.limit = limit
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, float, int | None]]:
+        return type(self), (str(self), self.waited, self.limit)
+
+
+def no_free_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` says the client found no free connection in its pool: the command was not sent."""
+    if isinstance(exc, PoolExhausted):
+        return True
+    if _MAX_CONNECTIONS is not redis.exceptions.ConnectionError:
+        return isinstance(exc, _MAX_CONNECTIONS)
+    return isinstance(exc, redis.exceptions.ConnectionError) and str(exc) == _TOO_MANY

@@ -1,14 +1,14 @@
 """LangGraph checkpoints on plain Redis / Memorystore: :class:`MemorystoreSaver` and thread helpers.
 
-Needs the ``langgraph`` extra (``pip install "memstore-nb[langgraph]"``); importing
-``memstore_nb`` itself never does.
+Needs the ``langgraph`` extra (``pip install langgraph-checkpoint``, or ``pip install -e ".[langgraph]"``
+in a clone); importing ``memstore_nb`` itself never does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MissingExtraError
+from ..errors import MissingExtraError, install_hint
 
 __all__ = [
     "MemorystoreSaver",
@@ -43,6 +43,6 @@ def __getattr__(name: str) -> Any:
     except ImportError as exc:
         raise MissingExtraError(
             f"{name} needs LangGraph's checkpoint package, which is not installed: "
-            'run `pip install "memstore-nb[langgraph]"` (then restart the kernel)'
+            f"{install_hint('langgraph', 'langgraph-checkpoint')}, then restart the kernel"
         ) from exc
     return getattr(import_module(_HOME[name], __name__), name)

@@ -50,7 +50,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         # Sorted by id, so a listing is the same every time (SCAN's order is not); SCAN may
         # report a key twice, the set keeps it once.
         # A thread may share its id with a list key: (id, kind) is what is unique.
-        unique = {(str(s), kind_of(s)): s for s in list_sessions(client, match=args.match)}
+        found = list_sessions(client, match=args.match, community_prefixes=args.community_prefixes)
+        unique = {(str(s), kind_of(s)): s for s in found}
         ids = [unique[k] for k in sorted(unique)]
         if args.limit and len(ids) > args.limit:
             note(f"(showing the first {args.limit} of {len(ids)} by id; use --limit 0 for all)")
@@ -89,8 +90,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     from ..codec import message_role, message_summary
     from ..errors import MemstoreError
     from ..sources.base import SessionNotFound
-    from ..sources.catalog import find_session, open_transcript
+    from ..sources.catalog import find_session, known_kinds, open_transcript
 
+    if args.kind is not None and args.kind not in known_kinds():  # before connecting: a typo costs nothing
+        kinds = known_kinds()
+        hint = "" if "langgraph" in kinds else "; LangGraph threads need langgraph (pip install langgraph-checkpoint)"
+        raise CliError(f"unknown --kind {safe(repr(args.kind))}: the kinds are {', '.join(kinds)}{hint}")
     with redis_for(args) as (client, _url):
         try:
             found = find_session(client, args.session_id, args.kind)

@@ -9,13 +9,13 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from ..connection.advice import PASSWORD_ENV
 from .output import note, safe
 
 __all__ = ["LOCAL", "LOCAL_CLUSTER", "PASSWORD_ENV", "redis_for", "shown"]
 
 LOCAL = "local"
 LOCAL_CLUSTER = "local-cluster"
-PASSWORD_ENV = "MEMSTORE_NB_PASSWORD"
 
 
 @contextlib.contextmanager

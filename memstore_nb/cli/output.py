@@ -56,10 +56,12 @@ def safe(text: str, *, keep_lines: bool = False) -> str:
 
 
 def json_text(doc: Any, indent: int | None = None) -> str:
-    """JSON for a terminal or a script: non-ASCII text stays readable, control and bidi characters are escaped.
+    """JSON for a terminal or a script: non-ASCII text stays readable; control, bidi and invisible
+    characters, and lone surrogates, are escaped.
 
-    ``json.dumps`` already escapes U+0000-U+001F; the C1 controls and bidi overrides it leaves
-    as they are only ever appear inside strings, where ``\\uXXXX`` means the same character.
+    ``json.dumps`` already escapes U+0000-U+001F; the others it leaves as they are only ever appear
+    inside strings, where ``\\uXXXX`` (a surrogate pair above U+FFFF) means the same character, so
+    the text reads back as exactly the same data, and never fails a UTF-8 terminal.
     """
     import re
 
@@ -67,7 +69,13 @@ def json_text(doc: Any, indent: int | None = None) -> str:
 
     def escaped(match: re.Match[str]) -> str:
         ch = match.group()
-        return ch if escape_controls(ch) == ch else f"\\u{ord(ch):04x}"
+        if escape_controls(ch) == ch:
+            return ch
+        code = ord(ch)
+        if code < 0x10000:
+            return f"\\u{code:04x}"
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
     # newlines between tokens (indent) stay; inside strings json.dumps has written them as \\n
     return re.sub("[^\n\x20-\x7e]", escaped, json.dumps(doc, ensure_ascii=False, indent=indent))

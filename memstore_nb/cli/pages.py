@@ -6,15 +6,17 @@ import argparse
 import importlib.util
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from ..errors import install_hint
 from ..processes import end_group, wait_http
 from .connection import LOCAL, redis_for, shown
 from .output import CliError, ProgressBar, note, say
 
-__all__ = ["cmd_demo", "cmd_view", "notebooks_dir"]
+__all__ = ["check_port", "cmd_demo", "cmd_view", "notebooks_dir"]
 
 
 def notebooks_dir() -> Path:
@@ -24,12 +26,29 @@ def notebooks_dir() -> Path:
     raise CliError("no notebooks/ folder found: run `memstore-nb demo --lab` from a clone of memstore-nb")
 
 
+def check_port(port: int | None) -> None:
+    """Refuse a ``--port`` this command cannot serve on (taken, or privileged), before anything starts."""
+    if port is None:
+        return
+    with socket.socket() as sock:
+        # as web servers bind: a port whose last connections linger in TIME_WAIT is free for them
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise CliError(
+                f"cannot serve on port {port} of 127.0.0.1 ({exc.strerror or exc}): choose another --port, "
+                "or leave --port out for a free one"
+            ) from None
+
+
 def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
     if importlib.util.find_spec("jupyterlab") is None:
-        raise CliError('`--lab` needs JupyterLab: pip install "memstore-nb[demo]" (or jupyterlab)')
+        raise CliError(f"`--lab` needs JupyterLab: {install_hint('demo', 'jupyterlab')}")
     from ..local.server import free_port
 
     folder = notebooks_dir()
+    check_port(args.port)
     port = args.port or free_port()
     token = secrets.token_hex(16)
     command = [
@@ -66,6 +85,7 @@ def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
 def _view(url_of_redis: str, args: argparse.Namespace) -> int:
     from ..viewer.serve import serve
 
+    check_port(args.port)
     page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
     try:
         say(f"viewer page: {page.url}")

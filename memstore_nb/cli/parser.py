@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
+from ..connection.advice import COMMAND_LINE, speaking
 from ..errors import MemstoreError
 from .commands import SESSION_KEYS, cmd_quickstart, cmd_sessions, cmd_show
 from .connection import LOCAL, PASSWORD_ENV
@@ -19,10 +22,33 @@ from .run import cmd_run
 __all__ = ["SESSION_KEYS", "build_parser", "json_text", "main", "safe"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (exit 2) like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.partition(" ")[2]  # "sessions" in "memstore-nb sessions"
+        where = f"{command}: " if command else ""
+        text = f"memstore-nb: error: {where}{safe(one_line(message, 500))} (see `{self.prog} --help`)"
+        self.exit(2, text + "\n")
+
+
 def _count(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, not {text!r}")
     return value
 
 
@@ -44,7 +70,7 @@ def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LO
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="memstore-nb",
         description="LangChain chat message history in Redis / Google Cloud Memorystore: demo, notebooks, viewer.",
     )
@@ -55,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection(p, tls_iam=False)
     p.add_argument("--lab", action="store_true", help="open JupyterLab on notebooks/ instead of the viewer page")
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
-    p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
+    p.add_argument("--port", type=_port, default=None, help="port of the web page (default: a free one)")
     p.add_argument("--prefix", default="demo:", help="key prefix of the demo sessions (default: demo:)")
     p.set_defaults(session=None)
     p.set_defaults(func=cmd_demo)
@@ -70,7 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="set a parameter (repeatable); True/False/None and numbers are converted",
+        help="set a parameter (repeatable), read as the type of its default in the notebook: "
+        "text stays text, True/False for a boolean, a number for a number",
+    )
+    p.add_argument(
+        "-y",
+        "--yaml",
+        dest="yaml_parameters",
+        action="append",
+        default=[],
+        metavar="NAME=YAML",
+        help="set a parameter to a YAML value, whatever its default (-y LIMIT=5, -y TAGS='[a, b]', "
+        "-y MATCH='\"2024\"')",
     )
     p.add_argument(
         "-o",
@@ -85,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sessions", help="list the chat sessions at an endpoint")
     _add_connection(p)
     p.add_argument("--match", default="*", help="glob pattern on session ids (default: *)")
+    p.add_argument(
+        "--community-prefix",
+        dest="community_prefixes",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="keys under PREFIX are langchain-community histories (newest first), like message_store: "
+        "ones (repeatable; RedisChatMessageHistory's key_prefix)",
+    )
     p.add_argument("--limit", type=_count, default=100, help="show at most this many (0: all; default 100)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_sessions)
@@ -97,14 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kind",
         default=None,
-        help="memstore, community or langgraph (default: a list key's kind, else a LangGraph thread)",
+        help="memstore, community (langchain-community's LPUSH order, whatever the prefix) or langgraph "
+        "(default: a list key's kind, else a LangGraph thread)",
     )
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("view", help="serve the chat history viewer as a web page (Voilà)")
     _add_connection(p, tls_iam=False)
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
-    p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
+    p.add_argument("--port", type=_port, default=None, help="port of the web page (default: a free one)")
     p.add_argument("--session", default=None, metavar="SESSION_ID", help="open this session at once")
     p.set_defaults(func=cmd_view)
 
@@ -127,10 +174,16 @@ def _sigterm(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``memstore-nb``; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        # Whatever slips past the escaping (an odd locale's encoding, a lone surrogate) prints as
+        # an escape instead of ending the command with UnicodeEncodeError.
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
-        return int(args.func(args))
+        with speaking(COMMAND_LINE):  # errors advise flags and environment variables, not notebook code
+            return int(args.func(args))
     except MemstoreError as exc:
         note(f"memstore-nb: error: {safe(one_line(str(exc), 2000))}")
         return 2

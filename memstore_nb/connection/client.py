@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +14,13 @@ import redis.asyncio.cluster
 import redis.cluster
 
 from ..errors import ArgumentError, ConnectError, MemstoreError, ServerTooOld
-from ..replies import version_tuple
+from .advice import current
 from .diagnose import diagnose
 from .endpoint import Endpoint, parse_endpoint
 from .local_client import local_server, store_client
-from .retry import AsyncBoundedRetry, BoundedRetry, RetryingRedisCluster, no_retry
+from .options import client_kwargs, probe
+from .pool import DEFAULT_MAX_CONNECTIONS, WaitingAsyncRedisCluster, waiting_pool
+from .retry import AsyncBoundedRetry, BoundedRetry, RetryingRedisCluster
 
 __all__ = ["MIN_VERSION", "ConnectInfo", "Plan", "aconnect", "connect", "connect_with_info"]
 
@@ -47,6 +48,7 @@ def connect(
     credentials: Any = None,
     cluster: bool | None = None,
     timeout: float = 5.0,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> redis.Redis | redis.cluster.RedisCluster:
     """Connect to Redis / Memorystore and check the server, or explain what to fix.
 
@@ -60,13 +62,18 @@ def connect(
         endpoint: an endpoint string (see :func:`parse_endpoint`) or an :class:`Endpoint`;
             ``"local"`` starts or reuses the persistent local store (``memstore_nb.local.store``),
             ``"local-cluster"`` a throw-away embedded cluster.
-        password: the AUTH string; overrides one given in the URL.
+        password: the AUTH string; overrides one given in the URL. Without either, the
+            ``MEMSTORE_NB_PASSWORD`` environment variable is used when it is set (not with ``iam``).
         ca_certs: the server CA for ``rediss://``: a file path or the PEM text itself.
             Without it the system CAs are used.
         iam: authenticate with a Google access token (Memorystore for Redis Cluster / Valkey).
         credentials: google-auth credentials for ``iam``; Application Default Credentials if None.
         cluster: ``True``/``False`` to force the client kind; ``None`` asks the server (INFO cluster).
         timeout: seconds for connecting and for each reply.
+        max_connections: connections the client opens at most (per node of a cluster). A caller
+            that finds them all busy waits for one (up to ``max(2 * timeout, 5)`` seconds), then
+            gets :class:`~memstore_nb.server_errors.PoolExhausted`: nothing was sent. Raise it for
+            more than 100 threads or tasks at once on one client.
 
     Returns:
         A ready ``redis.Redis`` or ``redis.cluster.RedisCluster`` (bytes replies, RESP2).
@@ -90,6 +97,7 @@ def connect(
         credentials=credentials,
         cluster=cluster,
         timeout=timeout,
+        max_connections=max_connections,
     )
     return client
 
@@ -103,8 +111,10 @@ def connect_with_info(
     credentials: Any = None,
     cluster: bool | None = None,
     timeout: float = 5.0,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> tuple[redis.Redis | redis.cluster.RedisCluster, ConnectInfo]:
     """Like :func:`connect`, and also returns the server version, mode and PING latency."""
+    _checked_max(max_connections)
     plan = _plan(
         endpoint,
         password=password,
@@ -117,11 +127,14 @@ def connect_with_info(
     client: redis.Redis | redis.cluster.RedisCluster
     try:
         if plan.cluster:
-            client = _cluster_client(plan)
+            client = _cluster_client(plan, max_connections)
         elif plan.local:
-            client = store_client(plan.kwargs, BoundedRetry(plan.budget))
+            client = store_client(
+                plan.kwargs, BoundedRetry(plan.budget), max_connections=max_connections, wait=plan.budget
+            )
         else:
-            client = redis.Redis(**plan.kwargs, retry=BoundedRetry(plan.budget))
+            plain = redis.Redis(**plan.kwargs, retry=BoundedRetry(plan.budget))
+            client = waiting_pool(plain, max_connections, plan.budget)
     except MemstoreError:
         raise
     except (redis.exceptions.RedisError, OSError) as exc:
@@ -138,6 +151,7 @@ async def aconnect(
     credentials: Any = None,
     cluster: bool | None = None,
     timeout: float = 5.0,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster:
     """The async twin of :func:`connect`: the same checks, errors and retry policy, an asyncio client.
 
@@ -152,6 +166,7 @@ async def aconnect(
     """
     import asyncio
 
+    _checked_max(max_connections)
     plan = await asyncio.to_thread(
         _plan,
         endpoint,
@@ -176,14 +191,21 @@ async def aconnect(
         if plan.cluster:
             _check_cluster_endpoint(plan)
             node_kwargs = {k: v for k, v in async_kwargs.items() if k != "db"}
-            client = redis.asyncio.cluster.RedisCluster(**node_kwargs, retry=AsyncBoundedRetry(plan.budget))
+            client = WaitingAsyncRedisCluster(
+                **node_kwargs,
+                retry=AsyncBoundedRetry(plan.budget),
+                max_connections=max_connections,
+                connection_wait=plan.budget,
+            )
             await client.ping(target_nodes=redis.asyncio.cluster.RedisCluster.ALL_NODES)
         else:
             retry = AsyncBoundedRetry(plan.budget)
             if plan.local:
-                client = store_client(async_kwargs, retry, asyncio=True)
+                client = store_client(
+                    async_kwargs, retry, asyncio=True, max_connections=max_connections, wait=plan.budget
+                )
             else:
-                client = redis.asyncio.Redis(**async_kwargs, retry=retry)
+                client = waiting_pool(redis.asyncio.Redis(**async_kwargs, retry=retry), max_connections, plan.budget)
             await client.ping()
     except MemstoreError:
         raise
@@ -234,6 +256,12 @@ class Plan:
         )
 
 
+def _checked_max(max_connections: object) -> int:
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+        raise ArgumentError(f"max_connections must be a whole number of at least 1, not {max_connections!r}")
+    return max_connections
+
+
 def _plan(
     endpoint: str | Endpoint,
     *,
@@ -260,11 +288,11 @@ def _plan(
         # The local store's socket path is used as it is: no URL parsing of a directory's name.
         ep = Endpoint(kind="unix", path=str(server.socket)) if local else parse_endpoint(server.url)
         password, iam, ca_certs, credentials = getattr(server, "password", None) or None, False, None, None
-    kwargs = _client_kwargs(ep, password, ca_certs, iam, credentials, timeout)
+    kwargs = client_kwargs(ep, password, ca_certs, iam, credentials, timeout)
     budget = max(2.0 * timeout, 5.0)
     unchecked = Plan(ep, shown, kwargs, bool(cluster), budget, ConnectInfo(shown, "", "", 0.0), iam, timeout, local)
     try:
-        version, cluster_enabled, latency = _probe(kwargs)
+        version, cluster_enabled, latency = probe(kwargs)
     except (redis.exceptions.RedisError, OSError) as exc:
         # Not chained ("from None"): redis-py's own traceback is what the reader must not have to
         # read, and with RESP3 its text can hold the password. The scrubbed text is kept in the message.
@@ -272,7 +300,7 @@ def _plan(
     if version < MIN_VERSION:
         raise ServerTooOld(
             f"{shown} runs Redis {'.'.join(map(str, version))}; memstore-nb needs Redis 5.0 or newer: "
-            "upgrade the instance (Memorystore: Console > your instance > Upgrade) or use ENDPOINT = 'local'",
+            f"upgrade the instance (Memorystore: Console > your instance > Upgrade); {current().local}",
             shown,
             ".".join(map(str, version)),
         )
@@ -291,88 +319,6 @@ def _plan(
     return Plan(ep, shown, kwargs, bool(cluster), budget, info, iam, timeout, local)
 
 
-def _client_kwargs(
-    ep: Endpoint,
-    password: str | None,
-    ca_certs: str | bytes | os.PathLike[str] | None,
-    iam: bool,
-    credentials: Any,
-    timeout: float,
-) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "db": ep.db,
-        "protocol": 2,
-        "socket_connect_timeout": timeout,
-        "socket_timeout": timeout,
-    }
-    if ep.kind == "unix":
-        kwargs["unix_socket_path"] = ep.path
-    else:
-        kwargs.update(host=ep.host, port=ep.port)
-    secret = password if password is not None else ep.password
-    if iam:
-        if secret:
-            raise ArgumentError("use either an AUTH string (password) or iam=True, not both")
-        from .auth import GoogleIAMCredentialProvider
-
-        kwargs["credential_provider"] = GoogleIAMCredentialProvider(credentials)
-    else:
-        if credentials is not None:
-            raise ArgumentError("credentials= is only used with iam=True")
-        if secret:
-            kwargs["password"] = secret
-        if ep.username:
-            kwargs["username"] = ep.username
-    if ep.tls:
-        kwargs.update(ssl=True, ssl_cert_reqs="required", **_ca_kwargs(ca_certs))
-    elif ca_certs is not None:
-        raise ArgumentError(
-            f"ca_certs was given but {ep.to_url()} is not TLS: use rediss:// (Memorystore's TLS port is 6378)"
-        )
-    return kwargs
-
-
-def _ca_kwargs(ca_certs: str | bytes | os.PathLike[str] | None) -> dict[str, Any]:
-    import ssl
-
-    if ca_certs is None:
-        return {}
-    if isinstance(ca_certs, bytes):
-        ca_certs = ca_certs.decode("ascii", errors="replace")
-    text = os.fspath(ca_certs)
-    if "-----BEGIN" in text:
-        pem = text.strip() + "\n"
-        try:
-            ssl.create_default_context(cadata=pem)
-        except (ssl.SSLError, ValueError) as exc:
-            raise ArgumentError(f"ca_certs holds PEM text that is not a valid certificate ({exc})") from None
-        return {"ssl_ca_data": pem}
-    if not os.path.isfile(text):
-        raise ArgumentError(
-            f"ca_certs: no file {text!r}; pass the CA file's path, or its PEM text "
-            "(it starts with -----BEGIN CERTIFICATE-----)",
-            text,
-        )
-    return {"ssl_ca_certs": text}
-
-
-def _probe(kwargs: dict[str, Any]) -> tuple[tuple[int, ...], bool, float]:
-    """One attempt, no retries: PING, server version, cluster mode."""
-    probe = redis.Redis(**kwargs, retry=no_retry(), single_connection_client=True)
-    try:
-        started = time.perf_counter()
-        probe.ping()
-        latency = (time.perf_counter() - started) * 1000.0
-        server = probe.info("server")
-        try:
-            cluster_enabled = bool(int(probe.info("cluster").get("cluster_enabled", 0)))
-        except redis.exceptions.ResponseError:
-            cluster_enabled = False  # some managed servers restrict INFO sections
-        return version_tuple(server.get("redis_version", "0")), cluster_enabled, latency
-    finally:
-        probe.close()
-
-
 def _check_cluster_endpoint(plan: Plan) -> None:
     if plan.endpoint.kind == "unix":
         raise ArgumentError("a Redis Cluster is reached over TCP, not a unix socket")
@@ -380,9 +326,9 @@ def _check_cluster_endpoint(plan: Plan) -> None:
         raise ArgumentError(f"{plan.shown}: a Redis Cluster has only database 0; drop the /{plan.endpoint.db}")
 
 
-def _cluster_client(plan: Plan) -> redis.cluster.RedisCluster:
+def _cluster_client(plan: Plan, max_connections: int) -> redis.cluster.RedisCluster:
     _check_cluster_endpoint(plan)
     node_kwargs = {k: v for k, v in plan.kwargs.items() if k != "db"}
-    client = RetryingRedisCluster(outer_retry=BoundedRetry(plan.budget), **node_kwargs)
+    client = RetryingRedisCluster(outer_retry=BoundedRetry(plan.budget), max_connections=max_connections, **node_kwargs)
     client.ping(target_nodes=redis.cluster.RedisCluster.ALL_NODES)
     return client

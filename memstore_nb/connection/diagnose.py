@@ -17,6 +17,7 @@ from ..errors import (
     TLSMismatch,
     UnknownHost,
 )
+from .advice import current
 from .endpoint import Endpoint, redact_text
 
 __all__ = ["LOCAL_HINT", "diagnose", "explain_failure", "is_private_address"]
@@ -24,12 +25,16 @@ __all__ = ["LOCAL_HINT", "diagnose", "explain_failure", "is_private_address"]
 _PRIVATE_NETS = tuple(
     ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 )
-_CA_HINT = (
-    "pass ca_certs= the instance's server CA, as a file path or as the PEM text itself "
+_CA_WHERE = (
     "(Memorystore: Console > your instance > Security > Download, or "
     "`gcloud redis instances describe INSTANCE --region REGION --format='value(serverCaCerts[0].cert)'`)"
 )
+#: the notebook's words; errors use :func:`memstore_nb.connection.advice.current`'s
 LOCAL_HINT = "to run the walkthrough without an instance, use ENDPOINT = 'local'"
+
+
+def _ca_hint() -> str:
+    return f"{current().ca} {_CA_WHERE}"
 
 
 def is_private_address(host: str | None) -> bool:
@@ -100,7 +105,7 @@ def _not_redis(shown: str) -> ConnectError:
     return ConnectError(
         f"could not connect to {shown}: it is not a Redis server (it answered HTTP, so a web server or "
         "proxy listens there): check the host and port (Memorystore: 6379, or 6378 with in-transit "
-        f"encryption; Console > your instance > Connections); {LOCAL_HINT}",
+        f"encryption; Console > your instance > Connections); {current().local}",
         shown,
     )
 
@@ -119,11 +124,18 @@ def explain_failure(
     Pure: it looks only at the exception and the endpoint (no network), so every branch is testable.
     """
     shown = shown or ep.to_url()
-    detail = redact_text(str(exc), (*secrets, ep.password))
+    # A user name without a password may be a mistyped AUTH string (redis://AUTH@host): hidden too.
+    detail = redact_text(str(exc), (*secrets, ep.password, None if ep.password else ep.username))
     low = detail.lower()
+    advice = current()
     where = f"could not connect to {shown}"
     tail = f" (redis-py said: {type(exc).__name__}: {detail})"
 
+    if "without any password configured" in low or "no password is set" in low:
+        return AuthenticationFailed(
+            f"{where}: a password was given but the server has none configured: {advice.no_password}{tail}",
+            shown,
+        )
     if isinstance(exc, redis.exceptions.AuthenticationError) or any(
         m in low
         for m in (
@@ -141,24 +153,24 @@ def explain_failure(
                 "instance and that your principal has the Memorystore DB connection user role "
                 "(roles/memorystore.dbConnectionUser or roles/redis.dbConnectionUser)"
             )
+        elif not has_password and ep.username:
+            msg = (
+                "the endpoint has a user name but no password: an AUTH string goes after a colon "
+                f"(redis://:AUTH@host:port, where the user name is empty), or {advice.password}"
+            )
         elif not has_password:
             msg = (
-                "the server requires an AUTH string: pass password=... (Memorystore: Console > your instance > "
+                f"the server requires an AUTH string: {advice.password} (Memorystore: Console > your instance > "
                 "AUTH string, or `gcloud redis instances get-auth-string INSTANCE --region REGION`), "
-                "or iam=True if the instance uses IAM authentication"
+                f"or {advice.iam} if the instance uses IAM authentication"
             )
         else:
             msg = "the server rejected the password (AUTH string); check it and try again (it is never shown here)"
         return AuthenticationFailed(f"{where}: {msg}{tail}", shown)
-    if "without any password configured" in low or "no password is set" in low:
-        return AuthenticationFailed(
-            f"{where}: a password was given but the server has none configured: leave the password empty{tail}",
-            shown,
-        )
     if "protocol error" in low and ("http/" in low or "<html" in low or "<!doctype" in low):
         return _not_redis(shown)
     if "certificate" in low:
-        hint = _CA_HINT
+        hint = _ca_hint()
         if "hostname" in low or "ip address mismatch" in low:
             hint = "connect by the IP address or name that the server certificate lists"
         return CertificateRejected(f"{where}: the server's TLS certificate was not accepted: {hint}{tail}", shown)
@@ -176,7 +188,7 @@ def explain_failure(
     ):
         return TLSMismatch(
             f"{where}: the server closed the connection at once; the instance probably has in-transit encryption: "
-            f"use rediss:// (Memorystore's TLS port is 6378) and {_CA_HINT}{tail}",
+            f"use rediss:// (Memorystore's TLS port is 6378) and {_ca_hint()}{tail}",
             shown,
         )
     if any(
@@ -191,7 +203,7 @@ def explain_failure(
     ):
         return UnknownHost(
             f"{where}: the host name {ep.host!r} does not resolve: check it for typos "
-            f"(Memorystore gives an IP address: Console > your instance > Connections); {LOCAL_HINT}{tail}",
+            f"(Memorystore gives an IP address: Console > your instance > Connections); {advice.local}{tail}",
             shown,
         )
     timed_out = isinstance(exc, (redis.exceptions.TimeoutError, socket.timeout, TimeoutError)) or "timed out" in low
@@ -201,19 +213,19 @@ def explain_failure(
             f"{where}: no answer from the private address {ep.host}. Memorystore is reachable only from inside "
             "its VPC network: run this notebook in Vertex AI Workbench or Colab Enterprise on that VPC, or open "
             f"a tunnel through a VM in the VPC (`gcloud compute ssh VM -- -N -L {ep.port}:{ep.host}:{ep.port}` "
-            f"and then ENDPOINT = 'redis://127.0.0.1:{ep.port}'); {LOCAL_HINT}{tail}",
+            f"and then {advice.use_endpoint(f'redis://127.0.0.1:{ep.port}')}); {advice.local}{tail}",
             shown,
         )
     if timed_out or unreachable:
         return ConnectTimeout(
             f"{where}: no answer within the timeout: check the address and port, firewall rules, and that this "
-            f"machine can reach the server; {LOCAL_HINT}{tail}",
+            f"machine can reach the server; {advice.local}{tail}",
             shown,
         )
     if "connection refused" in low or "error 111" in low or "no such file" in low:
         return ConnectionRefused(
             f"{where}: nothing accepts connections there: check the port (Memorystore: 6379, or 6378 with "
-            f"in-transit encryption) and that the server is running; {LOCAL_HINT}{tail}",
+            f"in-transit encryption) and that the server is running; {advice.local}{tail}",
             shown,
         )
     if "select is not allowed in cluster mode" in low:

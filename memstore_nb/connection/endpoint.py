@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from ..errors import EndpointError
+from .advice import current
 
 __all__ = ["ACCEPTED_FORMS", "Endpoint", "parse_endpoint", "redact_endpoint", "redact_text"]
 
@@ -22,6 +23,9 @@ _MAX_LABEL = 63
 _HOST_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?")
 # Up to the LAST '@', as the parser splits there: an unencoded '@' in a password stays hidden.
 _USERINFO_PASSWORD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?([^:@/]*):(.*)@", re.DOTALL)
+# redis://AUTH@host: user info without a colon, after a scheme (what a forgotten colon leaves).
+_USERINFO_ALONE_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(?!\*\*\*@)[^:@/\s]+@")
+_PASSWORD_QUERY_RE = re.compile(r"([?&](?:password|pass|pwd|auth|token)=)[^&#\s'\"]+", re.IGNORECASE)
 # Values that walkthroughs and docs use as "fill this in"; connecting to them can only fail.
 _PLACEHOLDERS = re.compile(
     r"<[^>]*>|\byour[-_ ]?(redis|instance|host|ip|endpoint|server)|\bx\.x\b"
@@ -74,8 +78,10 @@ class Endpoint:
         userinfo = ""
         if self.username or self.password:
             userinfo = self.username or ""
-            if redact and not _SIMPLE_USER_RE.fullmatch(userinfo):
-                userinfo = "***"  # a "user name" with '?' or '#' is more likely a mistyped password
+            if redact and (not _SIMPLE_USER_RE.fullmatch(userinfo) or not self.password):
+                # A "user name" with '?' or '#', or one with no password after it
+                # (redis://AUTH@host, the colon forgotten), is more likely a mistyped password.
+                userinfo = "***"
             elif not redact:
                 userinfo = _quote_userinfo(userinfo)
             if self.password:
@@ -100,7 +106,8 @@ _SIMPLE_USER_RE = re.compile(r"[A-Za-z0-9._~%-]*")
 
 
 def redact_endpoint(text: str) -> str:
-    """An endpoint string fit for showing: whatever stands before the last ``@`` reads ``***``.
+    """An endpoint string fit for showing: whatever stands before the last ``@`` reads ``***``, and so
+    does the value of every query parameter but ``db`` (``?password=...`` is a secret too).
 
     Unlike a URL parser, this makes no guess about which ``?``, ``#``, ``/`` or ``:`` belongs to
     the password: everything between the scheme and the last ``@`` is hidden, except a plain user
@@ -109,20 +116,38 @@ def redact_endpoint(text: str) -> str:
     Example:
         >>> redact_endpoint("redis://:abc?Pw-S3cr3t@127.0.0.1:7351")
         'redis://:***@127.0.0.1:7351'
+        >>> redact_endpoint("redis://10.0.0.3?password=S3cr3t&db=1")
+        'redis://10.0.0.3?password=***&db=1'
     """
     scheme = _SCHEME_RE.match(text)
     start = scheme.end() if scheme else 0
     at = text.rfind("@")
-    if at < start:
+    if at >= start:
+        user, colon, _secret = text[start:at].partition(":")
+        keep = user + ":" if colon and _SIMPLE_USER_RE.fullmatch(user) else ""
+        text = f"{text[:start]}{keep}***{text[at:]}"
+        at = text.rfind("@")
+    where, question, query = text[max(at, 0) :].partition("?")
+    if not question:
         return text
-    user, colon, _secret = text[start:at].partition(":")
-    keep = user + ":" if colon and _SIMPLE_USER_RE.fullmatch(user) else ""
-    return f"{text[:start]}{keep}***{text[at:]}"
+    items = (_QUERY_ITEM_RE.sub(_hide_value, item) for item in query.split("&"))
+    return f"{text[: max(at, 0)]}{where}?{'&'.join(items)}"
+
+
+_QUERY_ITEM_RE = re.compile(r"^([^=]*)=(.*)$", re.DOTALL)
+
+
+def _hide_value(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return match.group() if name == "db" else f"{name}=***"
 
 
 def redact_text(text: str, secrets: tuple[str | None, ...] = ()) -> str:
-    """``text`` with URL passwords and each of ``secrets`` replaced by ``***``."""
+    """``text`` with URL passwords (``redis://user:***@``, ``redis://***@`` for user info without a
+    colon, ``?password=***``) and each of ``secrets`` replaced by ``***``."""
     out = _USERINFO_PASSWORD_RE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}:***@", text, count=1)
+    out = _USERINFO_ALONE_RE.sub(r"\1***@", out)
+    out = _PASSWORD_QUERY_RE.sub(r"\1***", out)
     for secret in secrets:
         if secret:
             out = out.replace(secret, "***")
@@ -205,9 +230,9 @@ def _parse_query(query: str, raw: str) -> int | None:
     for item in query.split("&"):
         name, _, value = item.partition("=")
         if name != "db":
-            raise _bad(
-                f"unsupported query parameter {name!r} (only ?db=N; pass TLS and auth options to connect())", raw
-            )
+            secret = _PASSWORD_QUERY_RE.search(f"?{name}=x")
+            what = f"for the AUTH string, {current().password}" if secret else "pass TLS and auth options to connect()"
+            raise _bad(f"unsupported query parameter {name!r} (only ?db=N; {what})", raw)
         db = _parse_db(value, raw)
     return db
 

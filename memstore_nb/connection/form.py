@@ -39,7 +39,7 @@ def ca_from_upload(value: Any) -> str | None:
 def _without_password(endpoint: Endpoint) -> str:
     if endpoint.kind in ("local", "local-cluster"):
         return endpoint.kind
-    username = endpoint.username if endpoint.username and _plain_user(endpoint.username) else None
+    username = None if _hidden_user(endpoint) else endpoint.username
     return dataclasses.replace(endpoint, username=username, password=None).to_url(redact=False)
 
 
@@ -48,8 +48,14 @@ def _plain_user(username: str | None) -> bool:
     return not username or redact_endpoint(f"{username}:x@h").startswith(f"{username}:")
 
 
+def _hidden_user(endpoint: Endpoint) -> bool:
+    """Whether the user name stays out of the form: one that looks like a password, or one with no
+    password after it (``redis://AUTH@host``: the colon forgotten, the AUTH string in the user name)."""
+    return bool(endpoint.username) and (not _plain_user(endpoint.username) or not endpoint.password)
+
+
 def _hidden_parts(endpoint: Endpoint) -> bool:
-    return bool(endpoint.password) or not _plain_user(endpoint.username)
+    return bool(endpoint.password) or _hidden_user(endpoint)
 
 
 class ConnectionForm(widgets.VBox):
@@ -76,7 +82,7 @@ class ConnectionForm(widgets.VBox):
     def __init__(self, default: str = "local", *, timeout: float = 5.0, **kwargs: Any) -> None:
         self._timeout = timeout
         self._url_password: str | None = None
-        self._url_username: str | None = None  # only one that is not shown (see _plain_user)
+        self._url_username: str | None = None  # only one that is not shown (see _hidden_user)
         shown = default
         try:
             parsed = parse_endpoint(default)
@@ -93,7 +99,7 @@ class ConnectionForm(widgets.VBox):
         self._password = widgets.Password(
             value="",
             description="AUTH string",
-            placeholder="(from the endpoint)" if self._url_password else "(none)",
+            placeholder="(from the endpoint)" if self._url_password or self._url_username else "(none)",
             style=style,
             layout=wide,
         )
@@ -166,7 +172,7 @@ class ConnectionForm(widgets.VBox):
     def _keep_hidden(self, parsed: Endpoint) -> None:
         if parsed.password:
             self._url_password = parsed.password
-        if not _plain_user(parsed.username):
+        if _hidden_user(parsed):
             self._url_username = parsed.username
 
     def _show_error(self, message: str) -> None:

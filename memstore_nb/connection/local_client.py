@@ -19,7 +19,8 @@ import redis.asyncio.connection
 import redis.connection
 
 from ..errors import ConnectError
-from ..server_errors import NotSent
+from ..server_errors import NotSent, PoolExhausted
+from .pool import DEFAULT_MAX_CONNECTIONS, AsyncWaitingConnectionPool, WaitingConnectionPool
 
 __all__ = ["AsyncStorePool", "StorePool", "local_server", "store_client"]
 
@@ -61,39 +62,54 @@ class AsyncStoreConnection(redis.asyncio.connection.UnixDomainSocketConnection):
             raise _refused(exc, self.path) from exc
 
 
-class StorePool(redis.ConnectionPool):
+class StorePool(WaitingConnectionPool):
     """A pool whose connection failures before anything is sent raise :class:`NotSent`.
 
     A pool connects a connection, or checks and reconnects a pooled one, before the client writes
-    the command on it; a failure there, after the client's retry policy gave up, sent nothing.
+    the command on it; a failure there, after the client's retry policy gave up, sent nothing. When
+    every connection is busy it waits for one, as ``connect()``'s pools do (:class:`PoolExhausted`,
+    itself a :class:`NotSent`, when none comes: the store is fine, the client is busy).
     """
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().get_connection(*args, **kwargs)
+        except PoolExhausted:
+            raise
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise _not_sent(exc) from exc
 
 
-class AsyncStorePool(redis.asyncio.ConnectionPool):
+class AsyncStorePool(AsyncWaitingConnectionPool):
     """:class:`StorePool` for ``redis.asyncio``."""
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().get_connection(*args, **kwargs)
+        except PoolExhausted:
+            raise
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise _not_sent(exc) from exc
 
 
-def store_client(kwargs: dict[str, Any], retry: Any, *, asyncio: bool = False) -> Any:
-    """A ``redis.Redis`` (or ``redis.asyncio.Redis``) on the store's socket: ``kwargs`` as for any client."""
+def store_client(
+    kwargs: dict[str, Any],
+    retry: Any,
+    *,
+    asyncio: bool = False,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    wait: float = 10.0,
+) -> Any:
+    """A ``redis.Redis`` (or ``redis.asyncio.Redis``) on the store's socket: ``kwargs`` as for any client;
+    at most ``max_connections`` connections, a busy caller waits up to ``wait`` seconds for one."""
     cls: Any = redis.asyncio.Redis if asyncio else redis.Redis
     # The client's own constructor turns its keyword arguments into connection settings; the pool
     # then makes connections of ours with those settings.
     settings = dict(cls(**kwargs, retry=retry).connection_pool.connection_kwargs)
+    pool = dict(max_connections=max_connections, timeout=wait, **settings)
     if asyncio:
-        return cls.from_pool(AsyncStorePool(connection_class=AsyncStoreConnection, **settings))
-    return cls.from_pool(StorePool(connection_class=StoreConnection, **settings))
+        return cls.from_pool(AsyncStorePool(connection_class=AsyncStoreConnection, **pool))
+    return cls.from_pool(StorePool(connection_class=StoreConnection, **pool))
 
 
 def local_server(*, cluster: bool) -> Any:

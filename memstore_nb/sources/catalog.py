@@ -14,6 +14,7 @@ import importlib.util
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ..clients import checked_text
 from ..errors import ArgumentError
 from .base import (
     LANGGRAPH,
@@ -31,6 +32,7 @@ from .lists import ListSource
 
 __all__ = [
     "find_session",
+    "known_kinds",
     "list_sessions",
     "open_transcript",
     "register_source",
@@ -120,13 +122,18 @@ def source_for(kind: str) -> HistorySource | None:
     return _SOURCES.get(kind)
 
 
-def _check_text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ArgumentError(f"{name} must be a string, got {type(value).__name__}: {value!r:.80}", value)
-    return value
+def _community_prefixes(prefixes: Sequence[str], client: Any) -> tuple[str, ...]:
+    if isinstance(prefixes, str):  # one prefix given as a string: "chat:" is not ("c", "h", ...)
+        prefixes = (prefixes,)
+    checked = tuple(checked_text("community_prefixes item", p, client) for p in prefixes)
+    if any(not p for p in checked):
+        raise ArgumentError("an empty community prefix would make every list a community history", prefixes)
+    return checked
 
 
-def list_sessions(client: Any, match: str = "*", *, count: int = 1000) -> Iterator[str]:
+def list_sessions(
+    client: Any, match: str = "*", *, count: int = 1000, community_prefixes: Sequence[str] = ()
+) -> Iterator[str]:
     """Yield the chat sessions of every kind, lazily, with SCAN (never KEYS).
 
     A key counts as a session when it is a LIST whose first element is a LangChain message in
@@ -136,6 +143,10 @@ def list_sessions(client: Any, match: str = "*", *, count: int = 1000) -> Iterat
     ``message_store:`` keys, newest first); the registered sources (LangGraph threads) follow,
     with their own kind. A ``redis.cluster.RedisCluster`` is scanned on every primary.
 
+    langchain-community's ``RedisChatMessageHistory`` takes a ``key_prefix`` of its own
+    (``key_prefix="chat:"``): name it in ``community_prefixes`` and its lists are listed as
+    ``"community"`` (read newest-first, in conversation order) instead of ``"memstore"``.
+
     SCAN may report a key twice while Redis resizes its table; callers that must not show
     duplicates keep a set of what they have shown.
 
@@ -143,25 +154,30 @@ def list_sessions(client: Any, match: str = "*", *, count: int = 1000) -> Iterat
         client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``.
         match: glob pattern (``"chat:*"`` for sessions stored with ``key_prefix="chat:"``).
         count: SCAN's COUNT hint and the size of each checking batch.
+        community_prefixes: key prefixes of langchain-community histories besides its default
+            ``message_store:`` (a string is one prefix).
 
     Yields:
         Session ids, as :class:`~memstore_nb.sources.SessionId`. Keys that are not valid UTF-8 are skipped.
 
     Raises:
-        ArgumentError: ``match`` is not a string or ``count`` is below 1.
+        ArgumentError: ``match`` is not text the client can send, ``count`` is below 1, or a
+            community prefix is empty or not text.
 
     Example:
         >>> for sid in itertools.islice(list_sessions(client, "user-*"), 20):  # doctest: +SKIP
         ...     print(sid)
+        >>> list(list_sessions(client, "chat:*", community_prefixes=["chat:"]))  # doctest: +SKIP
+        [SessionId('chat:alice')]  # kind "community"
     """
-    _check_text("match", match)
+    checked_text("match", match, client)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ArgumentError(f"count must be a whole number of at least 1, got {count!r}", count)
-    return _listing(client, match, count)
+    return _listing(client, match, count, _community_prefixes(community_prefixes, client))
 
 
-def _listing(client: Any, match: str, count: int) -> Iterator[str]:
-    yield from _LISTS.list(client, match, count)
+def _listing(client: Any, match: str, count: int, community_prefixes: tuple[str, ...]) -> Iterator[str]:
+    yield from _LISTS.list(client, match, count, community_prefixes=community_prefixes)
     for source in registered_sources():
         for sid in source.list(client, match, count):
             yield sid if isinstance(sid, SessionId) and sid.kind == source.kind else SessionId(sid, source.kind)
@@ -173,10 +189,10 @@ def find_session(client: Any, session_id: str, kind: str | None = None) -> Sessi
     when no source does.
 
     Raises:
-        ArgumentError: ``session_id`` is not a string, or ``kind`` names no source (the message
-            lists the kinds there are, and says to install langgraph for threads).
+        ArgumentError: ``session_id`` is not text the client can send, or ``kind`` names no source
+            (the message lists the kinds there are, and says to install langgraph for threads).
     """
-    _check_text("session_id", session_id)
+    checked_text("session_id", session_id, client)
     kind = kind or getattr(session_id, "kind", None)
     if kind:
         if kind not in _LISTS.kinds:
@@ -190,12 +206,17 @@ def find_session(client: Any, session_id: str, kind: str | None = None) -> Sessi
     return None
 
 
+def known_kinds() -> builtins.list[str]:
+    """Every kind a session can be read as: the list kinds and the registered sources', sorted."""
+    return sorted({*_LISTS.kinds, *(s.kind for s in registered_sources())})
+
+
 def source_of(kind: str) -> HistorySource:
     """The registered source for ``kind``, or an :class:`ArgumentError` that lists the kinds there are."""
     source = source_for(kind)
     if source is None:
-        known = sorted({*_LISTS.kinds, *(s.kind for s in registered_sources())})
-        hint = "" if LANGGRAPH in known else " (LangGraph threads need langgraph: pip install langgraph)"
+        known = known_kinds()
+        hint = "" if LANGGRAPH in known else " (LangGraph threads need langgraph: pip install langgraph-checkpoint)"
         raise ArgumentError(
             f"no reader for {kind!r} histories: the kinds are {', '.join(known)}{hint} "
             "(add a reader with memstore_nb.sources.register_source)",
@@ -270,9 +291,9 @@ def open_transcript(client: Any, session_id: str, kind: str | None = None) -> Tr
         kind: its kind, when ``session_id`` is a plain string of another kind than its key says.
 
     Raises:
-        ArgumentError: no source reads that kind.
+        ArgumentError: no source reads that kind, or ``session_id`` is not text the client can send.
     """
-    _check_text("session_id", session_id)
+    checked_text("session_id", session_id, client)
     kind = kind or kind_of(session_id)
     if kind in _LISTS.kinds:
         return _LISTS.open(client, session_id, kind)

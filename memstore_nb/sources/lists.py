@@ -193,9 +193,12 @@ class ListSource:
     kind = MEMSTORE
     kinds = (MEMSTORE, COMMUNITY)
 
-    def list(self, client: Any, match: str, count: int) -> Iterator[SessionId]:
-        """The list sessions matching the glob ``match`` (SCAN on every primary)."""
-        return list_keys(client, match, count)
+    def list(
+        self, client: Any, match: str, count: int, *, community_prefixes: Sequence[str] = ()
+    ) -> Iterator[SessionId]:
+        """The list sessions matching the glob ``match`` (SCAN on every primary); keys under one of
+        ``community_prefixes`` are ``"community"`` sessions, as ``message_store:`` ones are."""
+        return list_keys(client, match, count, community_prefixes)
 
     def exists(self, client: Any, session_id: str) -> bool:
         """Whether a key of that name exists (its kind is then :func:`~memstore_nb.sources.list_kind`'s)."""

@@ -25,19 +25,20 @@ _SCAN_TYPE_SINCE = (6, 0)
 _SCAN_TYPE: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
-def list_keys(client: Any, match: str, count: int) -> Iterator[SessionId]:
+def list_keys(client: Any, match: str, count: int, community_prefixes: Sequence[str] = ()) -> Iterator[SessionId]:
     """The list keys matching ``match`` whose first element is a LangChain message, as :class:`SessionId`.
 
     On Redis >= 6.0 SCAN filters by type on the server; on 5.x each candidate's TYPE is asked
     in the same pipelined batch as its first element. A ``RedisCluster`` is scanned on every
     primary. Keys are checked in pipelined batches that grow to ``count``, so the first
     sessions come quickly and 100,000 keys cost about 100 SCAN calls and a little over 100
-    round trips of checks. Keys that are not valid UTF-8 are skipped (with a warning).
+    round trips of checks. Keys that are not valid UTF-8 are skipped (with a warning). Keys under
+    ``message_store:`` or one of ``community_prefixes`` are ``"community"`` sessions.
     """
     typed = scan_type_supported(client)
     keys = client.scan_iter(match=match, count=count, **({"_type": "list"} if typed else {}))
     for batch in _batches(keys, count):
-        yield from _sessions_in(client, batch, typed)
+        yield from _sessions_in(client, batch, typed, community_prefixes)
 
 
 def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
@@ -56,7 +57,9 @@ def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
         yield batch
 
 
-def _sessions_in(client: Any, keys: Sequence[Raw], typed: bool) -> Iterator[SessionId]:
+def _sessions_in(
+    client: Any, keys: Sequence[Raw], typed: bool, community_prefixes: Sequence[str] = ()
+) -> Iterator[SessionId]:
     pipe = client.pipeline(transaction=False)
     for key in keys:
         if not typed:
@@ -72,7 +75,7 @@ def _sessions_in(client: Any, keys: Sequence[Raw], typed: bool) -> Iterator[Sess
             continue
         try:
             text = key.decode("utf-8") if isinstance(key, bytes) else key
-            yield SessionId(text, list_kind(text))
+            yield SessionId(text, list_kind(text, community_prefixes))
         except UnicodeDecodeError:
             log.warning("skipping session key that is not valid UTF-8: %r", key[:80])
 

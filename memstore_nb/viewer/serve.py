@@ -17,7 +17,7 @@ import webbrowser
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import MemstoreError
+from ..errors import MemstoreError, install_hint
 from ..local.server import free_port
 from ..processes import answers_http, end_group, process_tree, same_process
 
@@ -54,8 +54,7 @@ class VoilaNotInstalled(MemstoreError, ModuleNotFoundError):
 
     def __init__(self) -> None:
         super().__init__(
-            'the standalone viewer page needs Voilà: run `pip install "memstore-nb[demo]"` '
-            "(or `pip install voila`), then try again",
+            f"the standalone viewer page needs Voilà: {install_hint('demo', 'voila')}, then try again",
             name="voila",
         )
 

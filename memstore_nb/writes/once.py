@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 import redis
 import redis.exceptions
 
-from ..server_errors import NotSent, WriteUnconfirmed
+from ..clients import acall_when_free, call_when_free
+from ..server_errors import POOL_ADVICE, NotSent, PoolExhausted, WriteUnconfirmed, no_free_connection
 from .ids import MARKER_TTL_SECONDS, KeyLike, key_text, marker, marker_arg
 from .templates import CHECKED, GENERAL, LEADING
 
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 # lost replies without multiplying the client's wait on a server that is down.
 _RETRY_BUDGET = 1
 _RETRY_WINDOW = 5.0  # seconds since the first send after which no new send starts
+# A send that found no free connection in its client's pool never left (redis-py takes a connection
+# before it writes anything), so it may wait for one and try again, as often as it takes within
+# this many seconds; then it fails as "not sent", never as "unconfirmed".
+_POOL_WAIT = 10.0
 _TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
 # Refusals that come before the script runs, so they say nothing about an earlier send of the same
 # write — one by the client's own retry, or by us — which may have been applied: the outcome is unknown.
@@ -145,6 +150,15 @@ class OnceScript:
         again after a connection failure, and the outcome is the server's reply or an exception
         as :meth:`run` raises it.
         """
+        if isinstance(exc, PoolExhausted):  # the client's own pool waited for a connection already
+            raise _not_sent(key, exc) from exc
+        if no_free_connection(exc):  # it never left: send it once a connection is free, or fail as not sent
+            try:
+                return call_when_free(lambda: self._send(client, argv), _POOL_WAIT, since=started)
+            except PoolExhausted as full:
+                raise _not_sent(key, full) from full
+            except Exception as again:  # the send happened this time, and failed: recover from that
+                exc, started = again, time.monotonic()
         if isinstance(exc, redis.exceptions.NoScriptError):
             try:
                 return client.eval(self.script, *argv)  # loads it on that server for the next time
@@ -159,8 +173,8 @@ class OnceScript:
             log.debug("write %s to %r: %s; sending it again (replay-safe)", write_id, key_text(key), failure)
             time.sleep(0.1)
             attempt += 1
-            try:
-                return self._send(client, argv)
+            try:  # waits for a free connection only until the window closes: then it is unconfirmed
+                return call_when_free(lambda: self._send(client, argv), max(deadline - time.monotonic(), 0.0))
             except Exception as exc:
                 failure = self._failure(key, write_id, attempt, exc)
 
@@ -198,6 +212,15 @@ class OnceScript:
         self, client: Any, key: KeyLike, argv: list[Any], write_id: str, started: float, exc: Exception
     ) -> Any:
         """:meth:`recover` for ``redis.asyncio`` clients."""
+        if isinstance(exc, PoolExhausted):
+            raise _not_sent(key, exc) from exc
+        if no_free_connection(exc):
+            try:
+                return await acall_when_free(lambda: self._asend(client, argv), _POOL_WAIT, since=started)
+            except PoolExhausted as full:
+                raise _not_sent(key, full) from full
+            except Exception as again:
+                exc, started = again, time.monotonic()
         if isinstance(exc, redis.exceptions.NoScriptError):
             try:
                 return await client.eval(self.script, *argv)
@@ -213,7 +236,7 @@ class OnceScript:
             await asyncio.sleep(0.1)
             attempt += 1
             try:
-                return await self._asend(client, argv)
+                return await acall_when_free(lambda: self._asend(client, argv), max(deadline - time.monotonic(), 0.0))
             except Exception as exc:
                 failure = self._failure(key, write_id, attempt, exc)
 
@@ -230,3 +253,14 @@ class OnceScript:
             return Outcome(True, reply)
         applied = bool(int(reply[0]))
         return Outcome(applied, reply[1] if applied and len(reply) > 1 else None)
+
+
+def _not_sent(key: KeyLike, full: PoolExhausted) -> PoolExhausted:
+    error = PoolExhausted(
+        f"the write to {key_text(key)!r} was not sent: no connection of its client's pool was free for "
+        f"{full.waited:.1f} s, so nothing was stored and calling again is safe; {POOL_ADVICE}",
+        full.waited,
+        full.limit,
+    )
+    error.__cause__ = full
+    return error

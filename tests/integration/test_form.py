@@ -97,6 +97,23 @@ def test_password_typed_into_the_endpoint_is_moved_out(
     assert AUTH_STRING not in _all_widget_state(form)
 
 
+def test_an_auth_string_without_its_colon_stays_out_of_state_and_errors(
+    auth_server: LocalRedis, form_cleanup: list[ConnectionForm]
+) -> None:
+    # redis://AUTH@host: the AUTH string lands in the user name, which the form used to show.
+    typo = f"redis://{AUTH_STRING}@127.0.0.1:{auth_server.port}"
+    form = ConnectionForm(default=typo, timeout=1.0)
+    form_cleanup.append(form)
+    assert AUTH_STRING not in _all_widget_state(form)
+    assert form._endpoint.value == f"redis://127.0.0.1:{auth_server.port}"
+    form.connect()  # AUTH <string> "" is refused: the outcome says where the colon goes, not the string
+    assert form.client is None and "goes after a colon" in form.outcome
+    form._endpoint.value = typo  # typed again into the field
+    form.connect()
+    assert AUTH_STRING not in _all_widget_state(form) and AUTH_STRING not in form.outcome
+    assert "***@127.0.0.1" in form.outcome
+
+
 def test_password_in_a_malformed_endpoint_is_hidden_too(form_cleanup: list[ConnectionForm]) -> None:
     form = ConnectionForm(default=f"redis://:{AUTH_STRING}@127.0.0.1:notaport")
     form_cleanup.append(form)

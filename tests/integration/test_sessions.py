@@ -12,7 +12,7 @@ from redis.cluster import RedisCluster
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.codec import encode_message
-from memstore_nb.errors import MemstoreError, WrongTypeError
+from memstore_nb.errors import ArgumentError, MemstoreError, WrongTypeError
 from memstore_nb.replies import version_tuple
 from memstore_nb.sources import (
     SessionNotFound,
@@ -306,3 +306,55 @@ def test_a_registered_source_is_listed_and_opened(any_client, any_session_id: st
     assert list(list_sessions(any_client, f"{any_session_id}*")) == []
     with pytest.raises(MemstoreError, match="register_source"):
         open_transcript(any_client, "x", kind="fake-threads")
+
+
+def test_a_community_history_under_its_own_prefix_is_listed_and_read_as_community(any_client, any_session_id: str):
+    # langchain-community's RedisChatMessageHistory(..., key_prefix="chat:") LPUSHes to
+    # "chat:<session id>", newest first. Before: listed as "memstore" and shown reversed.
+    from memstore_nb.sources import find_session, open_transcript
+
+    prefix = f"{any_session_id}:chat:"
+    key = f"{prefix}alice"
+    for text in ["first", "second", "third"]:
+        any_client.lpush(key, encode_message(HumanMessage(text)))
+    seed(any_client, f"{any_session_id}:mine", HumanMessage("own"))
+    default = {str(s): s.kind for s in list_sessions(any_client, f"{any_session_id}:*")}
+    assert default == {key: "memstore", f"{any_session_id}:mine": "memstore"}  # nothing says otherwise
+    for given in ([prefix], prefix, (prefix, "other:")):
+        found = {str(s): s for s in list_sessions(any_client, f"{any_session_id}:*", community_prefixes=given)}
+        assert {k: s.kind for k, s in found.items()} == {key: "community", f"{any_session_id}:mine": "memstore"}
+    sid = found[key]
+    rows = summarize_sessions(any_client, [sid])
+    assert (rows[0].kind, rows[0].last_preview) == ("community", "third")
+    assert [m.content for m in open_transcript(any_client, sid).read_range(0, 2)] == ["first", "second", "third"]
+    info = session_info(any_client, key, kind="community")
+    assert (info.kind, info.first_preview, info.last_preview) == ("community", "first", "third")
+    assert find_session(any_client, key, "community").kind == "community"
+    with pytest.raises(ArgumentError, match="empty community prefix"):
+        list_sessions(any_client, "*", community_prefixes=[""])
+
+
+def test_ids_and_patterns_are_checked_at_the_door(any_client, any_session_id: str):
+    from memstore_nb.sources import find_session, open_transcript
+
+    bad = f"{any_session_id}\ud800x"  # a lone surrogate: no UTF-8 encoder takes it
+    for call in (
+        lambda: session_info(any_client, bad),
+        lambda: open_transcript(any_client, bad),
+        lambda: find_session(any_client, bad),
+        lambda: list_sessions(any_client, bad),
+        lambda: list_sessions(any_client, "*", community_prefixes=[bad]),
+        lambda: MemorystoreChatMessageHistory(any_client, bad),
+        lambda: MemorystoreChatMessageHistory(any_client, "ok", key_prefix=bad),
+    ):
+        with pytest.raises(ArgumentError, match="cannot be sent to Redis") as err:
+            call()
+        assert "\\ud800" in str(err.value)  # shown escaped
+    for call in (
+        lambda: list_sessions(any_client, None),
+        lambda: session_info(any_client, None),
+        lambda: open_transcript(any_client, None),
+        lambda: list_sessions(any_client, "*", community_prefixes=[None]),
+    ):
+        with pytest.raises(ArgumentError, match="must be a string"):
+            call()

@@ -15,7 +15,12 @@ import pytest
 from helpers.cli import NOTEBOOKS, REPO
 
 SCRIPT = REPO / ".ci" / "check_notebooks.py"
-EXPECTED = {"chat_message_history.ipynb", "history_viewer.ipynb", "langchain_with_history.ipynb"}
+EXPECTED = {
+    "chat_message_history.ipynb",
+    "history_viewer.ipynb",
+    "langchain_with_history.ipynb",
+    "langgraph_memory.ipynb",
+}
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +131,11 @@ def _edit_params(nb: Any, source: str) -> Any:
         (lambda nb: nb.metadata.update(colab={"provenance": []}), "metadata.colab"),
         (lambda nb: nb.cells[2].metadata.update(executionInfo={"user": {"displayName": "x"}}), "executionInfo"),
         (lambda nb: nb.cells[1].metadata["tags"].append("injected-parameters"), "injected-parameters"),
+        # the install cell `memstore-nb run` executes in the user's own environment (issue 20, items 16, 17)
+        (lambda nb: setattr(nb.cells[2], "source", "%pip install --upgrade --quiet x"), "must not upgrade"),
+        (lambda nb: setattr(nb.cells[2], "source", "if 1:\n    !pip install -U x"), "must not upgrade"),
+        (lambda nb: setattr(nb.cells[2], "source", '%pip install --quiet "memstore-nb[langgraph]"'), "not on PyPI"),
+        (lambda nb: setattr(nb.cells[2], "source", "!python -m pip install memstore-nb"), "not on PyPI"),
     ],
 )
 def test_each_problem_is_reported(checker: ModuleType, tmp_path: Path, mutate: Any, expected: str) -> None:
@@ -133,6 +143,16 @@ def test_each_problem_is_reported(checker: ModuleType, tmp_path: Path, mutate: A
     mutate(nb)
     problems = _problems(checker, tmp_path, nb)
     assert any(expected in p for p in problems), problems
+
+
+def test_installs_from_a_wheel_or_a_clone_are_not_flagged(checker: ModuleType, tmp_path: Path) -> None:
+    nb = _good()
+    nb.cells[2].source = (
+        "# once memstore-nb is on PyPI: %pip install --upgrade memstore-nb\n"
+        '%pip install --quiet {found[-1]}\n%pip install --quiet "{found[-1]}[langgraph]" langchain\n'
+        "%pip install --quiet ./memstore-nb\nprint(ENDPOINT)"
+    )
+    assert _problems(checker, tmp_path, nb) == []
 
 
 def test_urls_and_redacted_passwords_are_not_flagged(checker: ModuleType, tmp_path: Path) -> None:

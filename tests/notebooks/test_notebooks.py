@@ -61,19 +61,24 @@ def _rpush_calls(cluster: redis.cluster.RedisCluster) -> int:
     return sum(int(node.get("cmdstat_rpush", {}).get("calls", 0)) for node in stats.values())
 
 
-@pytest.mark.parametrize("notebook", sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")))
-def test_strict_nbval_over_the_committed_outputs(tmp_path: Path, notebook: str) -> None:
+def test_strict_nbval_over_the_committed_outputs_in_sequence_on_one_store(tmp_path: Path) -> None:
+    # Every notebook on ONE local store, one after the other, as a reader runs them: each leaves the
+    # store as it found it, so what one wrote never changes what the next prints (issue 18, item 10).
     # The nested run keeps its coverage data to itself: two runs writing one .coverage corrupt it.
-    # Each notebook meets a fresh local store, as a first-time reader does (`local` keeps its data).
     env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage"), "MEMSTORE_NB_DATA_DIR": str(tmp_path / "store")}
-    command = [*NBVAL_COMMAND, f"notebooks/{notebook}"]
+    command = [*NBVAL_COMMAND, *(f"notebooks/{path.name}" for path in sorted(NOTEBOOKS.glob("*.ipynb")))]
     try:
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900, check=False, env=env)
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1200, check=False, env=env)
     finally:
         stop = [sys.executable, "-m", "memstore_nb.cli", "local", "stop"]
         subprocess.run(stop, env=env, capture_output=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
+def _assert_left_as_found(client: Any, before: set[str]) -> None:
+    """Nothing the notebook wrote stays, but the exactly-once write markers, which expire by themselves."""
+    _assert_only_expiring_markers(client, set(client.keys("*")) - before)
 
 
 def test_chat_message_history_writes_to_the_injected_endpoints(
@@ -87,15 +92,15 @@ def test_chat_message_history_writes_to_the_injected_endpoints(
         "chat_message_history.ipynb", tmp_path, ENDPOINT=url, CLUSTER_ENDPOINT=cluster_url, PROJECT_ID="msnb-test-1"
     )
 
-    # Method 1 wrote to the injected database; "Cleaning up" cleared session1 there and on the cluster.
-    assert client.exists("session1") == 0
-    assert client.llen("session-ttl") == 2 and 0 < client.ttl("session-ttl") <= 3600
-    assert client.llen("session-batch") == 100
-    assert '"50 squared is 2500."' in client.lindex("session-batch", -1)
+    # Method 1 wrote to the injected database (what it printed came from there); "Cleaning up"
+    # cleared every session it wrote, there and on the cluster.
+    text = _stdout(nb)
+    assert "2 messages, expiring in about 60 minutes" in text and "messages stored: 100" in text
+    assert "   ai: 50 squared is 2500." in text and "sessions this notebook left behind: []" in text
+    _assert_left_as_found(client, set())
     # Method 2 used the injected cluster (two messages, one RPUSH each), not an embedded one.
     assert _rpush_calls(cluster) - pushes_before == 2
     assert cluster.exists("session1") == 0
-    text = _stdout(nb)
     assert "Connected to a cluster: True (3 primaries)" in text
     assert "Does this work on Redis Cluster too?" in text
     assert "Project set to msnb-test-1" in text  # one form holds every parameter papermill can set
@@ -107,10 +112,30 @@ def test_history_viewer_seeds_and_lists_the_injected_endpoint(
 ) -> None:
     url, client = fresh_db
     nb = _execute("history_viewer.ipynb", tmp_path, ENDPOINT=url, SEED_DEMO=True, MATCH="demo:*")
-    assert client.llen("demo:spanish-tutor-long") == 3000
-    assert client.llen("demo:weather-agent") == 10
-    assert 0 < client.ttl("demo:temporary-chat") <= 3600
-    assert "7 sessions (at most 200 shown)" in _stdout(nb)
+    text = _stdout(nb)
+    assert "7 sessions (at most 200 shown)" in text and "demo:temporary-chat: 2 messages, expires in about 60" in text
+    assert "deleted the 7 demo sessions this notebook wrote; 0 were there before and stay" in text
+    _assert_left_as_found(client, set())
+
+
+def test_history_viewer_keeps_demo_data_that_was_there_and_runs_the_same_twice(
+    tmp_path: Path, fresh_db: tuple[str, redis.Redis]
+) -> None:
+    # `memstore-nb run` twice on one database: the same outputs; demo data someone else keeps stays.
+    url, client = fresh_db
+    client.rpush("demo:weather-agent", '{"type": "human", "data": {"content": "kept"}}')
+    outputs = []
+    for run in ("first", "second"):
+        output = tmp_path / f"{run}.ipynb"
+        command = [sys.executable, "-m", "memstore_nb.cli", "run", str(NOTEBOOKS / "history_viewer.ipynb")]
+        command += ["--endpoint", url, "-y", "SEED_DEMO=true", "-p", "MATCH", "demo:*", "-o", str(output)]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs.append(_stdout(nbformat.read(output, as_version=4)))
+        assert client.lrange("demo:weather-agent", 0, -1) == ['{"type": "human", "data": {"content": "kept"}}']
+        _assert_left_as_found(client, {"demo:weather-agent"})
+    assert "deleted the 6 demo sessions this notebook wrote; 1 were there before and stay" in outputs[0]
+    assert outputs[0] == outputs[1]
 
 
 def test_history_viewer_leaves_a_real_instance_alone_by_default(
@@ -121,22 +146,22 @@ def test_history_viewer_leaves_a_real_instance_alone_by_default(
     nb = _execute("history_viewer.ipynb", tmp_path, ENDPOINT=url)
     assert sorted(client.keys("*")) == ["existing-chat"]
     assert "1 sessions (at most 200 shown):\n  existing-chat" in _stdout(nb)
+    assert "deleted the 0 demo sessions this notebook wrote" in _stdout(nb)
 
 
-def test_langchain_notebook_keeps_two_sessions(tmp_path: Path, fresh_db: tuple[str, redis.Redis]) -> None:
+def test_langchain_notebook_keeps_two_sessions_then_clears_them(
+    tmp_path: Path, fresh_db: tuple[str, redis.Redis]
+) -> None:
     url, client = fresh_db
     nb = _execute("langchain_with_history.ipynb", tmp_path, ENDPOINT=url)
-    for user in ("alice", "bob"):
-        key = f"langchain:{user}"
-        assert client.llen(key) == 6
-        kinds = [doc.split('"type": "')[1].split('"')[0] for doc in client.lrange(key, 0, -1)]
-        assert kinds == ["human", "ai"] * 3
-        assert 0 < client.ttl(key) <= 86400
-    assert "Lisbon" in client.lindex("langchain:alice", 1)
-    assert "Carbonara" in client.lindex("langchain:bob", 1)
     text = _stdout(nb)
+    for user in ("alice", "bob"):  # read back from the injected database before the clean-up
+        assert f"langchain:{user}: 6 messages (human ai human ai human ai), expires in about 24 hours" in text
+    assert "Lisbon" in text and "Carbonara" in text
     assert "(model saw 6 messages)" in text
     assert "warnings raised: 0" in text
+    assert "left behind: []" in text
+    _assert_left_as_found(client, set())
 
 
 def _script_calls(cluster: redis.cluster.RedisCluster) -> int:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, message_to_dict, messages_from_dict
 
-from memstore_nb.codec import decode_message, encode_message, escape_controls, load_json
+from memstore_nb.codec import MAX_DEPTH, decode_message, encode_message, escape_controls, load_json, nesting_depth
 from memstore_nb.errors import CorruptMessageError
 
 # Every JSON value json.dumps can write: NaN, +-Infinity, integers of any size, lone surrogates.
@@ -187,6 +187,17 @@ def test_the_fast_path_gives_what_the_constructor_gives(kind: str, data: dict[st
         ("csi\x9b", "csi\\x9b"),
         ("a\u2066b\u2069", "a\\u2066b\\u2069"),
         ("plain é 日本", "plain é 日本"),
+        # invisible: zero-width space, joiners, word joiner, BOM, soft hyphen, LSEP/PSEP, tags, fillers
+        ("adm\u200bin", "adm\\u200bin"),
+        ("a\u200cb\u200dc\u2060d\ufeffe", "a\\u200cb\\u200dc\\u2060d\\ufeffe"),
+        ("soft\u00adhyphen", "soft\\xadhyphen"),
+        ("one\u2028two\u2029three", "one\\u2028two\\u2029three"),
+        ("tag\U000e0041\U000e007f", "tag\\U000e0041\\U000e007f"),
+        ("fill\u3164er\u115f", "fill\\u3164er\\u115f"),
+        # a lone surrogate (what json.loads makes of "\\ud800") is shown, never handed to an encoder
+        ("bad \ud800 and \udfff", "bad \\ud800 and \\udfff"),
+        # what is visible stays: emoji with a variation selector, combining accents, astral letters
+        ("\u2764\ufe0f e\u0301 \U0001f600 \U00020000", "\u2764\ufe0f e\u0301 \U0001f600 \U00020000"),
     ],
 )
 def test_escape_controls(text: str, shown: str) -> None:
@@ -196,3 +207,39 @@ def test_escape_controls(text: str, shown: str) -> None:
 def test_escape_controls_can_keep_lines() -> None:
     assert escape_controls("a\nb\tc\x1b", keep_lines=True) == "a\nb\tc\\x1b"
     assert escape_controls("a\nb") == "a\\x0ab"
+    assert escape_controls("a\u2028b\u200b", keep_lines=True) == "a\\u2028b\\u200b"  # not a newline for a terminal
+    assert escape_controls("x\ud83d\n", keep_lines=True).encode("utf-8") == b"x\\ud83d\n"
+
+
+def _nested(depth: int, where: str) -> str:
+    deep = "[" * depth + "]" * depth
+    data = {
+        "content": '{"content": [{"type": "text", "text": "hi", "x": DEEP}], "type": "human"}',
+        "tool args": '{"content": "", "type": "ai", "tool_calls": [{"name": "f", "id": "c1", "args": {"a": DEEP}}]}',
+        "kwargs": '{"content": "", "type": "ai", "additional_kwargs": {"a": DEEP}}',
+    }[where]
+    kind = "human" if where == "content" else "ai"
+    return '{"type": "' + kind + '", "data": ' + data.replace("DEEP", deep) + "}"
+
+
+@pytest.mark.parametrize("where", ["content", "tool args", "kwargs"])
+@pytest.mark.parametrize("depth", [MAX_DEPTH, 1_000, 5_000, 100_000])
+def test_a_deeply_nested_element_is_one_corrupt_message_error(where: str, depth: int) -> None:
+    # Before: 1,000 levels decoded (orjson reads 1,024) and the next json.dumps, repr or render raised
+    # RecursionError; 5,000 decoded on Python 3.13. Now the same answer on every Python version.
+    raw = _nested(depth, where)
+    with pytest.raises(CorruptMessageError, match=f"nested more than {MAX_DEPTH} levels deep") as err:
+        decode_message(raw, key="deep", index=2)
+    assert err.value.index == 2 and err.value.preview.startswith('{"type"')
+    for as_bytes in (raw.encode(),):
+        with pytest.raises(CorruptMessageError):
+            decode_message(as_bytes)
+
+
+def test_nesting_below_the_bound_reads_as_the_reference_does() -> None:
+    raw = _nested(MAX_DEPTH - 10, "tool args")
+    message = decode_message(raw)
+    assert same(message, reference(raw))
+    assert nesting_depth(json.loads(raw)) == MAX_DEPTH - 10 + 5  # the element, data, tool_calls, the call, args
+    assert nesting_depth(1) == 0 and nesting_depth({}) == 1 and nesting_depth([[1], {"a": [2]}]) == 3
+    assert nesting_depth([[[[[]]]]], limit=2) == 3  # stops one past the limit
