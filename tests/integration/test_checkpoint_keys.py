@@ -241,6 +241,7 @@ def test_saver_writes_wait_for_a_migrating_slot_instead_of_missing_keys_that_mov
     moved key; once every key has moved it goes on (ASK), and afterwards the thread has all its
     checkpoints and both keys with their TTL."""
     from memstore_nb.endpoint import connect
+    from memstore_nb.errors import CheckpointError
     from memstore_nb.server_errors import WriteUnconfirmed
 
     client = connect(redis_cluster_url, cluster=True)
@@ -266,6 +267,8 @@ def test_saver_writes_wait_for_a_migrating_slot_instead_of_missing_keys_that_mov
         with pytest.raises(WriteUnconfirmed, match="slot"):
             saver.put(stored, empty_checkpoint(), {}, {})  # its index is on the target already
         assert len(src.hkeys(keys.thread)) == before  # nothing written on the source
+        with pytest.raises(CheckpointError, match="slot moved"):
+            MemorystoreSaver(client).get_tuple(root)  # a read says so too, not a raw ClusterError
         while rest := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
             src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *rest)
         saver.put(stored, empty_checkpoint(), {}, {})  # every key on the target: sent there (ASK)
