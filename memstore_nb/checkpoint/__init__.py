@@ -12,6 +12,7 @@ from ..errors import MissingExtraError
 
 __all__ = [
     "MemorystoreSaver",
+    "UpgradeReport",
     "history_to_state",
     "import_history",
     "is_thread_key",
@@ -19,10 +20,13 @@ __all__ = [
     "thread_checkpoints",
     "thread_messages",
     "thread_to_history",
+    "upgrade_threads",
 ]
 
 _HOME = {
     "MemorystoreSaver": ".saver",
+    "UpgradeReport": ".legacy",
+    "upgrade_threads": ".legacy",
     "history_to_state": ".migrate",
     "import_history": ".migrate",
     "thread_to_history": ".migrate",
