@@ -136,13 +136,13 @@ local function ns_names(h)
   end
   return out
 end
-local function expire(h, ix, ttl)
+local function expire(h, ix, ttl, z)
   if ttl ~= '0' then
     redis.call('PEXPIRE', h, ttl)
     redis.call('PEXPIRE', ix, ttl)
-  else
+  elseif z == 0 then
     local t = redis.call('PTTL', h)
-    if t > 0 then redis.call('PEXPIRE', ix, string.format('%d', t)) else redis.call('PERSIST', ix) end
+    if t > 0 then redis.call('PEXPIRE', ix, string.format('%d', t)) end
   end
 end
 """

@@ -18,7 +18,7 @@ __all__ = ["COPY_IN", "DELETE_RUNS", "PRUNE", "PUT", "PUT_WRITES", "SWEEP"]
 
 _STATE = """
 local h, ix = KEYS[2], KEYS[3]
-local token, e = thread_state(h, ix)
+local token, e, z = thread_state(h, ix)
 if e then return e end
 if token == '' and KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return fail('LEGACY', {}) end
 """
@@ -154,7 +154,7 @@ for i = 7, #ARGV, 3 do
   end
 end
 redis.call('HSET', h, unpack(set))
-expire(h, ix, ARGV[1])
+expire(h, ix, ARGV[1], z)
 return token
 """,
 )
@@ -195,7 +195,7 @@ for i = 5, #ARGV, 3 do
   end
 end
 if changed then redis.call('HSET', h, 'x:' .. n .. ':' .. ARGV[4], cjson.encode(idx)) end
-expire(h, ix, ARGV[1])
+expire(h, ix, ARGV[1], z)
 return 1
 """,
 )
@@ -214,7 +214,7 @@ if ARGV[3] == 'keep_latest' then
   for _, mem in pairs(latest) do keep[mem] = true end
 end
 local bad = sweep(h, ix, keep, ARGV[2])
-expire(h, ix, ARGV[1])
+expire(h, ix, ARGV[1], z)
 return bad
 """,
 )
@@ -238,7 +238,7 @@ for _, mem in ipairs(redis.call('ZRANGE', ix, 0, -1)) do
 end
 if hit > 0 then
   sweep(h, ix, keep, ARGV[2])
-  expire(h, ix, ARGV[1])
+  expire(h, ix, ARGV[1], z)
 end
 return {hit, bad}
 """,
@@ -274,7 +274,7 @@ while i < #ARGV do
 end
 redis.call('HINCRBY', h, 'm', added)
 redis.call('HSET', h, 'e', ARGV[2])
-expire(h, ix, ARGV[1])
+expire(h, ix, ARGV[1], z)
 return 1
 """,
 )
