@@ -37,6 +37,11 @@ local function head(v)
   return nil
 end
 local function piece(v)
+  local start = string.sub(v, 1, 11)
+  if start == '["f",null]\\n' then return 'f' end
+  if start == '["e",null]\\n' then return 'e' end
+  local base = string.match(v, '^%["d","([^"\\\\]*)"%]\\n')
+  if base then return 'd', base end
   local hd = head(v)
   if not hd then return nil end
   if hd[1] == 'd' then

@@ -212,3 +212,22 @@ def test_get_tuple_takes_the_list_it_stored_itself_from_memory_only_while_the_se
     client.hset(keys.thread, "e", "edited by hand")
     old = saver.get_tuple(cfg("cached", checkpoint_id=checkpoint(1, [], "")["id"]))
     assert old is not None and "messages" not in old.checkpoint["channel_values"]
+
+
+def test_deltas_of_a_channel_whose_name_needs_json_escapes(client_factory: Callable[..., Any], prefix: str) -> None:
+    client = client_factory()
+    saver, fresh = MemorystoreSaver(client, key_prefix=prefix), MemorystoreSaver(client_factory(), key_prefix=prefix)
+    channel = 'quote"and\\ü'
+    items: list[str] = []
+    config = cfg("esc")
+    for n in range(1, 4):
+        items = [*items, f"item {n}"]
+        base = checkpoint(n, [], f"0000000{n}.0")
+        base["channel_values"], base["channel_versions"] = {channel: items}, {channel: f"0000000{n}.0"}
+        config = saver.put(config, base, {}, {channel: f"0000000{n}.0"})
+    pieces = [
+        split_value(v)[0][0] for f, v in client.hgetall(ThreadKeys("esc", prefix).thread).items() if f.startswith(b"b:")
+    ]
+    assert sorted(pieces) == ["d", "d", "f"]
+    found = fresh.get_tuple(cfg("esc"))
+    assert found is not None and found.checkpoint["channel_values"][channel] == items
