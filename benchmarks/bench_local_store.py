@@ -20,8 +20,9 @@ from pathlib import Path
 
 import redis
 
-from memstore_nb import connect, local_store
+from memstore_nb import connect
 from memstore_nb.local import find_redis_binary
+from memstore_nb.local import store as local_store
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -46,7 +47,7 @@ def one_run(base: Path, keys: int) -> dict[str, float]:
         client.close()
         row["stop (SHUTDOWN, AOF flushed)"] = timed(local_store.stop)
         row[f"restart, AOF of {keys:,} messages"] = timed(local_store.ensure)
-        script = "from memstore_nb import local_store; local_store.ensure()"
+        script = "from memstore_nb.local import store; store.ensure()"
         env = {**os.environ}
         row["reuse, new process (python -c)"] = timed(
             lambda: subprocess.run([sys.executable, "-c", script], env=env, check=True)

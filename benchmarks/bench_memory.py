@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from memstore_nb import MemorystoreChatMessageHistory, start_local_redis
 from memstore_nb.codec import encode_message
 from memstore_nb.local import find_redis_binary
-from memstore_nb.sessions import list_sessions
+from memstore_nb.sources import list_sessions
 
 LOREM = (
     "Redis keeps every chat session as one list; each element is the JSON that LangChain's "

@@ -26,8 +26,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 
 from memstore_nb.codec import decode_message
+from memstore_nb.render import render_page
 from memstore_nb.viewer import highlight
-from memstore_nb.viewer.render import render_page
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_viewer import templates

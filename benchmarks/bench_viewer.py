@@ -49,7 +49,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from memstore_nb.codec import decode_message, encode_message
 from memstore_nb.local import start_local_redis
-from memstore_nb.viewer.render import render_page
+from memstore_nb.render import render_page
 from memstore_nb.viewer.widget import ChatHistoryViewer
 
 PAGE = 50

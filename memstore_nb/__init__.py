@@ -6,14 +6,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time each name loads on first use
-    from .auth import authenticate, set_project
     from .checkpoint.saver import MemorystoreSaver
-    from .endpoint import Endpoint, aconnect, connect, parse_endpoint
+    from .connection.auth import authenticate, set_project
+    from .connection.client import aconnect, connect
+    from .connection.endpoint import Endpoint, parse_endpoint
+    from .connection.form import ConnectionForm
     from .errors import MemstoreError
-    from .form import ConnectionForm
-    from .history import MemorystoreChatMessageHistory
-    from .local import start_local_redis
-    from .sessions import SessionInfo, list_sessions, session_info
+    from .history.chat import MemorystoreChatMessageHistory
+    from .local.launch import start_local_redis
+    from .sources.base import SessionInfo
+    from .sources.catalog import list_sessions, session_info
     from .viewer.widget import ChatHistoryViewer
 
     __version__: str
@@ -41,20 +43,20 @@ __all__ = [
 # load with the first name that needs them, so `memstore-nb --version` answers at once.
 _WHERE = {
     "ChatHistoryViewer": ".viewer.widget",
-    "ConnectionForm": ".form",
-    "Endpoint": ".endpoint",
-    "MemorystoreChatMessageHistory": ".history",
+    "ConnectionForm": ".connection.form",
+    "Endpoint": ".connection.endpoint",
+    "MemorystoreChatMessageHistory": ".history.chat",
     "MemorystoreSaver": ".checkpoint",
     "MemstoreError": ".errors",
-    "SessionInfo": ".sessions",
-    "aconnect": ".endpoint",
-    "authenticate": ".auth",
-    "connect": ".endpoint",
-    "list_sessions": ".sessions",
-    "parse_endpoint": ".endpoint",
-    "session_info": ".sessions",
-    "set_project": ".auth",
-    "start_local_redis": ".local",
+    "SessionInfo": ".sources.base",
+    "aconnect": ".connection.client",
+    "authenticate": ".connection.auth",
+    "connect": ".connection.client",
+    "list_sessions": ".sources.catalog",
+    "parse_endpoint": ".connection.endpoint",
+    "session_info": ".sources.catalog",
+    "set_project": ".connection.auth",
+    "start_local_redis": ".local.launch",
 }
 
 

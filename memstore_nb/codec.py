@@ -26,8 +26,11 @@ from pydantic import BaseModel
 from pydantic_core import SchemaSerializer
 
 from .errors import CorruptMessageError
+from .replies import reply_text  # re-exported: code written for 0.1 imports it from here
 
 __all__ = [
+    "Item",
+    "Raw",
     "content_text",
     "decode_message",
     "encode_message",
@@ -37,9 +40,13 @@ __all__ = [
     "message_summary",
     "message_text",
     "reply_text",
+    "type_role",
 ]
 
+#: a stored element as a client returns it
 Raw = Union[bytes, str]
+#: one element of a conversation as read: the message, or the error that says why it is not one
+Item = Union[BaseMessage, CorruptMessageError]
 
 # The common types go straight to their class; messages_from_dict (the
 # reference) handles the rest. Same constructors, same validation, same result.
@@ -199,14 +206,24 @@ def decode_message(raw: Raw, *, key: str = "", index: int = -1) -> BaseMessage:
         raise CorruptMessageError(key, index, _preview(raw), f"not a valid {doc['type']!r} message: {first}") from exc
 
 
+_ROLES = frozenset({"human", "ai", "system", "tool", "function"})
+
+
+def type_role(kind: str) -> str:
+    """The role a stored message ``type`` names (``"ai"``, ``"AIMessageChunk"`` -> ``ai``), or ``unknown``.
+
+    A chat message's role is its own (``data.role``), not its type's: see :func:`message_role`.
+    """
+    if kind.endswith("MessageChunk"):  # chunks store their class name as type
+        kind = kind.removesuffix("MessageChunk").lower()
+    return kind if kind in _ROLES else "unknown"
+
+
 def message_role(message: BaseMessage) -> str:
     """Who speaks: ``human``, ``ai``, ``system``, ``tool``, ``function``, a ChatMessage's own role, or ``unknown``."""
     if isinstance(message, ChatMessage):
         return str(message.role)
-    kind = str(getattr(message, "type", "") or "")
-    if kind.endswith("MessageChunk"):  # chunks store their class name as type
-        kind = kind.removesuffix("MessageChunk").lower()
-    return kind if kind in {"human", "ai", "system", "tool", "function"} else "unknown"
+    return type_role(str(getattr(message, "type", "") or ""))
 
 
 def message_text(message: BaseMessage) -> str:
@@ -241,11 +258,6 @@ def content_text(content: object) -> str:
         elif isinstance(block, dict) and isinstance(block.get("text"), str):
             parts.append(block["text"])
     return "\n".join(parts)
-
-
-def reply_text(value: object) -> str:
-    """A Redis reply as ``str``, whether the client decodes responses or not."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 # C0 and C1 control characters, DEL, and the Unicode bidi controls (embeddings, overrides,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from .history import MemorystoreChatMessageHistory, SyncClient
+from .history.chat import MemorystoreChatMessageHistory, SyncClient
 
 __all__ = ["DEMO_PREFIX", "LONG_SESSION_TURNS", "DemoConversation", "conversations", "seed"]
 

@@ -112,7 +112,7 @@ class AuthError(MemstoreError, PermissionError):
     """Google authentication is not set up; the message gives the command to fix it."""
 
 
-# --- Connection failures raised by memstore_nb.endpoint.connect() -------------------------------
+# --- Connection failures raised by memstore_nb.connect() -------------------------------
 # Each names one cause and carries the next step in its message; catch ConnectError for all of them.
 
 

@@ -7,11 +7,29 @@ redis, and ``errors`` must stay cheap to import (the CLI's ``--version``, the pu
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import redis.exceptions
 
 from .errors import MemstoreError
+from .replies import reply_text
 
-__all__ = ["WriteUnconfirmed", "WrongTypeError"]
+__all__ = ["WriteUnconfirmed", "WrongTypeError", "held_type"]
+
+# What memstore-nb's own scripts say when they refuse a key of another type (they name it).
+_HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
+_NOT_KNOWN = "non-list value"
+
+
+def held_type(exc: BaseException) -> str | None:
+    """For a ``WRONGTYPE`` refusal: the type a memstore-nb script named, or ``""`` when the server's own
+    refusal named none; ``None`` for any other error."""
+    text = str(exc)
+    if "WRONGTYPE" not in text:
+        return None
+    said = _HOLDS.search(text)
+    return said.group(1) if said else ""
 
 
 class WrongTypeError(MemstoreError, redis.exceptions.ResponseError, TypeError):
@@ -35,6 +53,33 @@ class WrongTypeError(MemstoreError, redis.exceptions.ResponseError, TypeError):
 
     def __reduce__(self) -> tuple[type, tuple[str, str]]:
         return type(self), (self.key, self.actual_type)
+
+    @classmethod
+    def of(cls, client: Any, key: str, exc: BaseException) -> BaseException:
+        """``exc`` as a :class:`WrongTypeError` for ``key`` when it is a ``WRONGTYPE`` refusal (asking
+        ``TYPE key`` on ``client`` when the refusal did not say), else ``exc`` itself."""
+        said = held_type(exc)
+        if said is None:
+            return exc
+        if not said:
+            try:
+                said = reply_text(client.type(key))
+            except redis.exceptions.RedisError:
+                said = _NOT_KNOWN
+        return cls(key, said)
+
+    @classmethod
+    async def aof(cls, client: Any, key: str, exc: BaseException) -> BaseException:
+        """:meth:`of` for a ``redis.asyncio`` client."""
+        said = held_type(exc)
+        if said is None:
+            return exc
+        if not said:
+            try:
+                said = reply_text(await client.type(key))
+            except redis.exceptions.RedisError:
+                said = _NOT_KNOWN
+        return cls(key, said)
 
 
 def _why(cause: BaseException) -> str:

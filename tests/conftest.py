@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the suite's local store (started by whichever test used ``local``) and delete its data."""
-    from memstore_nb import local_store
+    from memstore_nb.local import store as local_store
 
     os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
     local_store.stop()

@@ -55,7 +55,7 @@ def __getattr__(name: str) -> Any:
     from importlib import import_module
 
     try:
-        import langgraph.checkpoint.base  # noqa: F401
+        import langgraph.checkpoint.base
     except ImportError as exc:
         raise MissingExtraError(
             f"{name} needs LangGraph's checkpoint package, which is not installed: "

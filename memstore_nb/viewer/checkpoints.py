@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..render.fields import time_text
 from .controls import Looks, hidden
-from .fields import time_text
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -59,14 +59,14 @@ class CheckpointPanel:
 
     def show(self, transcript: Any) -> None:
         """List ``transcript``'s checkpoints (newest first), or hide the panel when it has none."""
-        lister = getattr(transcript, "checkpoints", None)
-        self.checkpoints = list(lister(self.limit)) if callable(lister) else []
-        if not callable(lister) and self._widget is None:
+        has = transcript is not None and transcript.has_checkpoints
+        self.checkpoints = list(transcript.checkpoints(self.limit)) if has else []
+        if not has and self._widget is None:
             return  # never made: most histories have no checkpoints
         panel = self.widget
         self._quiet = True
         try:
-            if callable(lister):
+            if has:
                 self.select.options = [("newest", NEWEST)] + [
                     (f"{i}. {checkpoint_label(c)}", c.checkpoint_id) for i, c in enumerate(self.checkpoints, 1)
                 ]
@@ -77,7 +77,7 @@ class CheckpointPanel:
             self._quiet = False
         more = f" (latest {self.limit})" if len(self.checkpoints) >= self.limit else ""
         self.title.value = f"<b>Checkpoints</b>{html.escape(more)}, newest first"
-        hidden(panel, not callable(lister))
+        hidden(panel, not has)
 
     def _picked(self, change: Any) -> None:
         if self._quiet:

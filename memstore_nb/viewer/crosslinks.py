@@ -20,12 +20,10 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from ..codec import escape_controls
 from ..errors import MemstoreError
-from ..sessions import _decode, read_raw
-from ..transcript import ListTranscript
-from .links import tool_links
+from ..render.links import tool_links
 
 if TYPE_CHECKING:
-    from ..kinds import Transcript
+    from ..sources.base import Transcript
     from .controls import Looks
     from .widget import ChatHistoryViewer
 
@@ -171,15 +169,10 @@ def _windows(start: int, stop: int, step: int, chunk_size: int) -> Iterator[tupl
 
 
 def _read(transcript: Transcript, call_id: str, lo: int, hi: int) -> list[tuple[int, Any]]:
-    # A Redis list: look for the id in the stored JSON and build only the messages that contain it.
-    if isinstance(transcript, ListTranscript) and _PLAIN_ID.fullmatch(call_id):
-        raws = read_raw(transcript.client, transcript.session_id, lo, hi)
-        needle = call_id.encode() if raws and isinstance(raws[0], bytes) else call_id
-        return [
-            (lo + k, _decode(raw, transcript.session_id, lo + k))
-            for k, raw in enumerate(raws)
-            if needle in raw  # type: ignore[operator]
-        ]
+    # A plain id can be looked for in the stored JSON (a list builds only the messages that hold it);
+    # any other is matched on the messages themselves.
+    if _PLAIN_ID.fullmatch(call_id):
+        return transcript.read_containing(lo, hi, call_id)
     return list(enumerate(transcript.read_range(lo, hi), start=lo))
 
 

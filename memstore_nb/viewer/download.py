@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, messages_to_dict
 
 from ..errors import MemstoreError
+from ..render.page import to_markdown
 from .controls import Looks, Note, Progress
-from .render import to_markdown
 
 if TYPE_CHECKING:
     import ipywidgets as widgets

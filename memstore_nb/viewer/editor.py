@@ -12,7 +12,7 @@ from ..errors import MemstoreError
 from .controls import Looks, hidden
 
 if TYPE_CHECKING:
-    from ..history import MemorystoreChatMessageHistory
+    from ..history.chat import MemorystoreChatMessageHistory
     from .widget import ChatHistoryViewer
 
 __all__ = ["APPEND_ROLES", "Editor"]
@@ -61,7 +61,7 @@ class Editor:
         if transcript is None or v.session_id is None:
             v._report(MemstoreError("open a session first: pick one in the list"))
             return None
-        if not getattr(transcript, "writable", False):
+        if not transcript.writable:
             v._report(MemstoreError(f"this is a {transcript.kind} history: the viewer reads it but never writes it"))
             return None
         return transcript.history  # type: ignore[attr-defined,no-any-return]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from ..sessions import SessionNotFound
+from ..sources.base import SessionNotFound
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from .render import viewer_css
+from ..render.page import viewer_css
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer

@@ -15,9 +15,9 @@ import ipywidgets as widgets
 import redis
 
 from ..errors import MemstoreError
-from ..sessions import SessionNotFound
+from ..render.page import VIEWER_CLASS
+from ..sources.base import SessionNotFound
 from .controls import LABELS, Looks
-from .render import VIEWER_CLASS
 
 __all__ = ["LABELS", "StatusLine", "client_timeout", "error_text"]
 

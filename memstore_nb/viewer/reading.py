@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import MemstoreError
-from ..sessions import SessionNotFound
-from ..transcript import open_transcript
+from ..sources.base import SessionNotFound
+from ..sources.catalog import open_transcript
 from .crosslinks import counterpart
 from .parts import error_text
 
@@ -157,16 +157,16 @@ class Reading:
 
     def _read_times(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         # Each message's time, where the transcript knows one (a LangGraph thread: its checkpoints').
-        timer = getattr(self._view.transcript, "times", None)
-        self._view.times = timer(self._checkpoints.checkpoints) if callable(timer) else {}
+        transcript = self._view.transcript
+        self._view.times = transcript.times(self._checkpoints.checkpoints) if transcript is not None else {}
 
     @guarded
     def _show_checkpoint(self: ChatHistoryViewer, checkpoint_id: str | None) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
         """Read the open thread as of ``checkpoint_id`` (None: the newest checkpoint)."""
         view = self._view
-        if view.transcript is None or not hasattr(view.transcript, "checkpoint_id"):
+        if view.transcript is None or not view.transcript.has_checkpoints:
             raise MemstoreError("only a LangGraph thread has checkpoints: open one first")
-        view.transcript.checkpoint_id = checkpoint_id
+        view.transcript.at_checkpoint(checkpoint_id)
         view.anchor = view.current = None
         self._finder.reset()
         with self._muted_observers():

@@ -13,15 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import webbrowser
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import MemstoreError
-from ..local import free_port
-from .processes import _end, _process_tree, _same_process
+from ..local.server import free_port
+from ..processes import answers_http, end_group, process_tree, same_process
 
 __all__ = [
     "APP_NOTEBOOK",
@@ -136,12 +134,12 @@ class ViewerServer:
         """Stop Voilà and every kernel it started; nothing is left running. Safe to call twice."""
         proc, self._process = self._process, None
         if proc is not None:
-            tree = _process_tree(proc.pid)
+            tree = process_tree(proc.pid)
             if proc.poll() is None:
-                _end(proc, timeout)
+                end_group(proc, timeout)
             # Kernels run in sessions of their own, outside Voilà's process group.
             for pid, start in tree:
-                if _same_process(pid, start):
+                if same_process(pid, start):
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
             log.info("stopped the viewer page on port %s", self.port)
@@ -154,14 +152,6 @@ class ViewerServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float, preheat: bool) -> ViewerServer:
@@ -228,7 +218,7 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float,
                     tail,
                 )
             raise ViewerServeError(f"voila exited with code {process.returncode} before serving on port {port}", tail)
-        if _answers(ready):
+        if answers_http(ready):
             log.info("viewer page ready on port %s (voila pid %s)", port, process.pid)
             return server
         time.sleep(0.1)
@@ -253,7 +243,7 @@ def serve(
     started (or found) here and the page's kernel connects to it.
 
     Args:
-        endpoint: what :func:`memstore_nb.endpoint.connect` accepts (``"local"``,
+        endpoint: what :func:`memstore_nb.connect` accepts (``"local"``,
             ``redis://...``, ``rediss://...``, ``host:port``).
         port: TCP port for the page; a free one when ``None``.
         open_browser: open the page in the default web browser.
@@ -278,7 +268,7 @@ def serve(
     if importlib.util.find_spec("voila") is None:
         raise VoilaNotInstalled()
     if endpoint == "local":
-        from ..local_store import ensure
+        from ..local.store import ensure
 
         ensure()  # started here, so a failure shows in this process; the page's kernel reuses it
     attempts = 1 if port is not None else 3

@@ -9,7 +9,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..codec import escape_controls
-from ..sessions import SessionSummary, list_sessions, summarize_sessions
+from ..sources.base import SessionSummary
+from ..sources.catalog import list_sessions, summarize_sessions
 from .controls import Looks, hidden_by_class
 
 __all__ = ["COLUMNS", "SORT_CHOICES", "SessionTable", "format_row"]

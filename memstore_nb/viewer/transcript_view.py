@@ -7,13 +7,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..codec import escape_controls
-from ..kinds import Transcript
-from ..sessions import SessionStats
-from ..transcript import read_at, role_indices
+from ..render.page import VIEWER_CLASS, render_page
+from ..sources.base import SessionStats, Transcript
+from ..sources.entries import entry_role
 from .controls import Looks, Progress
 from .crosslinks import CrossLinks
 from .more import ROLE_CHOICES
-from .render import VIEWER_CLASS, render_page
 
 if TYPE_CHECKING:
     from .widget import ChatHistoryViewer
@@ -115,8 +114,8 @@ class TranscriptView:
             self.role_hits = None
             return
         with self.role_progress.running(self.length) as progress:
-            self.role_hits = role_indices(
-                self.transcript, role, self.length, chunk_size=self.v.chunk_size, progress=progress
+            self.role_hits = self.transcript.role_indices(
+                role, self.length, chunk_size=self.v.chunk_size, progress=progress
             )
 
     def load(self) -> None:
@@ -135,7 +134,7 @@ class TranscriptView:
             items = self.transcript.read_range(start, end) if picked else []
         else:
             picked = self.role_hits[start : end + 1]
-            items = read_at(self.transcript, picked)
+            items = self.transcript.read_at(picked)
         self.items = list(zip(picked[: len(items)], items, strict=True))
 
     def _pos_of(self, index: int) -> int:
@@ -163,8 +162,8 @@ class TranscriptView:
         order = "oldest first" if self.v.oldest_first else "newest first"
         role = f" · {self.total:,} {self.v.role_filter} messages" if self.role_hits is not None else ""
         kind = "" if stats.kind == "memstore" else f" · {stats.kind}"
-        if getattr(self.transcript, "checkpoint_id", None):
-            kind += f" · checkpoint {self.transcript.checkpoint_id}"  # type: ignore[union-attr]
+        if self.transcript is not None and self.transcript.checkpoint_id:
+            kind += f" · checkpoint {self.transcript.checkpoint_id}"
         self.header.value = (
             f'<div class="{VIEWER_CLASS}"><div class="msnb-head"><b>{esc(escape_controls(sid))}</b>{esc(kind)} · '
             f"{stats.length:,} messages{esc(role)} · {esc(ttl)} · {esc(memory)} · showing {where} "
@@ -202,6 +201,4 @@ class TranscriptView:
 
 
 def _role(item: Any) -> str:
-    from ..sessions import entry_role
-
     return entry_role(item)

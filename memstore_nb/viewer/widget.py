@@ -13,6 +13,7 @@ import traitlets
 from traitlets import Bool, Float, Int, Unicode, observe, validate
 
 from ..errors import MemstoreError
+from ..render.page import VIEWER_CLASS
 from .aliases import Aliases
 from .checkpoints import CheckpointPanel
 from .controls import Looks
@@ -25,7 +26,6 @@ from .listing import Listing, running_loop
 from .more import MorePanel
 from .parts import StatusLine, client_timeout
 from .reading import Reading, guarded
-from .render import VIEWER_CLASS
 from .session_table import SessionTable
 from .transcript_view import TranscriptView
 
@@ -39,7 +39,7 @@ class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
 
     Made only of stock ipywidgets, so it renders in Colab (ipywidgets 7.7.1,
     no custom widget manager), JupyterLab, VS Code and Voilà. Lists every kind
-    of history (see :mod:`memstore_nb.kinds`). Opening a session costs one
+    of history (see :mod:`memstore_nb.sources`). Opening a session costs one
     LLEN (with TTL and MEMORY USAGE in the same round trip) and one LRANGE of
     a page, whatever the session's size. Nothing is written unless built with
     ``editable=True`` (decided here, in Python; nothing the page sends changes

@@ -20,7 +20,7 @@ from memstore_nb.viewer.serve import ViewerServer, serve
 from .conftest import PageWatch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from checkpoint_graphs import agent_graph, human
+from helpers.graphs import agent_graph, human
 
 expect = pytest.importorskip("playwright.sync_api").expect
 

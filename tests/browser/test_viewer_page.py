@@ -15,8 +15,9 @@ import pytest
 import redis
 
 from memstore_nb.errors import MemstoreError
+from memstore_nb.processes import process_tree as _process_tree
 from memstore_nb.viewer import serve as serve_module
-from memstore_nb.viewer.serve import ViewerServeError, ViewerServer, VoilaNotInstalled, _process_tree, serve
+from memstore_nb.viewer.serve import ViewerServeError, ViewerServer, VoilaNotInstalled, serve
 
 from .conftest import (
     LONG,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ def _more(pg: Any) -> None:
     pg.get_by_role("button", name="More ▾", exact=True).click()
     toggle = pg.get_by_role("button", name="Less ▴", exact=True)
     expect(toggle).to_have_count(1)
-    assert "expanded" in (toggle.get_attribute("title") or "")
+    # The description and the title are two state updates: wait for the second too (a loaded machine)
+    expect(toggle).to_have_attribute("title", re.compile("expanded"))
     expect(pg.get_by_role("button", name="Refresh", exact=True)).to_be_visible()
 
 

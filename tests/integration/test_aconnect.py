@@ -8,13 +8,13 @@ import uuid
 import pytest
 import redis.asyncio
 import redis.asyncio.cluster
-from connect_fixtures import AUTH_STRING, auth_server  # noqa: F401  (fixture)
+from helpers.servers import AUTH_STRING, auth_server  # noqa: F401  (fixture)
 from langchain_core.messages import AIMessage, HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory, aconnect
+from memstore_nb.connection.retry import AsyncBoundedRetry
 from memstore_nb.errors import AuthenticationFailed, ConnectionRefused
 from memstore_nb.local import LocalRedis, free_port
-from memstore_nb.retry import AsyncBoundedRetry
 
 
 def test_aconnect_standalone_pins_resp2_and_the_retry_policy(redis_url: str) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import redis
-from checkpoint_graphs import agent_graph, contents, human
+from helpers.graphs import agent_graph, contents, human
 
 from memstore_nb.checkpoint.layout import ThreadKeys
 from memstore_nb.checkpoint.saver import MemorystoreSaver
-from memstore_nb.endpoint import connect
+from memstore_nb.connection import connect
 from memstore_nb.local import LocalRedis, start_local_redis
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from checkpoint_graphs import agent_graph, approval_graph, contents, human, parent_with_subgraph
+from helpers.graphs import agent_graph, approval_graph, contents, human, parent_with_subgraph
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command

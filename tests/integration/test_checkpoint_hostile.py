@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import redis
-from checkpoint_graphs import ArrayLike, agent_graph, human, parent_with_subgraph
+from helpers.graphs import ArrayLike, agent_graph, human, parent_with_subgraph
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command

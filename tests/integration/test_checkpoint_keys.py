@@ -240,7 +240,7 @@ def test_saver_writes_wait_for_a_migrating_slot_instead_of_missing_keys_that_mov
     and raises WriteUnconfirmed having written nothing, instead of running on the source without the
     moved key; once every key has moved it goes on (ASK), and afterwards the thread has all its
     checkpoints and both keys with their TTL."""
-    from memstore_nb.endpoint import connect
+    from memstore_nb.connection import connect
     from memstore_nb.errors import CheckpointError
     from memstore_nb.server_errors import WriteUnconfirmed
 

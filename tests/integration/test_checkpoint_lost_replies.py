@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import redis
-from checkpoint_graphs import agent_graph, contents, human
+from helpers.graphs import agent_graph, contents, human
 
 from memstore_nb.checkpoint.saver import MemorystoreSaver
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from checkpoint_graphs import REPLY_PAD, agent_graph, human
+from helpers.graphs import REPLY_PAD, agent_graph, human
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import ERROR
 from langgraph.checkpoint.memory import InMemorySaver

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from checkpoint_graphs import contents, human, parent_with_subgraph
+from helpers.graphs import contents, human, parent_with_subgraph
 from langgraph.types import Command
 
 from memstore_nb.checkpoint import upgrade_threads

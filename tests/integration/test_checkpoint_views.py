@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from checkpoint_graphs import agent_graph, approval_graph, human
+from helpers.graphs import agent_graph, approval_graph, human
 
 from memstore_nb.checkpoint import (
     checkpoint_tasks,

@@ -19,10 +19,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.codec import encode_message
-from memstore_nb.endpoint import connect
+from memstore_nb.connection import connect
 from memstore_nb.errors import ArgumentError, RedisStartError
 from memstore_nb.local import LocalRedis, LocalRedisCluster, shared_local_redis, start_local_redis
-from memstore_nb.sessions import list_sessions, session_info
+from memstore_nb.sources import list_sessions, session_info
 
 
 def admin(node: LocalRedis) -> redis.Redis:

@@ -1,6 +1,6 @@
 """connect() against real servers: plain, AUTH, TLS, IAM token rotation, crash and restart."""
 
-# ruff: noqa: F811  (pytest fixtures imported from connect_fixtures are parameters here)
+# ruff: noqa: F811  (pytest fixtures imported from helpers.servers are parameters here)
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import google.auth.transport.requests
 import pytest
 import redis
 import redis.cluster
-from connect_fixtures import (  # noqa: F401
+from helpers.servers import (  # noqa: F401
     AUTH_STRING,
     DEBIAN_REDIS,
     TLSFiles,
@@ -30,8 +30,8 @@ from connect_fixtures import (  # noqa: F401
 )
 from langchain_core.messages import AIMessage, HumanMessage
 
-from memstore_nb import endpoint as endpoint_module
-from memstore_nb.endpoint import BoundedRetry, Endpoint, connect, connect_with_info, parse_endpoint
+from memstore_nb.connection import BoundedRetry, Endpoint, connect, connect_with_info, parse_endpoint
+from memstore_nb.connection import client as endpoint_module
 from memstore_nb.errors import (
     ArgumentError,
     AuthenticationFailed,

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import ipywidgets as widgets
 import pytest
 
-from memstore_nb.endpoint import connect
+from memstore_nb.connection import connect
+from memstore_nb.connection.form import ConnectionForm
 from memstore_nb.errors import ConnectError
-from memstore_nb.form import ConnectionForm
 
 pytestmark = pytest.mark.integration
 

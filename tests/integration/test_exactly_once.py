@@ -24,7 +24,7 @@ from redis.cluster import key_slot
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.errors import ArgumentError, MemstoreError, WriteUnconfirmed, WrongTypeError
-from memstore_nb.sessions import list_sessions
+from memstore_nb.sources import list_sessions
 from memstore_nb.writes import MARKER_TTL_SECONDS, MAX_TTL_SECONDS, OnceScript, marker_key, new_write_id, slot_tag
 
 Client = redis.Redis | redis.cluster.RedisCluster
@@ -102,14 +102,14 @@ def test_the_same_messages_again_after_an_unconfirmed_write_reuse_its_id(client:
     A fault that loses the reply is in tests/reliability; here the pending id is seeded the way
     an unconfirmed write leaves it, then the write is applied and "retried" by the caller.
     """
-    from memstore_nb import history as history_module
+    from memstore_nb.history import scripts as history_scripts
 
     history = MemorystoreChatMessageHistory(client, session_id)
     batch = [HumanMessage("q"), AIMessage("a")]
     encoded = history._encode(batch)
     write_id = new_write_id()
     history._unconfirmed(None, encoded, write_id)  # what add_messages keeps after WriteUnconfirmed
-    history_module._APPEND.run(client, history.key, [history.key], [*encoded, "0"], write_id=write_id)  # applied
+    history_scripts.APPEND.run(client, history.key, [history.key], [*encoded, "0"], write_id=write_id)  # applied
     history.add_messages(batch)  # the caller calls again with the same messages
     assert [m.content for m in history.messages] == ["q", "a"]
     history.add_messages(batch)  # settled: a new call is a new write
@@ -144,14 +144,14 @@ def test_a_ttl_no_server_accepts_is_refused_before_anything_is_written(client: C
 
 def test_the_append_script_refuses_a_bad_ttl_before_it_writes(client: Client, session_id: str) -> None:
     """The script checks the ttl too (defence in depth: Python validates it before sending)."""
-    from memstore_nb import history as history_module
+    from memstore_nb.history import scripts as history_scripts
 
     write_id = new_write_id()
     for bad in (MAX_TTL_SECONDS * 4, -1, "x", 1.5, "", "nan", "inf", "1e400"):
         with pytest.raises(redis.ResponseError, match="ttl out of range"):
-            history_module._APPEND.run(client, session_id, [session_id], ["m", bad], write_id=write_id)
+            history_scripts.APPEND.run(client, session_id, [session_id], ["m", bad], write_id=write_id)
     with pytest.raises(redis.ResponseError, match="ttl out of range"):  # no message: refused too
-        history_module._APPEND.run(client, session_id, [session_id], ["60"], write_id=write_id)
+        history_scripts.APPEND.run(client, session_id, [session_id], ["60"], write_id=write_id)
     assert client.exists(session_id, marker_key(session_id, write_id)) == 0  # nothing written, no marker
 
 
@@ -300,15 +300,15 @@ def test_the_append_sends_what_the_clients_own_encoding_makes(
 @pytest.mark.parametrize("count", [1, 2_500])
 def test_a_replayed_append_is_a_no_op(any_client: Client, any_session_id: str, count: int) -> None:
     """The append pushes first and records its id after: a replay still finds the id, and does nothing."""
-    from memstore_nb import history as history_module
+    from memstore_nb.history import scripts as history_scripts
 
     history = MemorystoreChatMessageHistory(any_client, any_session_id, ttl=120)
     encoded = history._encode([HumanMessage(f"m{i}") for i in range(count)])
     write_id = new_write_id()
     sent = [*encoded, "120"]  # the messages, then the ttl
-    first = history_module._APPEND.run(any_client, any_session_id, [any_session_id], sent, write_id=write_id)
+    first = history_scripts.APPEND.run(any_client, any_session_id, [any_session_id], sent, write_id=write_id)
     any_client.expire(any_session_id, 30)
-    again = history_module._APPEND.run(any_client, any_session_id, [any_session_id], sent, write_id=write_id)
+    again = history_scripts.APPEND.run(any_client, any_session_id, [any_session_id], sent, write_id=write_id)
     assert (first.applied, first.result, again.applied) == (True, count, False)
     assert len(history) == count
     assert any_client.ttl(any_session_id) <= 30  # the replay did not even refresh the TTL
@@ -371,7 +371,7 @@ def test_every_kind_of_client_gets_one_copy(client_factory: Callable[..., Any], 
 def test_writes_go_on_while_the_sessions_slot_migrates(redis_cluster_url: str) -> None:
     """During a slot migration a multi-key script runs only where all its keys exist: the marker
     must exist beside a live session and move with it, or every write would get TRYAGAIN."""
-    from memstore_nb.endpoint import connect
+    from memstore_nb.connection import connect
 
     client = connect(redis_cluster_url, cluster=True)
     assert isinstance(client, redis.cluster.RedisCluster)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# ruff: noqa: F811  (pytest fixtures imported from connect_fixtures are parameters here)
+# ruff: noqa: F811  (pytest fixtures imported from helpers.servers are parameters here)
 import datetime
 import json
 from collections.abc import Iterator
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import ipywidgets as widgets
 import pytest
 import redis
-from connect_fixtures import (  # noqa: F401
+from helpers.servers import (  # noqa: F401
     AUTH_STRING,
     DEBIAN_REDIS,
     TLSFiles,
@@ -19,7 +19,7 @@ from connect_fixtures import (  # noqa: F401
     tls_server,
 )
 
-from memstore_nb.form import ConnectionForm, ca_from_upload
+from memstore_nb.connection.form import ConnectionForm, ca_from_upload
 from memstore_nb.local import LocalRedis, free_port
 
 

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.codec import encode_message
 from memstore_nb.errors import CorruptMessageError
-from memstore_nb.sessions import list_sessions, session_info
+from memstore_nb.sources import list_sessions, session_info
 
 GOOD = '{"type":"human","data":{"content":"hello"}}'
 MALFORMED = [

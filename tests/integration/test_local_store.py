@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from memstore_nb import connect, local_store
-from memstore_nb.local_store import LocalStore
+from memstore_nb import connect
+from memstore_nb.local import store as local_store
+from memstore_nb.local.store import LocalStore
 
 WHO = textwrap.dedent(
     """
     import json, sys
-    from memstore_nb import local_store
+    from memstore_nb.local import store as local_store
     if len(sys.argv) > 1:  # a start line: both racers begin within a few milliseconds
         import time
         while time.time() < float(sys.argv[1]):

@@ -1,4 +1,4 @@
-"""Finding and describing sessions (memstore_nb.sessions) on a real redis-server and a real cluster."""
+"""Finding and describing sessions (memstore_nb.sources.catalog) on a real redis-server and a real cluster."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from langchain_core.messages import AIMessage, ChatMessage, HumanMessage, System
 from redis.cluster import RedisCluster
 
 from memstore_nb import MemorystoreChatMessageHistory
-from memstore_nb import sessions as sessions_mod
 from memstore_nb.codec import encode_message
 from memstore_nb.errors import MemstoreError, WrongTypeError
-from memstore_nb.sessions import (
+from memstore_nb.replies import version_tuple
+from memstore_nb.sources import (
     SessionNotFound,
     find_in_session,
     list_sessions,
@@ -22,6 +22,7 @@ from memstore_nb.sessions import (
     session_stats,
     summarize_sessions,
 )
+from memstore_nb.sources import scan as sessions_mod
 
 
 def seed(any_client: redis.Redis, key: str, *messages: object) -> None:
@@ -64,21 +65,21 @@ def test_only_lists_of_messages_are_sessions(any_client, any_text_client, any_se
 def test_servers_without_scan_type_get_the_same_answer(
     any_client, any_session_id: str, mixed, monkeypatch: pytest.MonkeyPatch
 ):
-    if sessions_mod._scan_type_supported(any_client):  # Redis >= 6.0: take the Redis 5 path on purpose
-        monkeypatch.setattr(sessions_mod, "_scan_type_supported", lambda client: False)
+    if sessions_mod.scan_type_supported(any_client):  # Redis >= 6.0: take the Redis 5 path on purpose
+        monkeypatch.setattr(sessions_mod, "scan_type_supported", lambda client: False)
     before = cmdstat(any_client, "type")
     assert set(list_sessions(any_client, f"{any_session_id}*", count=3)) == mixed
     assert cmdstat(any_client, "type") - before == 10  # one TYPE per candidate key, pipelined
 
 
 def test_scan_type_detection(client: redis.Redis):
-    version = sessions_mod._version(client.info("server")["redis_version"])
-    assert sessions_mod._scan_type_supported(client) is (version >= (6, 0))
+    version = version_tuple(client.info("server")["redis_version"])
+    assert sessions_mod.scan_type_supported(client) is (version >= (6, 0))
 
 
 def test_version_parsing():
-    assert sessions_mod._version("5.0.6") < (6, 0) <= sessions_mod._version("6.2.14")
-    assert sessions_mod._version("7.2.4-rc1") == (7, 2, 4)
+    assert version_tuple("5.0.6") < (6, 0) <= version_tuple("6.2.14")
+    assert version_tuple("7.2.4-rc1") == (7, 2, 4)
 
 
 def test_match_pattern_selects_a_prefix(any_client: redis.Redis, any_session_id: str):
@@ -223,7 +224,7 @@ def community_seed(any_client: redis.Redis, session: str, *messages: object) -> 
 
 
 def test_each_session_is_labelled_with_its_kind(any_client, any_session_id: str):
-    from memstore_nb.kinds import SessionId
+    from memstore_nb.sources import SessionId
 
     sid = any_session_id
     seed(any_client, f"{sid}:upstream", HumanMessage("hi"), AIMessage("hello"))
@@ -247,7 +248,7 @@ def test_each_session_is_labelled_with_its_kind(any_client, any_session_id: str)
 
 
 def test_community_history_reads_in_conversation_order_and_is_never_rewritten(any_client, any_session_id: str):
-    from memstore_nb.transcript import open_transcript
+    from memstore_nb.sources import open_transcript
 
     texts = [f"m{i}" for i in range(25)]
     key = community_seed(any_client, any_session_id, *[HumanMessage(t) for t in texts])
@@ -277,9 +278,8 @@ def test_a_registered_source_is_listed_and_opened(any_client, any_session_id: st
     """
         ""
     )
-    from memstore_nb import kinds
-    from memstore_nb.sessions import SessionSummary
-    from memstore_nb.transcript import open_transcript
+    from memstore_nb import sources as kinds
+    from memstore_nb.sources import SessionSummary, open_transcript
 
     class Threads:
         kind = "fake-threads"

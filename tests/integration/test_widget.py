@@ -18,10 +18,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.codec import encode_message
 from memstore_nb.local import start_local_redis
-from memstore_nb.transcript import open_transcript
+from memstore_nb.render import to_markdown
+from memstore_nb.sources import open_transcript
 from memstore_nb.viewer import ChatHistoryViewer
 from memstore_nb.viewer.parts import _redact as redact
-from memstore_nb.viewer.render import to_markdown
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbtest_helpers import NOTEBOOKS, REPO
+from helpers.cli import NOTEBOOKS, REPO
 
 SCRIPT = REPO / ".ci" / "check_notebooks.py"
 EXPECTED = {"chat_message_history.ipynb", "history_viewer.ipynb", "langchain_with_history.ipynb"}

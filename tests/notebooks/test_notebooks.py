@@ -13,7 +13,7 @@ import papermill
 import pytest
 import redis
 import redis.cluster
-from nbtest_helpers import NOTEBOOKS, REPO
+from helpers.cli import NOTEBOOKS, REPO
 
 from memstore_nb.writes import MARKER_TTL_SECONDS
 

@@ -1,7 +1,7 @@
 """Faults on loopback for the reliability tests and ``benchmarks/chaos.py``: a reply-dropping TCP proxy
 and server control (SIGKILL + restart, SIGSTOP/SIGCONT, CLIENT KILL), each loop bounded in count and time.
 
-Only the standard library, redis-py and :mod:`memstore_nb.local` are imported, so the proxy also
+Only the standard library, redis-py and :mod:`memstore_nb.local.server` are imported, so the proxy also
 runs against older checkouts of the package (to show a test failing on the old write path).
 """
 

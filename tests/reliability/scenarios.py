@@ -18,8 +18,8 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 
-from memstore_nb import MemorystoreChatMessageHistory, endpoint
-from memstore_nb.endpoint import connect
+from memstore_nb import MemorystoreChatMessageHistory, aconnect
+from memstore_nb.connection import connect
 from memstore_nb.local import LocalRedis, LocalRedisCluster, start_local_redis
 
 from .faults import AOF_ARGS, ReplyDroppingProxy, admin, client_kill, fault_loop, kill_and_restart, pause
@@ -36,11 +36,10 @@ STANDALONE_KINDS: dict[str, tuple[bool, Callable[..., Any]]] = {
         lambda port, t: redis.asyncio.Redis(host="127.0.0.1", port=port, protocol=2, socket_timeout=t),
     ),
 }
-if hasattr(endpoint, "aconnect"):  # the async twin of connect(), once it lands
-    STANDALONE_KINDS["aconnect()"] = (
-        True,
-        lambda port, t: endpoint.aconnect(f"redis://127.0.0.1:{port}", timeout=t, cluster=False),
-    )
+STANDALONE_KINDS["aconnect()"] = (
+    True,
+    lambda port, t: aconnect(f"redis://127.0.0.1:{port}", timeout=t, cluster=False),
+)
 
 CLUSTER_KINDS: dict[str, tuple[bool, Callable[..., Any]]] = {
     "connect()": (False, lambda port, t: connect(f"redis://127.0.0.1:{port}", timeout=t, cluster=True)),

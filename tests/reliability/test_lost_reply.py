@@ -19,7 +19,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from memstore_nb import MemorystoreChatMessageHistory
-from memstore_nb.endpoint import connect
+from memstore_nb.connection import connect
 from memstore_nb.errors import WriteUnconfirmed
 from memstore_nb.local import LocalRedis, start_local_redis
 

@@ -26,7 +26,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from memstore_nb.auth import AuthResult, GoogleIAMCredentialProvider, authenticate, detect_environment, set_project
+from memstore_nb.connection.auth import (
+    AuthResult,
+    GoogleIAMCredentialProvider,
+    authenticate,
+    detect_environment,
+    set_project,
+)
 from memstore_nb.errors import ArgumentError, AuthError
 
 SA_EMAIL = "notebook-runner@acme-chat-prod.iam.gserviceaccount.com"
@@ -315,7 +321,7 @@ def test_provider_loads_adc_lazily(service_account_file: Path, monkeypatch: pyte
     provider = GoogleIAMCredentialProvider()
     assert "not loaded" in repr(provider)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file))
-    from memstore_nb import auth
+    from memstore_nb.connection import auth
 
     creds, _project = auth._load_adc("local")
     assert creds.service_account_email == SA_EMAIL
@@ -323,7 +329,8 @@ def test_provider_loads_adc_lazily(service_account_file: Path, monkeypatch: pyte
 
 def test_importing_the_package_does_not_import_google_auth() -> None:
     code = (
-        "import sys, memstore_nb, memstore_nb.endpoint, memstore_nb.auth, memstore_nb.form; "
+        "import sys, memstore_nb, memstore_nb.connection.endpoint, memstore_nb.connection.auth, "
+        "memstore_nb.connection.form; "
         "print('google.auth' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

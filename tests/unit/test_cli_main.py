@@ -1,4 +1,4 @@
-"""`memstore_nb.cli.main()` in-process, for what needs no server: bad input, unknown parameters, output escaping."""
+"""`memstore_nb.cli.parser()` in-process, for what needs no server: bad input, unknown parameters, output escaping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from memstore_nb import cli
+from memstore_nb.cli import parser as cli
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -78,15 +78,15 @@ def test_run_missing_notebook(capsys: pytest.CaptureFixture[str], tmp_path: Path
 
 def test_json_text_escapes_terminal_controls_and_stays_json() -> None:
     doc = {"id": "evil\u202ecod.exe", "text": "\x1b]0;pwned\x07 \x1b[2J \x9b1m caf\u00e9 \\x41 \u2066", "n": [1, 2]}
-    text = cli._json_text(doc, indent=1)
+    text = cli.json_text(doc, indent=1)
     assert json.loads(text) == doc
     assert all(ch == "\n" or 0x20 <= ord(ch) < 0x7F or ch == "\u00e9" for ch in text), repr(text)
     assert "café" in text and "\\u202e" in text and "\\u009b" in text
 
 
 def test_safe_escapes_but_keeps_lines_when_asked() -> None:
-    assert cli._safe("a\x1b[2Jb\nc") == "a\\x1b[2Jb\\x0ac"
-    assert cli._safe("a\x1b[2Jb\nc", keep_lines=True) == "a\\x1b[2Jb\nc"
+    assert cli.safe("a\x1b[2Jb\nc") == "a\\x1b[2Jb\\x0ac"
+    assert cli.safe("a\x1b[2Jb\nc", keep_lines=True) == "a\\x1b[2Jb\nc"
 
 
 def test_session_json_keys_are_pinned() -> None:

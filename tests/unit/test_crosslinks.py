@@ -6,8 +6,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from memstore_nb.render import render_message, render_page
 from memstore_nb.viewer.crosslinks import Hop, _windows, hops
-from memstore_nb.viewer.render import render_message, render_page
 
 
 def call(call_id: str, name: str = "add") -> AIMessage:

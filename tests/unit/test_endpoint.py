@@ -7,14 +7,14 @@ import logging
 import pytest
 import redis
 
-from memstore_nb.endpoint import (
-    BoundedRetry,
+from memstore_nb.connection import (
     Endpoint,
     explain_failure,
     is_private_address,
     parse_endpoint,
     redact_text,
 )
+from memstore_nb.connection.retry import BoundedRetry
 from memstore_nb.errors import (
     AuthenticationFailed,
     CertificateRejected,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from memstore_nb.endpoint import explain_failure, parse_endpoint, redact_endpoint
+from memstore_nb.connection import explain_failure, parse_endpoint, redact_endpoint
 from memstore_nb.errors import ConnectError, EndpointError
 
 # Each holds characters a URL parser might take for the end of the password.

@@ -53,7 +53,7 @@ def test_import_starts_nothing_and_loads_no_widgets() -> None:
         "assert 'ipywidgets' not in sys.modules, 'ipywidgets loaded';"
         "assert 'google.auth' not in sys.modules, 'google.auth loaded';"
         "assert threading.active_count() == 1, threading.enumerate();"
-        "import memstore_nb.local as l; assert not l._live, 'a server was started'"
+        "import memstore_nb.local.server as l; assert not l._live, 'a server was started'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
@@ -69,7 +69,7 @@ HEAVY = ("redis", "langchain_core", "google.auth", "ipywidgets", "orjson")
 
 def test_import_is_lazy_and_every_name_still_imports() -> None:
     code = (
-        "import sys, memstore_nb, memstore_nb.cli;"
+        "import sys, memstore_nb, memstore_nb.cli.parser;"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules];"
         "assert heavy == [], f'import memstore_nb loaded {heavy}';"
         "from memstore_nb import " + ", ".join(sorted(PUBLIC)) + ";"
@@ -81,7 +81,7 @@ def test_import_is_lazy_and_every_name_still_imports() -> None:
 def test_version_and_help_load_nothing_heavy() -> None:
     code = (
         "import sys, contextlib, io\n"
-        "from memstore_nb.cli import main\n"
+        "from memstore_nb.cli.parser import main\n"
         "for argv in (['--version'], ['--help'], ['show', '--help']):\n"
         "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         "        main(argv)\n"

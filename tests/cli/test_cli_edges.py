@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import redis
-from nbtest_helpers import REPO, cli_env, run_cli
+from helpers.cli import REPO, cli_env, run_cli
 
 pytestmark = pytest.mark.integration
 

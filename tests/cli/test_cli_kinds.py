@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from helpers.cli import run_cli
 from langchain_core.messages import AIMessage, HumanMessage, message_to_dict
-from nbtest_helpers import run_cli
 
 from memstore_nb.checkpoint.saver import MemorystoreSaver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from checkpoint_graphs import agent_graph, human
+from helpers.graphs import agent_graph, human
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, ChatMessage
 
-from ..codec import escape_controls, message_role
-from ..errors import CorruptMessageError
+from ..codec import Item, escape_controls, message_role
 
 __all__ = [
     "Item",
@@ -30,7 +29,6 @@ __all__ = [
     "usage_text",
 ]
 
-Item = BaseMessage | CorruptMessageError
 Time = dt.datetime | str | int | float
 _ROLES = frozenset({"human", "ai", "system", "tool", "function"})
 _SHOWN = 120  # longest model name / unparsed time shown in a header

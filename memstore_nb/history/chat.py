@@ -2,127 +2,32 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import gc
-import hashlib
-import re
-import threading
-import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Union, overload
+from typing import overload
 
 import redis
-import redis.asyncio
-import redis.asyncio.cluster
-import redis.cluster
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 
-from .codec import decode_message, encode_message, reply_text
-from .errors import ArgumentError, ClientKindError, CorruptMessageError
-from .server_errors import WriteUnconfirmed, WrongTypeError
-from .writes import MAX_TTL_SECONDS, OnceScript, marker_arg, new_write_id
+from ..clients import AsyncClient, SyncClient, encodes_utf8, is_async
+from ..codec import Raw, decode_message, encode_message
+from ..errors import ArgumentError, ClientKindError, CorruptMessageError
+from ..server_errors import WriteUnconfirmed, WrongTypeError
+from ..writes import MAX_TTL_SECONDS, Ledger, new_write_id, ttl_seconds
+from .scripts import APPEND, CLEAR
 
 __all__ = ["MemorystoreChatMessageHistory"]
 
-SyncClient = Union[redis.Redis, redis.cluster.RedisCluster]
-AsyncClient = Union[redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
-Raw = Union[bytes, str]
 
-
-# Every write is one replay-safe script (memstore_nb.writes), so a write whose reply was lost is
-# not stored twice when it is sent again, and a key of another type is never written or expired.
-# The append is the record-first form: its first push (its reply in `first`) refuses a key of
-# another type (WRONGTYPE) with nothing written, and the write id is taken back; after it nothing
-# can fail: the ttl was validated in Python before sending (and is checked again here, before
-# anything is written), and the later chunks push to what is now a list. So no TYPE call: two
-# commands per append (SADD of the id, RPUSH), plus EXPIRE with a ttl.
-# Arguments: the messages, the ttl (0: none), the write id (last). One message, the usual call,
-# is pushed without unpack(); more go in chunks of 1,000, as unpack() is bounded by Lua's C stack.
-# The ttl check is arithmetic (no pattern match): a whole number in range; EXPIRE gets
-# the number back as Redis prints it, so a form such as " 5" or "0x10" never reaches it as text.
-_APPEND = OnceScript(
-    """
-local n = first
-for i = 1001, count, 1000 do
-  n = redis.call('RPUSH', KEYS[2], unpack(ARGV, i, i + 999 < count and i + 999 or count))
-end
-if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
-return n
-""",
-    check="""
-local count = last - 2
-local ttl = tonumber(ARGV[last - 1])
-if count < 1 or ttl == nil or not (ttl >= 0 and ttl <= MAX_TTL and ttl % 1 == 0) then
-  return redis.error_reply('ERR memstore-nb: ttl out of range: ' .. tostring(ARGV[last - 1]))
-end
-""".replace("MAX_TTL", str(MAX_TTL_SECONDS)),
-    leading_write="""
-if count == 1 then
-  first = redis.pcall('RPUSH', KEYS[2], ARGV[1])
-else
-  first = redis.pcall('RPUSH', KEYS[2], unpack(ARGV, 1, count < 1000 and count or 1000))
-end""",
-)
-
-
-# clear() checks the type first: DEL would delete a key of any type.
-_CHECK_LIST = """
-local kind = redis.call('TYPE', KEYS[2])['ok']
-if kind ~= 'list' and kind ~= 'none' then
-  return redis.error_reply('WRONGTYPE memstore-nb: the key holds a ' .. kind)
-end
-"""
-# DEL, but only of a list: a hash or string at the key is refused, in the same atomic step.
-_CLEAR = OnceScript("return redis.call('DEL', KEYS[2])", check=_CHECK_LIST)
-_HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
-_PENDING_LIMIT = 64
 # Decoding builds several container objects per message, and the cyclic garbage collector would
 # walk every young one many times over while a long session is read (about a third of the time
 # for 10,000 messages). None of them can form a cycle that needs collecting before the read
 # returns, so the collector pauses for reads of at least this many elements (and only if it
 # was on: a caller's gc.disable() is left alone).
 _GC_PAUSE_FROM = 1_000
-
-
-def _is_async(client: object) -> bool:
-    return isinstance(client, (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster))
-
-
-_APPEND_SHA = _APPEND.sha.encode()
-
-
-def _encodes_utf8(client: object) -> bool:
-    """Whether the client encodes text as UTF-8 (redis-py's default), so that text the append
-    sends can go as bytes it encoded once: redis-py's per-argument type checks and encoding cost
-    about a microsecond per argument, a tenth of what the exactly-once script adds to a write."""
-    try:
-        return codecs.lookup(client.get_encoder().encoding).name == "utf-8"  # type: ignore[attr-defined]
-    except Exception:  # a client without redis-py's encoder: let it encode as it does
-        return False
-
-
-def _ttl_seconds(ttl: int | timedelta | None) -> int | None:
-    if ttl is None:
-        return None
-    if isinstance(ttl, timedelta):
-        seconds = ttl.total_seconds()
-        if seconds != int(seconds):
-            raise ArgumentError(f"ttl must be a whole number of seconds, got {ttl!r}", ttl)
-        ttl = int(seconds)
-    if isinstance(ttl, bool) or not isinstance(ttl, int):
-        raise ArgumentError(f"ttl must be a positive number of seconds (int) or None, got {ttl!r}", ttl)
-    if ttl <= 0:
-        raise ArgumentError(f"ttl must be positive (seconds), got {ttl}; use None for no expiry", ttl)
-    if ttl > MAX_TTL_SECONDS:
-        raise ArgumentError(
-            f"ttl must be at most {MAX_TTL_SECONDS} seconds (the largest expiry every Redis accepts), "
-            f"got {ttl}; use None for no expiry",
-            ttl,
-        )
-    return ttl
 
 
 class MemorystoreChatMessageHistory(BaseChatMessageHistory):
@@ -168,21 +73,20 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         self.session_id = session_id
         self.key_prefix = key_prefix
         self.key = key_prefix + session_id
-        self.ttl = _ttl_seconds(ttl)
-        self._async = _is_async(client)
-        # The append's key argument, as the client would encode it (see _encodes_utf8)
-        self._utf8 = _encodes_utf8(client)
+        self.ttl = ttl_seconds(ttl)
+        self._async = is_async(client)
+        # The append's key argument, as the client would encode it (see clients.encodes_utf8)
+        self._utf8 = encodes_utf8(client)
         key_arg: Raw = self.key
         if self._utf8:
             with contextlib.suppress(UnicodeEncodeError):  # else the client refuses it, as it would have
                 key_arg = self.key.encode("utf-8")
         self._key_args = (key_arg,)
-        # the one-message append's short path (see _direct_argv): a client that takes bytes as they are
+        # add_message's one-frame path (arguments prepared as bytes): a client that takes bytes as they are
         self._direct = self._utf8 and isinstance(key_arg, bytes)
         # Writes whose outcome was unknown, by content: sending the same messages again reuses the
         # write id, so the server recognises the retry instead of storing the messages twice.
-        self._pending: dict[bytes, str] = {}
-        self._pending_lock = threading.Lock()
+        self._ledger = Ledger()
 
     def __repr__(self) -> str:
         kind = "async " if self._async else ""
@@ -198,29 +102,11 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             )
         return self.client  # type: ignore[return-value]
 
-    def _wrong_type(self, exc: redis.ResponseError) -> Exception:
-        if "WRONGTYPE" not in str(exc):
-            return exc
-        said = _HOLDS.search(str(exc))
-        if said:
-            return WrongTypeError(self.key, said.group(1))
-        try:
-            actual = reply_text(self._sync().type(self.key))
-        except redis.RedisError:
-            actual = "non-list value"
-        return WrongTypeError(self.key, actual)
+    def _wrong_type(self, exc: redis.ResponseError) -> BaseException:
+        return WrongTypeError.of(self._sync(), self.key, exc)
 
-    async def _awrong_type(self, exc: redis.ResponseError) -> Exception:
-        if "WRONGTYPE" not in str(exc):
-            return exc
-        said = _HOLDS.search(str(exc))
-        if said:
-            return WrongTypeError(self.key, said.group(1))
-        try:
-            actual = reply_text(await self.client.type(self.key))  # type: ignore[misc]
-        except redis.RedisError:
-            actual = "non-list value"
-        return WrongTypeError(self.key, actual)
+    async def _awrong_type(self, exc: redis.ResponseError) -> BaseException:
+        return await WrongTypeError.aof(self.client, self.key, exc)
 
     def _decode_all(self, raws: Sequence[Raw], first_index: int) -> list[BaseMessage]:
         key = self.key
@@ -342,46 +228,20 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         """Append one message (one round trip, TTL refreshed); as :meth:`add_messages` with one."""
         if not isinstance(message, BaseMessage):
             raise TypeError(f"expected a LangChain message, got {type(message).__name__}: {message!r:.80}")
-        direct = None if self._async else self._direct_argv(message)
-        if direct is None:
+        if self._async or not self._direct or self._ledger:
             self._append([encode_message(message)])
             return
-        argv, write_id = direct
-        started = time.monotonic()
-        try:
-            self.client.execute_command("EVALSHA", _APPEND_SHA, *argv)  # type: ignore[union-attr]
-        except Exception as exc:
-            try:
-                _APPEND.recover(self.client, self.key, argv, write_id, started, exc)
-            except WriteUnconfirmed:
-                self._unconfirmed(None, [reply_text(argv[3])], write_id)
-                raise
-            except redis.ResponseError as refused:
-                raise self._wrong_type(refused) from refused
-
-    def _direct_argv(self, message: BaseMessage) -> tuple[list[Raw], str] | None:
-        """What follows ``EVALSHA <sha>`` for appending ``message``, and its write id, built here as
-        bytes — or None unless this is the usual call (a client that takes bytes, no unconfirmed
-        write pending); then the general path (_append, _APPEND.run) runs.
-
-        The one-message append sends its first EVALSHA itself and hands a failure to
-        ``_APPEND.recover``, which does what ``run`` does after a failed first send. On a write this
-        short each Python call saved shows: this path is about 4-8 us faster per call
-        (``benchmarks/bench_history.py``).
-        """
-        if not self._direct or self._pending:
-            return None
-        ttl = self._checked_ttl()  # raises ArgumentError before anything is sent
+        # The usual call in one frame: arguments prepared as bytes here, sent by APPEND.send.
+        encoded = encode_message(message)
         write_id = new_write_id()
-        argv: list[Raw] = [
-            b"2",
-            marker_arg(self.key, write_id.partition(".")[0]),
-            self._key_args[0],
-            encode_message(message).encode(),
-            b"%d" % ttl,
-            write_id.encode(),
-        ]
-        return argv, write_id
+        argv = APPEND.argv(self.key, self._key_args, (encoded.encode(), b"%d" % self._checked_ttl()), write_id, True)
+        try:
+            APPEND.send(self.client, self.key, argv, write_id)
+        except WriteUnconfirmed:
+            self._unconfirmed(None, [encoded], write_id)
+            raise
+        except redis.ResponseError as refused:
+            raise self._wrong_type(refused) from refused
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append messages in order, in ONE round trip, exactly once.
@@ -401,31 +261,39 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         self._append(self._encode(messages))
 
     def _append(self, encoded: list[str]) -> None:
-        # The hot path of a one-at-a-time append: the usual case (no unconfirmed write pending)
-        # takes a new id without a call to _write_id.
         if not encoded:
             return
-        ttl = self._checked_ttl()
-        fingerprint, write_id = self._write_id(encoded) if self._pending else (None, new_write_id())
-        client = self.client if not self._async else self._sync()  # _sync() raises ClientKindError
+        client = self._sync()  # ClientKindError for an asyncio client
+        fingerprint, write_id, argv = self._prepared(encoded)
         try:
-            _APPEND.run(client, self.key, self._key_args, self._args(encoded, ttl), write_id=write_id, utf8=self._utf8)
+            APPEND.send(client, self.key, argv, write_id)
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise
         except redis.ResponseError as exc:
-            self._settled(fingerprint)
+            self._ledger.settled(fingerprint)
             raise self._wrong_type(exc) from exc
-        if fingerprint is not None:
-            self._settled(fingerprint)
+        self._ledger.settled(fingerprint)
+
+    def _prepared(self, encoded: list[str]) -> tuple[bytes | None, str, list[Raw]]:
+        """The write's content fingerprint (None unless some write is unconfirmed), id and arguments."""
+        ttl = self._checked_ttl()  # ArgumentError before anything is sent
+        if self._ledger:
+            fingerprint: bytes | None = self._fingerprint(encoded)
+            write_id = self._ledger.id_for(fingerprint)  # type: ignore[arg-type]
+        else:
+            fingerprint, write_id = None, new_write_id()
+        return (
+            fingerprint,
+            write_id,
+            APPEND.argv(self.key, self._key_args, self._args(encoded, ttl), write_id, self._utf8),
+        )
 
     def _args(self, encoded: list[str], ttl: int) -> list[Raw]:
         """The append's arguments: the messages, then the ttl. Bytes for a UTF-8 client (JSON with
         ``ensure_ascii`` is ASCII, so ``str.encode`` gives exactly the client's bytes)."""
         if not self._utf8:
             return [*encoded, str(ttl)]
-        if len(encoded) == 1:
-            return [encoded[0].encode(), b"%d" % ttl]
         return [*[item.encode() for item in encoded], b"%d" % ttl]
 
     def _checked_ttl(self) -> int:
@@ -436,37 +304,13 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             return 0
         if type(ttl) is int and 0 < ttl <= MAX_TTL_SECONDS:
             return ttl
-        return _ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
-
-    def _write_id(self, encoded: list[str]) -> tuple[bytes | None, str]:
-        """The id for writing ``encoded``: a new one, or the id of an unconfirmed write of the same content.
-
-        The content is hashed only while some write of this object is unconfirmed, so the usual
-        call pays nothing for the retry bookkeeping.
-        """
-        if not self._pending:
-            return None, new_write_id()
-        fingerprint = self._fingerprint(encoded)
-        with self._pending_lock:
-            return fingerprint, self._pending.get(fingerprint) or new_write_id()
+        return ttl_seconds(ttl) or 0  # raises ArgumentError, or converts a timedelta
 
     def _fingerprint(self, encoded: list[str]) -> bytes:
-        digest = hashlib.sha256(f"{self.key}\x00{self.ttl}".encode("utf-8", "surrogatepass"))
-        for item in encoded:
-            digest.update(b"\x1e" + item.encode("utf-8", "surrogatepass"))
-        return digest.digest()
+        return Ledger.fingerprint([f"{self.key}\x00{self.ttl}", *encoded])
 
     def _unconfirmed(self, fingerprint: bytes | None, encoded: list[str], write_id: str) -> None:
-        fingerprint = fingerprint or self._fingerprint(encoded)
-        with self._pending_lock:
-            if fingerprint not in self._pending and len(self._pending) >= _PENDING_LIMIT:
-                self._pending.pop(next(iter(self._pending)))
-            self._pending[fingerprint] = write_id
-
-    def _settled(self, fingerprint: bytes | None) -> None:
-        if fingerprint is not None:
-            with self._pending_lock:
-                self._pending.pop(fingerprint, None)
+        self._ledger.unconfirmed(fingerprint or self._fingerprint(encoded), write_id)
 
     @staticmethod
     def _encode(messages: Sequence[BaseMessage]) -> list[str]:
@@ -486,7 +330,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
             WrongTypeError: the key holds something other than a list; it was left untouched.
         """
         try:
-            _CLEAR.run(self._sync(), self.key, [self.key], [], write_id=new_write_id())
+            CLEAR.run(self._sync(), self.key, [self.key], [], write_id=new_write_id())
         except redis.ResponseError as exc:
             raise self._wrong_type(exc) from exc
 
@@ -509,42 +353,19 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         """
         if not self._async:
             return await super().aadd_messages(messages)
-        one = type(messages) in (list, tuple) and len(messages) == 1 and isinstance(messages[0], BaseMessage)
-        direct = self._direct_argv(messages[0]) if one else None
-        if direct is not None:  # one message, the usual call: as add_message does
-            argv, write_id = direct
-            started = time.monotonic()
-            try:
-                await self.client.execute_command("EVALSHA", _APPEND_SHA, *argv)  # type: ignore[misc]
-            except Exception as exc:
-                try:
-                    await _APPEND.arecover(self.client, self.key, argv, write_id, started, exc)
-                except WriteUnconfirmed:
-                    self._unconfirmed(None, [reply_text(argv[3])], write_id)
-                    raise
-                except redis.ResponseError as refused:
-                    raise await self._awrong_type(refused) from refused
-            return None
         encoded = self._encode(messages)
         if not encoded:
             return None
-        ttl = self._checked_ttl()
-        fingerprint, write_id = self._write_id(encoded) if self._pending else (None, new_write_id())
-        # _APPEND.arun with its first send made here: one coroutine fewer per call
-        argv = _APPEND.argv(self.key, self._key_args, self._args(encoded, ttl), write_id, self._utf8)
-        started = time.monotonic()
+        fingerprint, write_id, argv = self._prepared(encoded)
         try:
-            try:
-                await self.client.execute_command("EVALSHA", _APPEND_SHA, *argv)  # type: ignore[misc]
-            except Exception as exc:
-                await _APPEND.arecover(self.client, self.key, argv, write_id, started, exc)
+            await APPEND.asend(self.client, self.key, argv, write_id)
         except WriteUnconfirmed:
             self._unconfirmed(fingerprint, encoded, write_id)
             raise
         except redis.ResponseError as exc:
-            self._settled(fingerprint)
+            self._ledger.settled(fingerprint)
             raise await self._awrong_type(exc) from exc
-        self._settled(fingerprint)
+        self._ledger.settled(fingerprint)
         return None
 
     async def aclear(self) -> None:
@@ -552,7 +373,7 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         if not self._async:
             return await super().aclear()
         try:
-            await _CLEAR.arun(self.client, self.key, [self.key], [], write_id=new_write_id())
+            await CLEAR.arun(self.client, self.key, [self.key], [], write_id=new_write_id())
         except redis.ResponseError as exc:
             raise await self._awrong_type(exc) from exc
         return None

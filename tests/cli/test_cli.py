@@ -16,8 +16,8 @@ import nbformat
 import pytest
 import redis
 import redis.cluster
+from helpers.cli import Background, process_tree, run_cli, still_running
 from langchain_core.messages import messages_from_dict
-from nbtest_helpers import Background, process_tree, run_cli, still_running
 
 import memstore_nb
 from memstore_nb.demo import conversations, seed
@@ -215,7 +215,7 @@ def test_run_injects_parameters_and_endpoint(
 ) -> None:
     source = _tiny_notebook(
         tmp_path / "write.ipynb",
-        "from memstore_nb.endpoint import connect\n"
+        "from memstore_nb.connection import connect\n"
         "from langchain_core.messages import HumanMessage\n"
         "from memstore_nb.history import MemorystoreChatMessageHistory\n"
         "MemorystoreChatMessageHistory(connect(ENDPOINT), SESSION).add_message(HumanMessage(ENDPOINT))\n",
@@ -259,7 +259,7 @@ def test_run_interrupted_leaves_no_kernel_or_redis(spawn: Callable[..., Backgrou
 def test_demo_seeds_the_local_store_once_serves_the_viewer_and_ctrl_c_stops_all(
     spawn: Callable[..., Background],
 ) -> None:
-    from memstore_nb import local_store
+    from memstore_nb.local import store as local_store
 
     demo = spawn("demo", "--no-browser", "--prefix", "demo-once:")
     demo.wait_for(r"the demo data lives in the local store, " + os.environ["MEMSTORE_NB_DATA_DIR"])

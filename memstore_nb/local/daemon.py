@@ -1,6 +1,6 @@
 """A detached ``redis-server`` / ``valkey-server`` living in a data directory: config, launch, probe, pid.
 
-The building block of :mod:`memstore_nb.local_store`; it knows nothing of state files or locks.
+The building block of :mod:`memstore_nb.local.store`; it knows nothing of state files or locks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import RedisStartError
+from ..errors import RedisStartError
 
 __all__ = [
     "CONFIG_FILE",
@@ -122,7 +122,7 @@ def launch(directory: Path, password: str, binary: str, timeout: float) -> dict[
     Raises:
         RedisStartError: it did not answer in ``timeout`` seconds, or logged a fatal error (log tail attached).
     """
-    from .local import free_port
+    from .server import free_port
 
     config = directory / CONFIG_FILE
     for attempt in range(3):

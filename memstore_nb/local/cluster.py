@@ -19,8 +19,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .errors import ArgumentError, RedisBinaryNotFound, RedisStartError
-from .local import LocalRedis
+from ..errors import ArgumentError, RedisBinaryNotFound, RedisStartError
+from .server import LocalRedis
 
 __all__ = ["ClusterNodeState", "LocalRedisCluster", "start_cluster"]
 
@@ -189,13 +189,12 @@ class LocalRedisCluster:
                 last = exc
         raise RedisStartError(f"no cluster node answered {command[0]} {command[1]}: {last}", self.log_tail())
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
+        """Raise :class:`RedisStartError` (with its log tail) when a node has exited."""
         for node in self.nodes:
-            proc = node._proc
-            if proc is not None and proc.poll() is not None:
-                raise RedisStartError(
-                    f"cluster node on port {node.port} exited with code {proc.returncode}", node.log_tail()
-                )
+            code = node.exit_code
+            if code is not None:
+                raise RedisStartError(f"cluster node on port {node.port} exited with code {code}", node.log_tail())
 
     def _not_ready(self, node: LocalRedis) -> str | None:
         """Why ``node`` is not ready yet, or None when it is."""
@@ -225,7 +224,7 @@ class LocalRedisCluster:
         deadline = time.monotonic() + timeout
         reason: str | None = "not checked"
         while time.monotonic() < deadline:
-            self._check_alive()
+            self.check_alive()
             for node in self.nodes:
                 try:
                     reason = self._not_ready(node)
@@ -316,7 +315,7 @@ def _create_with_commands(cluster: LocalRedisCluster, shards: int, replicas: int
     for index, node in enumerate(rest):
         primary_id = ids[index % shards]
         while True:
-            cluster._check_alive()
+            cluster.check_alive()
             with _admin(node) as conn:
                 try:
                     conn.execute_command("CLUSTER", "REPLICATE", primary_id)

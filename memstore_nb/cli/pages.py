@@ -1,0 +1,105 @@
+"""The commands that open a page: ``demo`` and ``view`` (the Voilà viewer), ``demo --lab`` (JupyterLab)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from ..processes import end_group, wait_http
+from .connection import LOCAL, redis_for, shown
+from .output import CliError, ProgressBar, note, say
+
+__all__ = ["cmd_demo", "cmd_view", "notebooks_dir"]
+
+
+def notebooks_dir() -> Path:
+    for candidate in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"):
+        if candidate.is_dir() and any(candidate.glob("*.ipynb")):
+            return candidate
+    raise CliError("no notebooks/ folder found: run `memstore-nb demo --lab` from a clone of memstore-nb")
+
+
+def _lab(url_of_redis: str, args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise CliError('`--lab` needs JupyterLab: pip install "memstore-nb[demo]" (or jupyterlab)')
+    from ..local.server import free_port
+
+    folder = notebooks_dir()
+    port = args.port or free_port()
+    token = secrets.token_hex(16)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={folder}",
+        f"--IdentityProvider.token={token}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        try:
+            wait_http(f"http://127.0.0.1:{port}/api/status?token={token}", 60, proc)
+        except (ChildProcessError, TimeoutError) as exc:
+            raise CliError(str(exc)) from None
+        url = f"http://127.0.0.1:{port}/lab?token={token}"
+        say(f"JupyterLab: {url}")
+        where = "local" if args.endpoint.strip() == LOCAL else shown(url_of_redis)
+        say(f'in a notebook, set ENDPOINT = "{where}" to see the demo data; Ctrl-C stops everything')
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        return proc.wait()
+    finally:
+        end_group(proc)
+
+
+def _view(url_of_redis: str, args: argparse.Namespace) -> int:
+    from ..viewer.serve import serve
+
+    page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
+    try:
+        say(f"viewer page: {page.url}")
+        say("Ctrl-C stops the page (and an embedded cluster, if this command started one)")
+        code = page.wait()
+    finally:
+        page.stop()
+    if code is None:
+        note("\nmemstore-nb: interrupted, stopped everything it started")
+        return 130
+    if code not in (None, 0):
+        raise CliError(f"the viewer page (Voilà) ended with exit code {code}; run again with --port to pick a port")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo import conversations, seed
+
+    with redis_for(args) as (client, url):
+        if args.endpoint.strip() == LOCAL:
+            from ..local.store import data_dir
+
+            say(f"the demo data lives in the local store, {data_dir()} (memstore-nb local status)")
+        missing = [c.name for c in conversations() if not client.exists(args.prefix + c.name)]
+        if missing:
+            ids = seed(client, prefix=args.prefix, progress=ProgressBar("seeding", "messages"), only=missing)
+            say(f"seeded {len(ids)} demo sessions")
+        else:
+            say("the demo data is already there: not seeded again")
+        ids = [args.prefix + c.name for c in conversations()]
+        say(f"{len(ids)} demo sessions at {shown(url)}: {', '.join(ids)}")
+        return _lab(url, args) if args.lab else _view(url, args)
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    with redis_for(args) as (_client, url):
+        return _view(url, args)

@@ -1,0 +1,145 @@
+"""The ``memstore-nb`` command line: its parser, and ``main()`` (one-line errors, exit codes)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from ..errors import MemstoreError
+from .commands import SESSION_KEYS, cmd_local, cmd_quickstart, cmd_sessions, cmd_show
+from .connection import LOCAL, PASSWORD_ENV
+from .output import json_text, note, one_line, safe
+from .pages import cmd_demo, cmd_view
+from .run import cmd_run
+
+__all__ = ["SESSION_KEYS", "build_parser", "json_text", "main", "safe"]
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LOCAL, tls_iam: bool = True) -> None:
+    parser.add_argument(
+        "--endpoint",
+        default=default,
+        metavar="URL",
+        help="redis://[user@]host[:port][/db], rediss://… (TLS), host:port, or 'local' for the persistent local store "
+        "(the default; see `memstore-nb local`); 'local-cluster' for an embedded Redis Cluster. "
+        f"The AUTH string may come from ${PASSWORD_ENV}",
+    )
+    if not tls_iam:  # the page / notebook connects with the endpoint alone
+        return
+    parser.add_argument("--ca-certs", metavar="PEM", help="CA certificate (file) for rediss:// endpoints")
+    parser.add_argument("--iam", action="store_true", help="authenticate with a Google IAM access token")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="memstore-nb",
+        description="LangChain chat message history in Redis / Google Cloud Memorystore: demo, notebooks, viewer.",
+    )
+    parser.add_argument("--version", action="version", version=f"memstore-nb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="seed demo conversations and open the viewer (or JupyterLab with --lab)")
+    _add_connection(p, tls_iam=False)
+    p.add_argument("--lab", action="store_true", help="open JupyterLab on notebooks/ instead of the viewer page")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
+    p.add_argument("--prefix", default="demo:", help="key prefix of the demo sessions (default: demo:)")
+    p.set_defaults(session=None)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="execute a notebook with papermill (its ENDPOINT defaults to the local store)")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        dest="parameters",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a parameter (repeatable); True/False/None and numbers are converted",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="where the executed notebook goes (default: NAME.out.ipynb in a new temporary folder; printed)",
+    )
+    p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
+    _add_connection(p, default=None, tls_iam=False)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sessions", help="list the chat sessions at an endpoint")
+    _add_connection(p)
+    p.add_argument("--match", default="*", help="glob pattern on session ids (default: *)")
+    p.add_argument("--limit", type=_count, default=100, help="show at most this many (0: all; default 100)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("show", help="print one session's messages")
+    p.add_argument("session_id", metavar="SESSION_ID")
+    _add_connection(p)
+    p.add_argument("--tail", type=_count, default=None, metavar="N", help="only the last N messages")
+    p.add_argument("--json", action="store_true", help="LangChain message dicts as a JSON array")
+    p.add_argument(
+        "--kind",
+        default=None,
+        help="memstore, community or langgraph (default: a list key's kind, else a LangGraph thread)",
+    )
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("view", help="serve the chat history viewer as a web page (Voilà)")
+    _add_connection(p, tls_iam=False)
+    p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.add_argument("--port", type=int, default=None, help="port of the web page (default: a free one)")
+    p.add_argument("--session", default=None, metavar="SESSION_ID", help="open this session at once")
+    p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser("local", help="the persistent local store behind --endpoint local: status, start, stop, reset")
+    p.add_argument("action", choices=("status", "start", "stop", "reset"), nargs="?", default="status")
+    p.add_argument("--yes", action="store_true", help="reset without asking for confirmation")
+    p.add_argument("--json", action="store_true", help="status as JSON")
+    p.set_defaults(func=cmd_local)
+
+    p = sub.add_parser("quickstart", help="smoke test: write a short conversation, read it back, print it")
+    _add_connection(p)
+    p.add_argument("--keep", action="store_true", help="keep the session (10 minutes TTL) instead of deleting it")
+    p.set_defaults(func=cmd_quickstart)
+    return parser
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``memstore-nb``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return int(args.func(args))
+    except MemstoreError as exc:
+        note(f"memstore-nb: error: {safe(one_line(str(exc), 2000))}")
+        return 2
+    except KeyboardInterrupt:
+        note("\nmemstore-nb: interrupted, stopped everything it started")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`memstore-nb sessions | head`): stop quietly, as Unix tools do. Point
+        # stdout at /dev/null so Python's flush at exit does not fail (and print) a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,116 @@
+"""Finding the chat sessions kept in Redis lists: SCAN (never KEYS) on every primary, each candidate checked."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import redis
+import redis.cluster
+
+from ..codec import Raw, load_json
+from ..replies import reply_text, version_tuple
+from .base import SessionId, list_kind
+
+__all__ = ["list_keys", "scan_type_supported"]
+
+log = logging.getLogger(__name__)
+
+
+_SCAN_TYPE_SINCE = (6, 0)
+# client -> whether its servers have SCAN ... TYPE: asked once per client (an INFO round trip), not per listing.
+_SCAN_TYPE: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def list_keys(client: Any, match: str, count: int) -> Iterator[SessionId]:
+    """The list keys matching ``match`` whose first element is a LangChain message, as :class:`SessionId`.
+
+    On Redis >= 6.0 SCAN filters by type on the server; on 5.x each candidate's TYPE is asked
+    in the same pipelined batch as its first element. A ``RedisCluster`` is scanned on every
+    primary. Keys are checked in pipelined batches that grow to ``count``, so the first
+    sessions come quickly and 100,000 keys cost about 100 SCAN calls and a little over 100
+    round trips of checks. Keys that are not valid UTF-8 are skipped (with a warning).
+    """
+    typed = scan_type_supported(client)
+    keys = client.scan_iter(match=match, count=count, **({"_type": "list"} if typed else {}))
+    for batch in _batches(keys, count):
+        yield from _sessions_in(client, batch, typed)
+
+
+def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
+    # Start small and double up to ``size``: the first screenful of sessions
+    # arrives after a few dozen keys are checked, long listings still pay one
+    # round trip per ``size`` keys.
+    limit = min(size, 64)
+    batch: list[Raw] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= limit:
+            yield batch
+            batch = []
+            limit = min(size, limit * 2)
+    if batch:
+        yield batch
+
+
+def _sessions_in(client: Any, keys: Sequence[Raw], typed: bool) -> Iterator[SessionId]:
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        if not typed:
+            pipe.type(key)
+        pipe.lindex(key, 0)
+    replies = pipe.execute(raise_on_error=False)
+    step = 1 if typed else 2
+    for i, key in enumerate(keys):
+        if not typed and reply_text(replies[2 * i]) != "list":
+            continue
+        first = replies[i * step + step - 1]
+        if isinstance(first, Exception) or first is None or not _looks_like_message(first):
+            continue
+        try:
+            text = key.decode("utf-8") if isinstance(key, bytes) else key
+            yield SessionId(text, list_kind(text))
+        except UnicodeDecodeError:
+            log.warning("skipping session key that is not valid UTF-8: %r", key[:80])
+
+
+def _looks_like_message(raw: Raw) -> bool:
+    # The shape check only; full validation happens when a message is shown.
+    try:
+        doc = load_json(raw)
+    except (ValueError, RecursionError):
+        return False
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("type"), str)
+        and isinstance(doc.get("data"), dict)
+        and "content" in doc["data"]
+    )
+
+
+def scan_type_supported(client: Any) -> bool:
+    """True when every server behind ``client`` has SCAN ... TYPE (Redis >= 6.0); asked once per client."""
+    try:
+        return _SCAN_TYPE[client]
+    except (KeyError, TypeError):  # TypeError: a client that cannot be weakly referenced
+        pass
+    supported = _ask_scan_type(client)
+    with contextlib.suppress(TypeError):
+        _SCAN_TYPE[client] = supported
+    return supported
+
+
+def _ask_scan_type(client: Any) -> bool:
+    try:
+        if isinstance(client, redis.cluster.RedisCluster):
+            replies = client.info("server", target_nodes=redis.cluster.RedisCluster.PRIMARIES)
+            infos = list(replies.values()) if "redis_version" not in replies else [replies]
+        else:
+            infos = [client.info("server")]
+    except redis.ResponseError:  # INFO disabled (renamed): assume the old server
+        return False
+    versions = [version_tuple(info.get("redis_version", "0")) for info in infos if isinstance(info, dict)]
+    return bool(versions) and min(versions) >= _SCAN_TYPE_SINCE

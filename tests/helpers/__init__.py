@@ -1,0 +1,1 @@
+"""What several test folders share: HTML checks, LangGraph test graphs, TLS servers, CLI runners."""
