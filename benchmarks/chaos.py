@@ -13,7 +13,11 @@ call's tokens are unique, so LRANGE counts copies) under one fault, with each cl
 - SIGSTOP > client timeout: the server is stopped for 1 s (client timeout 0.4 s), then continued;
 - cluster primary killed and paused: 3 shards with a replica each, six sessions over every shard;
   a primary is SIGKILLed (failover, then it rejoins as a replica), another SIGSTOPped for 4.5 s
-  (failover), repeated while time remains.
+  (failover), repeated while time remains;
+- the local store (``connect("local")`` / ``aconnect("local")``, a data directory of the run's own):
+  its server SIGKILLed every second and started again 0.3 s later by another caller; SIGSTOPped for
+  1 s (client timeout 0.4 s); on a small tmpfs that fills up three times, each time a ballast file is
+  removed and the store started again (needs root; skipped otherwise).
 
 Columns (per call; an add_messages of two messages is one call):
   calls, acknowledged (returned normally, possibly after re-calling it following WriteUnconfirmed),
@@ -26,6 +30,7 @@ Exit status 1 if any call was duplicated or lost (or torn, or a definite error w
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -36,6 +41,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from reliability.ledger import Tally
+from reliability.local_store import LOCAL_KINDS, LOCAL_SCENARIOS
 from reliability.scenarios import (
     CLUSTER_KINDS,
     STANDALONE_KINDS,
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="writing time per scenario and client (20)")
     parser.add_argument("--quick", action="store_true", help="3 s per scenario and client (a smoke run)")
-    choices = [*STANDALONE_SCENARIOS, CLUSTER_SCENARIO]
+    choices = [*STANDALONE_SCENARIOS, CLUSTER_SCENARIO, *LOCAL_SCENARIOS]
     parser.add_argument("--scenario", action="append", choices=choices, help="run only these (repeatable)")
     args = parser.parse_args(argv)
     seconds = 3.0 if args.quick else args.seconds
@@ -111,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
                     result = cluster_primary_faults(cluster, kind, seconds)
                     rows.append(row(kind, result))
                     failures += [f"{name} / {kind}: {p} {dict(result.errors)}" for p in result.problems()]
+        elif name in LOCAL_SCENARIOS:
+            if "full disk" in name and os.geteuid() != 0:
+                print(f"\n### {name}: skipped (mounting a tmpfs needs root)")
+                continue
+            for kind in LOCAL_KINDS:
+                result = LOCAL_SCENARIOS[name](kind, seconds)
+                rows.append(row(kind, result))
+                failures += [f"{name} / {kind}: {p} {dict(result.errors)}" for p in result.problems()]
         else:
             for kind in STANDALONE_KINDS:
                 result = STANDALONE_SCENARIOS[name](kind, seconds)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time each name loads on 
     from .errors import MemstoreError
     from .history.chat import MemorystoreChatMessageHistory
     from .local.launch import start_local_redis
+    from .longterm.store import MemorystoreStore
     from .sources.base import SessionInfo
     from .sources.catalog import list_sessions, session_info
     from .viewer.widget import ChatHistoryViewer
@@ -26,6 +27,7 @@ __all__ = [
     "Endpoint",
     "MemorystoreChatMessageHistory",
     "MemorystoreSaver",
+    "MemorystoreStore",
     "MemstoreError",
     "SessionInfo",
     "__version__",
@@ -47,6 +49,7 @@ _WHERE = {
     "Endpoint": ".connection.endpoint",
     "MemorystoreChatMessageHistory": ".history.chat",
     "MemorystoreSaver": ".checkpoint",
+    "MemorystoreStore": ".longterm",
     "MemstoreError": ".errors",
     "SessionInfo": ".sources.base",
     "aconnect": ".connection.client",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .server_errors import WriteUnconfirmed, WrongTypeError
+    from .server_errors import NotSent, WriteUnconfirmed, WrongTypeError
 
 __all__ = [
     "ArgumentError",
@@ -15,8 +15,12 @@ __all__ = [
     "ConnectError",
     "CorruptMessageError",
     "EndpointError",
+    "LocalStoreDiskFull",
+    "LocalStoreError",
+    "LocalStoreUnresponsive",
     "MemstoreError",
     "MissingExtraError",
+    "NotSent",
     "RedisBinaryNotFound",
     "RedisStartError",
     "WriteUnconfirmed",
@@ -169,9 +173,9 @@ __all__ += [
 
 
 def __getattr__(name: str) -> Any:
-    # WrongTypeError and WriteUnconfirmed also derive from redis-py's exceptions; they load (and
+    # WrongTypeError, WriteUnconfirmed and NotSent also derive from redis-py's exceptions; they load (and
     # import redis) on first use, so importing this module stays cheap.
-    if name in ("WrongTypeError", "WriteUnconfirmed"):
+    if name in ("WrongTypeError", "WriteUnconfirmed", "NotSent"):
         from . import server_errors
 
         return getattr(server_errors, name)
@@ -194,3 +198,48 @@ class CheckpointError(MemstoreError, ValueError):
 
 class MissingExtraError(MemstoreError, ImportError):
     """An optional dependency is not installed; the message gives the ``pip install`` line."""
+
+
+class LocalStoreError(MemstoreError, OSError):
+    """The local store (``ENDPOINT = "local"``) cannot use its data directory or its server as they are.
+
+    Every problem with the directory (owner, mode, a file the store did not make, a symlink, data
+    written by a server this environment lacks) is one of these; the message says what to do.
+
+    Attributes:
+        directory: the data directory concerned.
+    """
+
+    def __init__(self, message: str, directory: object = "") -> None:
+        self.directory = str(directory)
+        super().__init__(message)
+
+    def __str__(self) -> str:  # OSError's own __str__ would show only the first argument's repr
+        return str(self.args[0]) if self.args else ""
+
+
+class LocalStoreDiskFull(LocalStoreError):
+    """The disk holding the local store's data is full: the store keeps what it acknowledged and stops writing.
+
+    Attributes:
+        directory: the data directory.
+        mount: the mount point of the file system holding it.
+        free: bytes free there when this was raised.
+    """
+
+    def __init__(self, message: str, directory: object = "", mount: str = "", free: int = 0) -> None:
+        self.mount = mount
+        self.free = free
+        super().__init__(message, directory)
+
+
+class LocalStoreUnresponsive(LocalStoreError):
+    """The local store's server runs but does not answer (stopped with SIGSTOP, or busy); no second one is started.
+
+    Attributes:
+        pid: the server's process id.
+    """
+
+    def __init__(self, message: str, directory: object = "", pid: int = 0) -> None:
+        self.pid = pid
+        super().__init__(message, directory)

@@ -1,8 +1,9 @@
 """Processes this package starts (servers, Voilà, JupyterLab): who they are, whether they live, how they end.
 
 A pid alone names nobody for long: pids are reused. A process is named here by its pid *and* its
-start time (``/proc/<pid>/stat`` field 22, in clock ticks since boot), so a signal never reaches a
-stranger that took a dead process's pid.
+start time (``/proc/<pid>/stat`` field 22, in clock ticks since boot), and, for the servers the
+local store records, by its executable and working directory too (:class:`Identity`), so a signal
+never reaches a stranger that took a dead process's pid.
 """
 
 from __future__ import annotations
@@ -12,9 +13,23 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["alive", "answers_http", "end_group", "process_tree", "same_process", "start_time", "wait_http"]
+__all__ = [
+    "Identity",
+    "alive",
+    "answers_http",
+    "end_group",
+    "identity",
+    "process_state",
+    "process_tree",
+    "same_process",
+    "signal_if_same",
+    "start_time",
+    "wait_http",
+    "working_in",
+]
 
 _PROC = Path("/proc")
 
@@ -52,6 +67,118 @@ def alive(pid: int) -> bool:
         return True
     fields = _stat_fields(pid)
     return fields is None or fields[0] != "Z"
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``R``, ``S``, ``T`` when stopped by a signal, ``Z``...), or None."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One process, named so that a recycled pid does not match it.
+
+    Attributes:
+        pid: its process id.
+        start: its start time (clock ticks since boot, as text).
+        exe: the real path of its executable.
+        cwd: the real path of its working directory.
+    """
+
+    pid: int
+    start: str
+    exe: str
+    cwd: str
+
+    def is_current(self) -> bool:
+        """Whether this process still runs (not a zombie) as the same process, program and directory."""
+        return alive(self.pid) and identity(self.pid) == self
+
+
+def _link(pid: int, name: str) -> str | None:
+    try:
+        target = os.readlink(_PROC / str(pid) / name)
+    except OSError:
+        return None
+    # A binary replaced on disk (a pip upgrade) while it runs reads "PATH (deleted)": the same process.
+    return target.removesuffix(" (deleted)")
+
+
+def identity(pid: int) -> Identity | None:
+    """The :class:`Identity` of ``pid``, or None (no such process, or not ours to read).
+
+    From /proc where there is one; elsewhere (macOS) from ``ps``: the start time to the second and
+    the command, with no working directory (``cwd`` is ``""``).
+    """
+    if not _PROC.is_dir():
+        return _ps_identity(pid)
+    start = start_time(pid)
+    exe = _link(pid, "exe")
+    cwd = _link(pid, "cwd")
+    if start is None or exe is None or cwd is None:
+        return None
+    return Identity(pid, start, exe, cwd)
+
+
+def _ps_identity(pid: int) -> Identity | None:
+    if pid <= 0:
+        return None
+    try:
+        done = subprocess.run(
+            ["ps", "-o", "lstart=", "-o", "comm=", "-p", str(pid)], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    line = done.stdout.rstrip("\n")
+    if done.returncode != 0 or len(line) <= 24:
+        return None
+    # lstart is always 24 characters ("Sun Dec  6 22:38:15 2026"); the command follows
+    return Identity(pid, line[:24].strip(), line[24:].strip(), "")
+
+
+def working_in(directory: str | os.PathLike[str]) -> list[Identity]:
+    """Every other readable process whose working directory is ``directory`` (a server chdirs to its data)."""
+    wanted = os.path.realpath(directory)
+    found: list[Identity] = []
+    if not _PROC.is_dir():
+        return found
+    for entry in _PROC.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and _link(int(entry.name), "cwd") == wanted:
+            who = identity(int(entry.name))
+            if who is not None and alive(who.pid):
+                found.append(who)
+    return found
+
+
+def signal_if_same(who: Identity, sig: int) -> bool:
+    """Send ``sig`` to ``who`` only if that pid is still the same process; returns whether it was sent.
+
+    On Linux the pid is pinned with a pidfd first, so it cannot be reused between the check and the
+    signal.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    send = getattr(signal, "pidfd_send_signal", None)
+    if pidfd_open is None or send is None:
+        if not who.is_current():
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(who.pid, sig)
+            return True
+        return False
+    try:
+        fd = pidfd_open(who.pid)
+    except OSError:
+        return False
+    try:
+        if not who.is_current():
+            return False
+        send(fd, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def process_tree(root: int) -> list[tuple[int, str]]:

@@ -15,7 +15,7 @@ import redis.exceptions
 from .errors import MemstoreError
 from .replies import reply_text
 
-__all__ = ["WriteUnconfirmed", "WrongTypeError", "held_type"]
+__all__ = ["NotSent", "WriteUnconfirmed", "WrongTypeError", "held_type"]
 
 # What memstore-nb's own scripts say when they refuse a key of another type (they name it).
 _HOLDS = re.compile(r"WRONGTYPE memstore-nb: the key holds a (\w+)")
@@ -120,3 +120,12 @@ class WriteUnconfirmed(MemstoreError, redis.exceptions.ConnectionError):
 
     def __reduce__(self) -> tuple[type, tuple[str, str, int, BaseException]]:
         return type(self), (self.key, self.write_id, self.attempts, self.__cause__ or Exception())
+
+
+class NotSent(MemstoreError, redis.exceptions.ConnectionError):
+    """No connection could be made, so the command was never sent: nothing was stored.
+
+    Raised before anything is written to a socket (the server refused the connection, or is not
+    there), so calling again once the server runs is safe; unlike :class:`WriteUnconfirmed`, the
+    outcome is known. Also a ``redis.ConnectionError``, which code written for redis-py catches.
+    """

@@ -1,9 +1,8 @@
-"""The commands that read and write sessions, and manage the local store: quickstart, sessions, show, local."""
+"""The commands that read and write sessions: quickstart, sessions, show."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import uuid
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from .connection import redis_for
 from .output import CliError, json_text, note, one_line, safe, say
 
-__all__ = ["SESSION_KEYS", "cmd_local", "cmd_quickstart", "cmd_sessions", "cmd_show", "session_doc"]
+__all__ = ["SESSION_KEYS", "cmd_quickstart", "cmd_sessions", "cmd_show", "session_doc"]
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
@@ -126,41 +125,3 @@ def cmd_show(args: argparse.Namespace) -> int:
             sys.stdout.write("\n]\n")
             sys.stdout.flush()
     return 0
-
-
-def cmd_local(args: argparse.Namespace) -> int:
-    from ..local import store as local_store
-
-    if args.action == "start":
-        store = local_store.ensure()
-        verb = "started" if store.started else "already running:"
-        say(f"{verb} the local store at {store.url} ({store.version}, pid {store.pid})")
-        say(f"data in {store.directory}")
-        return 0
-    if args.action == "stop":
-        stopped = local_store.stop()
-        say(f"stopped the local store (data kept in {local_store.data_dir()})" if stopped else "not running")
-        return 0
-    if args.action == "reset":
-        directory = local_store.data_dir()
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise CliError(f"reset deletes every key in {directory}: confirm with --yes (no terminal to ask)")
-            answer = input(f"delete all data of the local store in {directory}? type 'yes' to confirm: ")
-            if answer.strip().lower() != "yes":
-                say("nothing deleted")
-                return 1
-        local_store.reset()
-        say(f"deleted the local store's data in {directory}")
-        return 0
-    info = local_store.status()
-    if args.json:
-        say(json.dumps(info, indent=1))
-    else:
-        say(f"data:    {info['directory']} ({info['data_bytes']:,} bytes on disk)")
-        if info["running"]:
-            say(f"running: {info['url']} (pid {info['pid']}, {info['version']}, {info.get('keys', '?')} keys)")
-            say(f"binary:  {info['binary']}")
-        else:
-            say("stopped (any command with --endpoint local starts it)")
-    return 0 if info["running"] else 3

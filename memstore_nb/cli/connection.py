@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .output import note
+from .output import note, safe
 
 __all__ = ["LOCAL", "LOCAL_CLUSTER", "PASSWORD_ENV", "redis_for", "shown"]
 
@@ -23,7 +23,8 @@ def redis_for(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
     """A connected client for ``--endpoint``, and a URL other processes can use to reach the same server.
 
     ``local`` is the persistent per-user store (started when needed, left
-    running); ``local-cluster`` starts an embedded cluster owned by this
+    running; the URL is then ``"local"``: other processes find the store themselves);
+    ``local-cluster`` starts an embedded cluster owned by this
     command, stopped when the block ends (also on Ctrl-C). The URL carries
     the AUTH string (it travels to child processes through their
     environment, never their command line); print it only through :func:`_shown`.
@@ -41,12 +42,15 @@ def redis_for(args: argparse.Namespace) -> Iterator[tuple[Any, str]]:
         if endpoint == LOCAL:
             from ..local import store as local_store
 
+            # Other processes (the page's kernel) reach the store as "local" too: no password in a URL.
             store = local_store.ensure()
-            endpoint, password = store.url, store.password
-            options["password"] = password
             verb = "started" if store.started else "using"
-            note(f"{verb} the local store at {endpoint} (data in {store.directory})")
-        elif endpoint == LOCAL_CLUSTER:
+            note(f"{verb} the local store at {safe(store.url)} (data in {safe(str(store.directory))})")
+            client = connect(LOCAL)
+            stack.callback(client.close)
+            yield client, LOCAL
+            return
+        if endpoint == LOCAL_CLUSTER:
             server = start_local_redis(cluster=True)
             stack.callback(server.stop)
             endpoint = server.url

@@ -9,8 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import MemstoreError
-from .commands import SESSION_KEYS, cmd_local, cmd_quickstart, cmd_sessions, cmd_show
+from .commands import SESSION_KEYS, cmd_quickstart, cmd_sessions, cmd_show
 from .connection import LOCAL, PASSWORD_ENV
+from .local import cmd_local
 from .output import json_text, note, one_line, safe
 from .pages import cmd_demo, cmd_view
 from .run import cmd_run

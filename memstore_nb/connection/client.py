@@ -18,6 +18,7 @@ from ..errors import ArgumentError, ConnectError, MemstoreError, ServerTooOld
 from ..replies import version_tuple
 from .diagnose import diagnose
 from .endpoint import Endpoint, parse_endpoint
+from .local_client import local_server, store_client
 from .retry import AsyncBoundedRetry, BoundedRetry, RetryingRedisCluster, no_retry
 
 __all__ = ["MIN_VERSION", "ConnectInfo", "Plan", "aconnect", "connect", "connect_with_info"]
@@ -115,7 +116,12 @@ def connect_with_info(
     )
     client: redis.Redis | redis.cluster.RedisCluster
     try:
-        client = _cluster_client(plan) if plan.cluster else redis.Redis(**plan.kwargs, retry=BoundedRetry(plan.budget))
+        if plan.cluster:
+            client = _cluster_client(plan)
+        elif plan.local:
+            client = store_client(plan.kwargs, BoundedRetry(plan.budget))
+        else:
+            client = redis.Redis(**plan.kwargs, retry=BoundedRetry(plan.budget))
     except MemstoreError:
         raise
     except (redis.exceptions.RedisError, OSError) as exc:
@@ -173,7 +179,11 @@ async def aconnect(
             client = redis.asyncio.cluster.RedisCluster(**node_kwargs, retry=AsyncBoundedRetry(plan.budget))
             await client.ping(target_nodes=redis.asyncio.cluster.RedisCluster.ALL_NODES)
         else:
-            client = redis.asyncio.Redis(**async_kwargs, retry=AsyncBoundedRetry(plan.budget))
+            retry = AsyncBoundedRetry(plan.budget)
+            if plan.local:
+                client = store_client(async_kwargs, retry, asyncio=True)
+            else:
+                client = redis.asyncio.Redis(**async_kwargs, retry=retry)
             await client.ping()
     except MemstoreError:
         raise
@@ -197,6 +207,7 @@ class Plan:
         info: what the probe found (version, mode, latency).
         iam: whether the client authenticates with IAM tokens.
         timeout: seconds for connecting and for each reply.
+        local: the endpoint is the local store (its client waits out restarts; see ``local_client``).
     """
 
     endpoint: Endpoint
@@ -207,6 +218,7 @@ class Plan:
     info: ConnectInfo
     iam: bool = False
     timeout: float = 5.0
+    local: bool = False
 
     def failure(self, exc: BaseException) -> ConnectError:
         """The :class:`ConnectError` that says what to do about ``exc`` (may probe the port; blocking)."""
@@ -233,21 +245,24 @@ def _plan(
     timeout: float,
 ) -> Plan:
     ep = parse_endpoint(endpoint)
+    local = False
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}", timeout)
     shown = ep.to_url()
     if ep.kind in ("local", "local-cluster"):
         if password or iam or ca_certs:
             log.info("%s: the embedded server needs no password, IAM or CA; those options are ignored", ep.kind)
-        server = _local_server(cluster=ep.kind == "local-cluster")
-        if ep.kind == "local-cluster":
+        local = ep.kind == "local"
+        server = local_server(cluster=not local)
+        if not local:
             cluster = True
         shown = f"{ep.kind} ({server.url})"  # the local store's url carries no password
-        ep = parse_endpoint(server.url)
+        # The local store's socket path is used as it is: no URL parsing of a directory's name.
+        ep = Endpoint(kind="unix", path=str(server.socket)) if local else parse_endpoint(server.url)
         password, iam, ca_certs, credentials = getattr(server, "password", None) or None, False, None, None
     kwargs = _client_kwargs(ep, password, ca_certs, iam, credentials, timeout)
     budget = max(2.0 * timeout, 5.0)
-    unchecked = Plan(ep, shown, kwargs, bool(cluster), budget, ConnectInfo(shown, "", "", 0.0), iam, timeout)
+    unchecked = Plan(ep, shown, kwargs, bool(cluster), budget, ConnectInfo(shown, "", "", 0.0), iam, timeout, local)
     try:
         version, cluster_enabled, latency = _probe(kwargs)
     except (redis.exceptions.RedisError, OSError) as exc:
@@ -273,23 +288,7 @@ def _plan(
     mode = "cluster" if cluster else "standalone"
     info = ConnectInfo(shown, ".".join(map(str, version)), mode, latency)
     log.info("connected to %s: Redis %s, %s, PING %.1f ms", shown, info.version, mode, latency)
-    return Plan(ep, shown, kwargs, bool(cluster), budget, info, iam, timeout)
-
-
-def _local_server(*, cluster: bool) -> Any:
-    from ..local import launch as local
-    from ..local import store as local_store
-
-    if not cluster:
-        return local_store.ensure()  # the persistent per-user store; local-cluster stays per process
-    try:
-        return local.shared_local_redis(cluster=True)  # type: ignore[call-arg]
-    except (TypeError, NotImplementedError):
-        raise ConnectError(
-            "ENDPOINT = 'local-cluster' needs the embedded cluster launcher, which this memstore-nb lacks; "
-            "use ENDPOINT = 'local' (a standalone embedded Redis) instead",
-            "local-cluster",
-        ) from None
+    return Plan(ep, shown, kwargs, bool(cluster), budget, info, iam, timeout, local)
 
 
 def _client_kwargs(

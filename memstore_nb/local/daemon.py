@@ -1,48 +1,82 @@
-"""A detached ``redis-server`` / ``valkey-server`` living in a data directory: config, launch, probe, pid.
+"""The local store's server process: its configuration, its start, a tiny RESP ``ask()`` on its socket.
 
-The building block of :mod:`memstore_nb.local.store`; it knows nothing of state files or locks.
+The server listens on a unix socket inside the store's 0700 directory (``port 0``: no TCP at all),
+so nobody else can listen at its address or reach it. Its configuration goes to it through a
+pipe (``redis-server -`` reads it from stdin): the password is never on a command line or in a
+config file, and every value is quoted, so no path or text can add a directive. It runs in a
+session of its own, detached from the process that started it; that process only records who it
+is (:class:`~memstore_nb.processes.Identity`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from ..errors import RedisStartError
+from ..errors import LocalStoreDiskFull, LocalStoreError, RedisStartError
+from ..processes import Identity, identity
+from .datadir import LOG, SOCKET, DataDir
+from .formats import Server
 
-__all__ = [
-    "CONFIG_FILE",
-    "HOST",
-    "LOG_FILE",
-    "PID_FILE",
-    "ask",
-    "is_our_server",
-    "launch",
-    "pid_of",
-    "process_alive",
-    "server_version",
-]
+__all__ = ["FSYNC", "ask", "config_text", "disk_full", "launch", "log_since", "quoted", "says_disk_full"]
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
-CONFIG_FILE = "server.conf"
-LOG_FILE = "server.log"
-PID_FILE = "server.pid"
-# Log lines after which a starting server will not come up.
-_FATAL = ("Fatal error", "FATAL", "Bad file format", "Unrecoverable", "Can't chdir")
+#: The AOF fsync policy: a write is on disk before its reply is sent (see README, "The local store").
+FSYNC = "always"
+# sun_path holds 104 bytes on macOS and the BSDs, 108 on Linux, the terminating NUL included
+_SOCKET_MAX = 107 if sys.platform.startswith("linux") else 103
+# What a server logs when it will not come up because of its files (never repeated to the user as
+# advice: Redis suggests `redis-check-aof --fix`, which truncates data).
+_BAD_DATA = ("Bad file format", "Unrecoverable", "Invalid AOF manifest", "AOF manifest", "Unexpected end of file")
+_DISK_FULL = ("No space left on device", "Can't recover from AOF write error", "Short write while writing")
 
 
-def ask(port: int, password: str, *command: bytes, timeout: float = 1.0) -> bytes | None:
-    """AUTH, then one command over a raw socket (no client library needed to find the store).
+def quoted(value: str | bytes) -> str:
+    """``value`` as one double-quoted argument of a Redis config line: quotes, backslashes, newlines and
+    every byte outside printable ASCII escaped (``\\xHH``), so the value cannot end its line."""
+    raw = os.fsencode(value) if isinstance(value, str) else value
+    out = []
+    for byte in raw:
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return '"' + "".join(out) + '"'
 
-    Returns the command's raw reply (a simple, integer or complete bulk reply), b"" when the
+
+def config_text(directory: Path, password: str, fsync: str = FSYNC) -> str:
+    """The server's whole configuration (given on stdin)."""
+    lines = [
+        "port 0",  # no TCP listener: the unix socket below is the only way in
+        f"unixsocket {quoted(str(directory / SOCKET))}",
+        "unixsocketperm 700",
+        f"dir {quoted(str(directory))}",
+        "daemonize no",
+        'logfile ""',  # stdout, which is store.log opened by us (O_NOFOLLOW)
+        "appendonly yes",
+        f"appendfsync {fsync}",
+        "aof-load-truncated yes",  # a write cut short by a crash was never acknowledged: drop its tail
+        'save ""',
+        f"requirepass {quoted(password)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def ask(path: str | Path, password: str, *command: bytes, timeout: float = 1.0) -> bytes | None:
+    """AUTH, then one command over the store's unix socket (no client library needed to find the store).
+
+    Returns the command's raw reply (a simple, integer, error or complete bulk reply), b"" when the
     server closed the connection (SHUTDOWN), or None when nothing answers or AUTH fails.
     """
     payload = b"".join(
@@ -51,7 +85,9 @@ def ask(port: int, password: str, *command: bytes, timeout: float = 1.0) -> byte
     )
     reply = b""
     try:
-        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
             sock.sendall(payload)
             while not _complete(reply) and len(reply) < 1 << 20:
                 chunk = sock.recv(65536)
@@ -80,146 +116,108 @@ def _complete(reply: bytes) -> bool:
     return True
 
 
-def server_version(port: int, password: str) -> str:
-    """``"valkey 9.1.2"`` or ``"redis 6.2.14"``, from INFO server."""
-    reply = ask(port, password, b"INFO", b"server", timeout=3.0) or b""
-    fields = dict(line.split(":", 1) for line in reply.decode(errors="replace").splitlines() if ":" in line)
-    if "valkey_version" in fields:
-        return f"valkey {fields['valkey_version'].strip()}"
-    return f"redis {fields.get('redis_version', '?').strip()}"
+def disk_full(data: DataDir, logged: bool = False) -> LocalStoreDiskFull:
+    """The error that says the disk holding ``data`` is full (naming the disk and the directory)."""
+    free, mount = data.free_bytes(), data.mount_point()
+    said = " (the server's log: 'No space left on device')" if logged else ""
+    return LocalStoreDiskFull(
+        f"the disk holding the local store ({data.path}, on the file system mounted at {mount}) is full: "
+        f"{free:,} bytes free{said}. The store keeps every write it acknowledged and takes no more: free some "
+        "space on that disk, then `memstore-nb local start`",
+        data.path,
+        mount,
+        free,
+    )
 
 
-def _config(directory: Path, port: int, password: str) -> str:
-    lines = [
-        f"port {port}",
-        f"bind {HOST}",
-        "protected-mode yes",
-        f'dir "{directory}"',
-        "daemonize yes",
-        f'pidfile "{directory / PID_FILE}"',
-        f'logfile "{directory / LOG_FILE}"',
-        "appendonly yes",
-        "appendfsync everysec",
-        'save ""',
-        f'requirepass "{password}"',
-    ]
-    return "\n".join(lines) + "\n"
+def says_disk_full(log_text: str) -> bool:
+    """Whether a server's log says it stopped because the disk was full."""
+    return any(marker in log_text for marker in _DISK_FULL)
 
 
-def _log_tail(directory: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join((directory / LOG_FILE).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+def launch(
+    data: DataDir, server: Server, password: str, timeout: float, started: Callable[[Identity, int], None]
+) -> None:
+    """Start ``server`` on ``data`` and wait until it answers PING on its socket.
 
-
-def launch(directory: Path, password: str, binary: str, timeout: float) -> dict[str, Any]:
-    """Start ``binary`` daemonized on a free loopback port with its data in ``directory``; wait for PONG.
-
-    Returns:
-        The state to record: port, pid, binary, version, start time.
+    ``started(process, log_offset)`` is called as soon as the process exists, before the wait, so
+    the store records who it is even if this process is interrupted while it loads its data.
 
     Raises:
-        RedisStartError: it did not answer in ``timeout`` seconds, or logged a fatal error (log tail attached).
+        LocalStoreError: the data would not load (the message says so; the files are kept), or the
+            directory's path is too long for a unix socket.
+        LocalStoreDiskFull: the disk is full.
+        RedisStartError: the server died or did not answer in ``timeout`` seconds (its log tail attached).
     """
-    from .server import free_port
-
-    config = directory / CONFIG_FILE
-    for attempt in range(3):
-        port = free_port()
-        # The password goes in a 0600 file, never on the command line (visible to every user in ps).
-        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(_config(directory, port, password))
-        with contextlib.suppress(FileNotFoundError):
-            (directory / PID_FILE).unlink()
-        offset = (directory / LOG_FILE).stat().st_size if (directory / LOG_FILE).exists() else 0
-        # daemonize: the server forks away from us (no zombie, no tie to this process's life).
-        # umask 077: the AOF and the log hold chat data; only this user may read them.
-        done = subprocess.run(
-            [binary, str(config)],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+    path = data.path / SOCKET
+    if len(os.fsencode(str(path))) > _SOCKET_MAX:
+        raise LocalStoreError(
+            f"the local store's directory path is too long for its unix socket ({path}: at most {_SOCKET_MAX} "
+            "bytes): set MEMSTORE_NB_DATA_DIR to a shorter path",
+            data.path,
+        )
+    log_fd = data.append_fd(LOG)
+    try:
+        offset = os.fstat(log_fd).st_size
+        # A session of its own: Ctrl-C in the terminal or a kernel interrupt never reaches it.
+        # umask 077: the AOF and the log hold chat data, only this user may read them.
+        proc = subprocess.Popen(
+            [server.binary, "-"],
+            stdin=subprocess.PIPE,
+            stdout=log_fd,
+            stderr=log_fd,
+            cwd=data.path,
+            start_new_session=True,
+            close_fds=True,
             umask=0o077,
         )
-        if done.returncode != 0:
-            raise RedisStartError(
-                f"{binary} exited with code {done.returncode}",
-                (done.stdout + done.stderr).decode(errors="replace")[-2000:] + _log_tail(directory),
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = ask(port, password, b"PING")
-            if reply is not None and reply.startswith(b"+PONG"):
-                pid = pid_of(directory)
-                return {
-                    "port": port,
-                    "pid": pid,
-                    "binary": binary,
-                    "version": server_version(port, password),
-                    "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                }
-            if reply is not None and reply.startswith(b"-LOADING"):
-                deadline = max(deadline, time.monotonic() + 1)  # a big AOF: keep waiting while it loads
-            fresh = _new_log(directory, offset)
-            if "Address already in use" in fresh:
-                break  # someone took the port between our probe and the bind: another port
-            if any(marker in fresh for marker in _FATAL):
-                raise RedisStartError(
-                    f"the local store did not start (data in {directory}; see {directory / LOG_FILE})",
-                    _log_tail(directory),
-                )
-            time.sleep(0.05)
-        else:
-            raise RedisStartError(
-                f"the local store did not answer within {timeout:.0f}s on port {port} "
-                f"(data in {directory}; see {directory / LOG_FILE})",
-                _log_tail(directory),
-            )
-        log.info("local store: port %s was taken, retrying (%d)", port, attempt + 1)
-    raise RedisStartError(f"the local store found no free port after 3 attempts (data in {directory})")
+    except OSError as exc:
+        raise data.error(f"cannot start {server.binary}: {exc.strerror}", exc) from exc
+    finally:
+        os.close(log_fd)
+    # Reap it when it ends (it is our child until this process ends), so it never lingers as a zombie.
+    threading.Thread(target=proc.wait, name=f"memstore-nb-store-{proc.pid}", daemon=True).start()
+    assert proc.stdin is not None
+    with proc.stdin:
+        proc.stdin.write(config_text(data.path, password).encode())
+    who = identity(proc.pid)
+    if who is None:
+        raise RedisStartError(f"{server.binary} exited at once", log_since(data, offset))
+    started(who, offset)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise _start_failure(data, server, offset, proc.returncode)
+        reply = ask(path, password, b"PING", timeout=1.0)
+        if reply is not None and reply.startswith(b"+PONG"):
+            return
+        if reply is not None and reply.startswith(b"-LOADING"):
+            deadline = max(deadline, time.monotonic() + 1)  # a big AOF: keep waiting while it loads
+        time.sleep(0.02)
+    proc.terminate()
+    raise RedisStartError(
+        f"the local store's server did not answer within {timeout:.0f}s (data in {data.path}; log {data.path / LOG})",
+        log_since(data, offset),
+    )
 
 
-def _new_log(directory: Path, offset: int) -> str:
-    try:
-        with open(directory / LOG_FILE, "rb") as logfile:
-            logfile.seek(offset)
-            return logfile.read().decode(errors="replace")
-    except OSError:
-        return ""
+def log_since(data: DataDir, offset: int) -> str:
+    """What the server logged from ``offset`` on (at most the last 3000 characters)."""
+    raw = data.read(LOG) or b""
+    return raw[offset:].decode(errors="replace")[-3000:]
 
 
-def pid_of(directory: Path) -> int:
-    """The pid the server wrote to its pid file, or 0."""
-    try:
-        return int((directory / PID_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return 0
-
-
-def process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not count)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def is_our_server(pid: int, directory: Path) -> bool:
-    """Whether ``pid`` is still a server process (pids get reused: never signal a stranger)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return process_alive(pid)
-    return b"redis" in cmdline or b"valkey" in cmdline
+def _start_failure(data: DataDir, server: Server, offset: int, code: int) -> Exception:
+    said = log_since(data, offset)
+    if says_disk_full(said):
+        return disk_full(data, logged=True)
+    if any(marker in said for marker in _BAD_DATA):
+        return LocalStoreError(
+            f"{server} ({server.binary}) could not read the local store's data in {data.path} (see {data.path / LOG}); "
+            "the files are kept as they are. If another server wrote them, reopen them with that one "
+            "(point MEMSTORE_NB_REDIS_SERVER at it)",
+            data.path,
+        )
+    # Without the advice to "--fix" files: that is for someone who has read what it truncates.
+    tail = "\n".join(line for line in said.splitlines()[-15:] if "--fix" not in line)
+    return RedisStartError(f"{server.binary} exited with code {code} before answering (data in {data.path})", tail)

@@ -1,286 +1,255 @@
-"""The persistent local store behind ``ENDPOINT = "local"``: one password-protected server per user.
+"""The persistent local store behind ``ENDPOINT = "local"``: one server per data directory, nothing lost.
 
-Like SQLite or DuckDB, the embedded default keeps its data: one ``redis-server``
-(or ``valkey-server``) per user, with its append-only file in a per-user data
-directory, bound to 127.0.0.1 and protected by a random password kept in a
-0600 file next to the data. The first process that needs it starts it
-(detached, so it outlives that process); later processes and notebooks find it
-through the state file and a PING with the password. A file lock makes two
-processes starting it at once agree on one server.
+Like SQLite or DuckDB, the embedded default keeps its data: one ``valkey-server`` (or
+``redis-server``) per data directory, reachable only through a unix socket inside that 0700
+directory (no TCP port), with a password the store generated. What it guarantees, and how:
 
-The data directory is ``platformdirs.user_data_dir("memstore-nb")``
-(``$XDG_DATA_HOME/memstore-nb`` on Linux), or ``$MEMSTORE_NB_DATA_DIR``.
+* one server per directory: every decision to start one is taken under an exclusive ``flock``,
+  and "running" means the recorded process (pid, start time, executable, working directory) still
+  exists, not that something answers: a stalled server is an error, never a reason for a second one;
+* nothing acknowledged is lost: ``appendfsync always``, so a write is on disk before its reply;
+  on a full disk the server stops rather than acknowledge what it cannot keep;
+* the data decides the binary (:mod:`.formats`); only what the store's record lists is deleted;
+* :func:`stop` and :func:`reset` signal only the process the store recorded when it started it.
+
+The data directory is ``platformdirs.user_data_dir("memstore-nb")`` (``$XDG_DATA_HOME/memstore-nb``
+on Linux), or ``$MEMSTORE_NB_DATA_DIR``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import os
-import secrets
 import shutil
 import signal
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .daemon import (
-    CONFIG_FILE,
-    HOST,
-    LOG_FILE,
-    PID_FILE,
-    ask,
-    is_our_server,
-    launch,
-    pid_of,
-    process_alive,
+from ..errors import LocalStoreUnresponsive
+from ..processes import process_state, signal_if_same
+from .daemon import ask, disk_full, log_since, says_disk_full
+from .datadir import LOCK, LOG, RECORD, SOCKET, DataDir
+from .formats import DATA_NAMES
+from .record import (
+    DATA_DIR_ENV,
+    LocalStore,
+    data_dir,
+    end_reason,
+    forget_process,
+    guarded,
+    handle,
+    password_of,
+    recorded_process,
 )
+from .startup import MIN_FREE, answering, new_store, start
 
-__all__ = ["DATA_DIR_ENV", "LocalStore", "data_dir", "ensure", "reset", "status", "stop"]
-
-log = logging.getLogger(__name__)
-
-DATA_DIR_ENV = "MEMSTORE_NB_DATA_DIR"
-_STATE = "state.json"
-_PASSWORD = "password"
-_LOCK = ".lock"
-# Everything the store writes in its directory; reset() deletes these and nothing else.
-_OURS = (_STATE, _PASSWORD, CONFIG_FILE, LOG_FILE, PID_FILE, _LOCK, "appendonlydir", "appendonly.aof", "dump.rdb")
-
-
-@dataclass(frozen=True)
-class LocalStore:
-    """A running local store. The password is left out of ``repr`` and of :attr:`url`.
-
-    Attributes:
-        directory: the data directory (AOF, state, password file).
-        port: TCP port on 127.0.0.1.
-        pid: process id of the server.
-        binary: the server executable.
-        version: e.g. ``"redis 6.2.14"`` or ``"valkey 9.1.2"``.
-        started: True when this call started it, False when it was already running.
-        password: the AUTH string (never printed by memstore-nb).
-    """
-
-    directory: Path
-    port: int
-    pid: int
-    binary: str
-    version: str
-    started: bool = False
-    password: str = field(default="", repr=False)
-
-    host = HOST
-
-    @property
-    def url(self) -> str:
-        """``redis://127.0.0.1:PORT``, without the password (pass :attr:`password` separately)."""
-        return f"redis://{self.host}:{self.port}"
-
-
-def data_dir() -> Path:
-    """The local store's directory: ``$MEMSTORE_NB_DATA_DIR``, else the platform's per-user data directory."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser().resolve()
-    try:
-        from platformdirs import user_data_dir
-    except ImportError:  # platformdirs is a dependency; this keeps a broken install usable on Linux
-        base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-        return Path(base) / "memstore-nb"
-    return Path(user_data_dir("memstore-nb", appauthor=False))
-
-
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """An exclusive lock on ``directory`` shared by every process (fcntl; released when the process dies)."""
-    import fcntl
-
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the flock
-
-
-def _password(directory: Path) -> str:
-    path = directory / _PASSWORD
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    secret = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(secret + "\n")
-    return secret
-
-
-def _read_state(directory: Path) -> dict[str, Any] | None:
-    try:
-        state = json.loads((directory / _STATE).read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) and isinstance(state.get("port"), int) else None
-
-
-def _write_state(directory: Path, state: dict[str, Any]) -> None:
-    tmp = directory / f"{_STATE}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(json.dumps(state, indent=1) + "\n")
-    os.replace(tmp, directory / _STATE)
-
-
-def _alive(state: dict[str, Any], password: str) -> bool:
-    reply = ask(int(state["port"]), password, b"PING")
-    return reply is not None and reply.startswith(b"+PONG")
-
-
-def _handle(directory: Path, state: dict[str, Any], password: str, *, started: bool) -> LocalStore:
-    return LocalStore(
-        directory=directory,
-        port=int(state["port"]),
-        pid=int(state.get("pid", 0)),
-        binary=str(state.get("binary", "")),
-        version=str(state.get("version", "")),
-        started=started,
-        password=password,
-    )
+__all__ = [
+    "DATA_DIR_ENV",
+    "LocalStore",
+    "data_dir",
+    "ensure",
+    "reset",
+    "running",
+    "status",
+    "stop",
+    "why_unreachable",
+]
 
 
 def running() -> LocalStore | None:
-    """The local store if it is running and answers its password, else None. Starts nothing."""
-    directory = data_dir()
-    state = _read_state(directory)
-    if state is None:
-        return None
-    try:
-        password = (directory / _PASSWORD).read_text().strip()
-    except OSError:
-        return None
-    return _handle(directory, state, password, started=False) if _alive(state, password) else None
+    """The local store if its recorded server runs and answers, else None. Starts nothing."""
+    with guarded():
+        data = DataDir(data_dir(), create=False)
+        record = data.record() if data.exists else None
+        who = recorded_process(record)
+        if record is None or who is None:
+            return None
+        store = handle(data, record, who, started=False)
+        reply = ask(store.socket, store.password, b"PING")
+        return store if reply is not None and reply.startswith(b"+PONG") else None
 
 
 def ensure(*, timeout: float = 20.0) -> LocalStore:
     """The local store, started (detached) when it is not running yet.
 
-    Safe to call from several processes at once: one of them starts the
-    server, the others wait on the lock and then reuse it.
+    Safe to call from several processes at once: one of them starts the server, the others wait
+    on the lock and then use it.
 
     Returns:
         A :class:`LocalStore`; ``.started`` says whether this call started it.
 
     Raises:
+        LocalStoreError: the data directory cannot be used as it is, its data needs a binary this
+            environment lacks, the disk is full (:class:`~memstore_nb.errors.LocalStoreDiskFull`), or
+            the server runs but does not answer (:class:`~memstore_nb.errors.LocalStoreUnresponsive`).
         RedisBinaryNotFound: no server binary; the message says how to install one.
         RedisStartError: the server did not start; the message holds its log tail.
     """
-    found = running()
-    if found is not None:
-        return found
-    directory = data_dir()
-    with _locked(directory):
-        password = _password(directory)
-        state = _read_state(directory)
-        if state is not None and _alive(state, password):  # another process won the race
-            return _handle(directory, state, password, started=False)
-        state = launch(directory, password, _binary(state), timeout)
-        _write_state(directory, state)
-        log.info("started the local store at redis://%s:%s (data in %s)", HOST, state["port"], directory)
-        return _handle(directory, state, password, started=True)
-
-
-def _binary(state: dict[str, Any] | None) -> str:
-    from .binary import find_redis_binary
-
-    # The binary that wrote the AOF reads it back best (Redis 7's multi-part AOF is unknown to 6.2).
-    recorded = (state or {}).get("binary")
-    if not os.environ.get("MEMSTORE_NB_REDIS_SERVER") and recorded and os.access(recorded, os.X_OK):
-        return str(recorded)
-    return find_redis_binary()
+    with guarded():
+        data = DataDir(data_dir())
+        record = data.record()
+        who = recorded_process(record)
+        if record is not None and who is not None:
+            return answering(data, record, who, timeout, started=False)
+        with data.locked(timeout):
+            record = data.record()
+            who = recorded_process(record)
+            if record is not None and who is not None:  # another process started it meanwhile
+                return answering(data, record, who, timeout, started=False)
+            return start(data, record or new_store(data), timeout)
 
 
 def stop(*, timeout: float = 20.0) -> bool:
-    """Stop the local store (its AOF is flushed first); the data stays. Returns False when it was not running."""
-    directory = data_dir()
-    if not directory.is_dir():
+    """Stop the local store (SHUTDOWN: its data is on disk already); the data stays.
+
+    Returns:
+        True when it was running and has stopped; False when it was not running (a recorded pid
+        that now names another process is left alone).
+
+    Raises:
+        LocalStoreUnresponsive: it runs but is stopped (SIGSTOP), or did not end within ``timeout``.
+    """
+    with guarded():
+        data = DataDir(data_dir(), create=False)
+        if not data.exists:
+            return False
+        with data.locked(timeout):
+            record = data.record()
+            return record is not None and _stop_locked(data, record, timeout)
+
+
+def _stop_locked(data: DataDir, record: dict[str, Any], timeout: float) -> bool:
+    who = recorded_process(record)
+    if who is None:
+        if record.get("process"):  # it ended by itself, or its pid is another process's now: nothing to signal
+            with contextlib.suppress(OSError):  # a full disk may refuse the note; the log still says why
+                forget_process(data, record, end_reason(data, record))
         return False
-    with _locked(directory):
-        return _stop_locked(directory, timeout)
-
-
-def _stop_locked(directory: Path, timeout: float) -> bool:
-    state = _read_state(directory)
-    pid = pid_of(directory) or int((state or {}).get("pid", 0))
-    was_running = False
-    if state is not None:
-        try:
-            password = (directory / _PASSWORD).read_text().strip()
-        except OSError:
-            password = ""
-        # SHUTDOWN closes the connection without a reply when it works; _ask then returns None.
-        if password and _alive(state, password):
-            was_running = True
-            ask(int(state["port"]), password, b"SHUTDOWN", timeout=timeout)
+    if process_state(who.pid) == "T":
+        raise LocalStoreUnresponsive(
+            f"the local store's server (pid {who.pid}) is stopped (SIGSTOP) and cannot shut down: resume it "
+            f"with `kill -CONT {who.pid}`, then stop it; nothing was signalled",
+            data.path,
+            who.pid,
+        )
+    ask(data.path / SOCKET, password_of(data, record), b"SHUTDOWN", timeout=timeout)
     deadline = time.monotonic() + timeout
-    while process_alive(pid) and is_our_server(pid, directory) and time.monotonic() < deadline:
-        was_running = True
-        time.sleep(0.05)
-    if process_alive(pid) and is_our_server(pid, directory):
-        os.kill(pid, signal.SIGTERM)
-        time.sleep(0.5)
-    with contextlib.suppress(FileNotFoundError):
-        (directory / _STATE).unlink()
-    return was_running
+    while who.is_current() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if who.is_current() and signal_if_same(who, signal.SIGTERM):
+        deadline = time.monotonic() + 5.0
+        while who.is_current() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if who.is_current():
+        said = log_since(data, int(record.get("log_offset", 0)))
+        raise LocalStoreUnresponsive(
+            f"the local store's server (pid {who.pid}) did not stop within {timeout:.0f}s and still runs"
+            + (" (the disk is full: it cannot write its last state)" if says_disk_full(said) else "")
+            + f"; see {data.path / LOG}",
+            data.path,
+            who.pid,
+        )
+    forget_process(data, record, "stopped")
+    return True
 
 
-def reset(*, timeout: float = 20.0) -> Path:
-    """Stop the local store and delete its data, password and state (only the files it made). Returns the directory.
+def reset(*, timeout: float = 20.0) -> list[str]:
+    """Stop the local store and delete what its record says it made (data, password, log, record); nothing else.
 
     Callers confirm with the user first: this cannot be undone.
+
+    Returns:
+        The names left in the directory because the store did not make them (the directory stays then).
+
+    Raises:
+        LocalStoreUnresponsive: the server could not be stopped; nothing was deleted.
     """
-    directory = data_dir()
-    if not directory.is_dir():
-        return directory
-    with _locked(directory):
-        _stop_locked(directory, timeout)
-        for name in _OURS:
-            path = directory / name
-            if name == _LOCK:
-                continue  # held right now; removed below
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-    with contextlib.suppress(FileNotFoundError):
-        (directory / _LOCK).unlink()
-    with contextlib.suppress(OSError):
-        directory.rmdir()  # only when nothing else is left in it
-    return directory
+    with guarded():
+        data = DataDir(data_dir(), create=False)
+        if not data.exists:
+            return []
+        with data.locked(timeout):
+            record = data.record()
+            if record is not None:
+                _stop_locked(data, record, timeout)
+                made = [str(name) for name in record["made"] if name not in (RECORD, LOCK)]
+                for name in [*made, RECORD]:  # the record last: an interrupted reset can be run again
+                    _remove(data, name)
+            left = sorted(p.name for p in data.path.iterdir() if p.name != LOCK)
+            if record is not None or not left:
+                _remove(data, LOCK)  # while holding it: a waiter finds its lock gone and takes a new one
+        if not left and record is not None and record.get("dir_made"):
+            with contextlib.suppress(OSError):  # something new appeared in it meanwhile: it stays
+                os.rmdir(data.path)
+        return left
+
+
+def _remove(data: DataDir, name: str) -> None:
+    kind = data.kind(name)
+    if kind == "dir":
+        shutil.rmtree(data.path / name)  # never follows a symlink inside (fd-based where the OS allows)
+    elif kind is not None:
+        os.unlink(data.path / name)  # a symlink itself, never its target
 
 
 def status() -> dict[str, Any]:
-    """What ``memstore-nb local status`` shows: directory, running, port, pid, binary, version, keys, data size."""
-    directory = data_dir()
-    store = running()
-    info: dict[str, Any] = {"directory": str(directory), "running": store is not None}
-    if store is not None:
-        info.update(port=store.port, pid=store.pid, binary=store.binary, version=store.version, url=store.url)
-        reply = ask(store.port, store.password, b"DBSIZE") or b""
-        if reply.startswith(b":"):
+    """What ``memstore-nb local status`` shows. Starts nothing.
+
+    Keys: ``directory``, ``state`` (``"running"``, ``"running, disk full"``, ``"not answering"``,
+    ``"stopped"``, ``"stopped: disk full"``), ``running``, ``data_bytes``, ``free_bytes``, ``mount``; when
+    running also ``socket``, ``url``, ``pid``, ``binary``, ``version``, ``keys``.
+    """
+    with guarded():
+        data = DataDir(data_dir(), create=False)
+        info: dict[str, Any] = {"directory": str(data.path), "state": "stopped", "running": False, "data_bytes": 0}
+        if not data.exists:
+            return info
+        info.update(free_bytes=data.free_bytes(), mount=data.mount_point(), data_bytes=_data_bytes(data))
+        record = data.record()
+        who = recorded_process(record)
+        if record is None or who is None:
+            if record is not None and end_reason(data, record) == "disk full" and info["free_bytes"] < MIN_FREE:
+                info["state"] = "stopped: disk full"
+            return info
+        store = handle(data, record, who, started=False)
+        info.update(running=True, socket=str(store.socket), url=store.url, pid=who.pid)
+        info.update(binary=store.binary, version=store.version)
+        reply = None if process_state(who.pid) == "T" else ask(store.socket, store.password, b"DBSIZE")
+        if reply is None or not reply.startswith(b":"):
+            info["state"] = "not answering"
+        else:
             info["keys"] = int(reply[1:].split(b"\r\n", 1)[0])
+            info["state"] = "running, disk full" if info["free_bytes"] < MIN_FREE else "running"
+        return info
+
+
+def _data_bytes(data: DataDir) -> int:
     size = 0
-    for name in ("appendonlydir", "appendonly.aof", "dump.rdb"):
-        path = directory / name
-        if path.is_dir():
-            size += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        elif path.is_file():
-            size += path.stat().st_size
-    info["data_bytes"] = size
-    return info
+    for name in DATA_NAMES:
+        path = data.path / name
+        kind = data.kind(name)
+        if kind == "dir":
+            size += sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        elif kind == "file":
+            size += path.lstat().st_size
+    return size
+
+
+def why_unreachable() -> str:
+    """Why a client of the local store could not connect, and what to do (for "not sent" errors)."""
+    try:
+        data = DataDir(data_dir(), create=False)
+        record = (data.record() if data.exists else None) or {}
+        who = recorded_process(record)
+        why = end_reason(data, record) if record else ""
+        if why == "disk full":
+            return str(disk_full(data, logged=True))
+    except (OSError, ValueError) as exc:  # a LocalStoreError is an OSError: its message says it all
+        return str(exc)
+    if who is not None:
+        return f"the local store (pid {who.pid}) runs but did not accept the connection; see {data.path / LOG}"
+    how = "it was stopped" if why == "stopped" else "it is not running"
+    return (
+        f"the local store ({data.path}) did not accept the connection: {how}. Start it "
+        '(`memstore-nb local start`, or connect("local") again) and call again'
+    )

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import redis
 import redis.exceptions
 
-from ..server_errors import WriteUnconfirmed
+from ..server_errors import NotSent, WriteUnconfirmed
 from .ids import MARKER_TTL_SECONDS, KeyLike, key_text, marker, marker_arg
 from .templates import CHECKED, GENERAL, LEADING
 
@@ -167,6 +167,8 @@ class OnceScript:
     @staticmethod
     def _failure(key: KeyLike, write_id: str, attempt: int, exc: Exception) -> Exception:
         """``exc`` if the write may be sent again (a connection failure); else what to raise, raised."""
+        if attempt == 1 and isinstance(exc, NotSent):
+            raise exc  # the first send never left: nothing was stored, and the caller is told so
         if isinstance(exc, _TRANSIENT):
             return exc
         if isinstance(exc, redis.exceptions.RedisError) and _says_nothing(exc):

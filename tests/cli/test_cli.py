@@ -101,12 +101,13 @@ def test_quickstart_keep(redis_url: str, client: redis.Redis) -> None:
 def test_quickstart_local_uses_the_suites_local_store() -> None:
     done = run_cli("quickstart")
     assert done.returncode == 0, done.stderr
-    port = int(done.stderr.split("the local store at redis://127.0.0.1:")[1].split()[0])
+    where = done.stderr.split("the local store at unix://")[1].split()[0]
     assert f"(data in {os.environ['MEMSTORE_NB_DATA_DIR']})" in done.stderr, "never the user's own store"
     assert "deleted the quickstart session" in done.stdout
-    assert _listening(port), "the local store outlives the command"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(where)  # the local store outlives the command
     again = run_cli("quickstart")
-    assert f"using the local store at redis://127.0.0.1:{port} " in again.stderr
+    assert f"using the local store at unix://{where} " in again.stderr
 
 
 def test_quickstart_local_cluster_stops_every_node() -> None:
@@ -264,11 +265,11 @@ def test_demo_seeds_the_local_store_once_serves_the_viewer_and_ctrl_c_stops_all(
     demo = spawn("demo", "--no-browser", "--prefix", "demo-once:")
     demo.wait_for(r"the demo data lives in the local store, " + os.environ["MEMSTORE_NB_DATA_DIR"])
     demo.wait_for(r"seeded 7 demo sessions")
-    demo.wait_for(r"demo sessions at redis://:\*\*\*@127\.0\.0\.1:\d+")
+    demo.wait_for(r"demo sessions at local:")
     url = demo.wait_for(r"viewer page: (http://\S+)").group(1)
     store = local_store.running()
     assert store is not None
-    probe = redis.Redis(port=store.port, password=store.password, protocol=2)
+    probe = redis.Redis(unix_socket_path=str(store.socket), password=store.password, protocol=2)
     assert probe.llen("demo-once:spanish-tutor-long") == 3000
     status, page = _fetch(url)
     assert status == 200 and "voila" in page.lower()

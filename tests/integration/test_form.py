@@ -61,7 +61,7 @@ def test_local_default(form_cleanup: list[ConnectionForm]) -> None:
     form_cleanup.append(form)
     assert form._endpoint.value == "local"
     assert form.connect() is form.client and form.client.ping() is True
-    assert "local (redis://127.0.0.1:" in form.outcome
+    assert "local (unix://" in form.outcome and "store.sock" in form.outcome
 
 
 def test_password_never_stays_in_widget_state(auth_server: LocalRedis, form_cleanup: list[ConnectionForm]) -> None:

@@ -167,7 +167,9 @@ def write_sync(
                 if recall < _RECALLS:
                     time.sleep(_RECALL_PAUSE)
             except redis.RedisError as exc:
-                call.outcome = type(exc).__name__
+                # A re-call's own error (say NotSent: that re-call never left) does not settle the
+                # earlier send that raised WriteUnconfirmed: the call's outcome stays unknown.
+                call.outcome = "WriteUnconfirmed" if call.unconfirmed else type(exc).__name__
                 break
         call.seconds = time.monotonic() - started
 
@@ -195,6 +197,8 @@ async def write_async(
                 if recall < _RECALLS:
                     await asyncio.sleep(_RECALL_PAUSE)
             except redis.RedisError as exc:
-                call.outcome = type(exc).__name__
+                # A re-call's own error (say NotSent: that re-call never left) does not settle the
+                # earlier send that raised WriteUnconfirmed: the call's outcome stays unknown.
+                call.outcome = "WriteUnconfirmed" if call.unconfirmed else type(exc).__name__
                 break
         call.seconds = time.monotonic() - started

@@ -13,6 +13,7 @@ PUBLIC = {
     "Endpoint",
     "MemorystoreChatMessageHistory",
     "MemorystoreSaver",
+    "MemorystoreStore",
     "MemstoreError",
     "SessionInfo",
     "__version__",
