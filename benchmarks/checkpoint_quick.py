@@ -66,7 +66,7 @@ def memory(admin: redis.Redis, prefix: str) -> tuple[int, int, int]:
     for key in admin.scan_iter(match=f"{prefix}*", count=1000):
         size = int(admin.memory_usage(key, samples=0) or 0)
         data += size
-        if key.startswith(f"{prefix}lgraph:") and ":i:" in key:
+        if key.startswith(f"{prefix}lgraph:") and key.endswith(":i"):  # a thread's index (layout 2)
             count += int(admin.zcard(key))
     for key in admin.scan_iter(match="*:memstore-nb:wid:*", count=1000):
         markers += int(admin.memory_usage(key, samples=0) or 0)

@@ -82,6 +82,18 @@ class WrongTypeError(MemstoreError, redis.exceptions.ResponseError, TypeError):
         return cls(key, said)
 
 
+def _why(cause: BaseException) -> str:
+    """Why a write's outcome is unknown, as its last error tells."""
+    if isinstance(cause, redis.exceptions.ClusterError) or str(cause).startswith(("TRYAGAIN", "MOVED", "ASK")):
+        return (
+            "the cluster kept redirecting it while the key's slot moved between nodes, and an earlier send may "
+            "have been applied"
+        )
+    if isinstance(cause, redis.exceptions.ResponseError):  # BUSY, CLUSTERDOWN, MASTERDOWN, READONLY...
+        return "the server refused to run it, and an earlier send may have been applied"
+    return "the connection failed after it was sent"
+
+
 class WriteUnconfirmed(MemstoreError, redis.exceptions.ConnectionError):
     """The connection failed after a write was sent, so whether it was stored is unknown.
 
@@ -100,7 +112,7 @@ class WriteUnconfirmed(MemstoreError, redis.exceptions.ConnectionError):
         self.write_id = write_id
         self.attempts = attempts
         super().__init__(
-            f"the write to {key!r} may or may not have been stored: the connection failed after it was sent "
+            f"the write to {key!r} may or may not have been stored: {_why(cause)} "
             f"({attempts} attempt{'s' if attempts != 1 else ''}; last error: {type(cause).__name__}: {cause}). "
             "It is stored at most once; call the same method again with the same messages to complete it "
             "without a duplicate"

@@ -11,18 +11,34 @@ from typing import Any
 from ..errors import MissingExtraError, install_hint
 
 __all__ = [
+    "CheckpointDiff",
+    "CheckpointSummary",
+    "CheckpointTasks",
     "MemorystoreSaver",
+    "UpgradeReport",
+    "checkpoint_tasks",
+    "compare_checkpoints",
     "history_to_state",
     "import_history",
     "is_thread_key",
     "list_threads",
+    "message_times",
     "thread_checkpoints",
     "thread_messages",
     "thread_to_history",
+    "upgrade_threads",
 ]
 
 _HOME = {
     "MemorystoreSaver": ".saver",
+    "CheckpointDiff": ".diff",
+    "CheckpointTasks": ".diff",
+    "checkpoint_tasks": ".diff",
+    "compare_checkpoints": ".diff",
+    "CheckpointSummary": ".views",
+    "message_times": ".views",
+    "UpgradeReport": ".legacy",
+    "upgrade_threads": ".legacy",
     "history_to_state": ".migrate",
     "import_history": ".migrate",
     "thread_to_history": ".migrate",

@@ -1,44 +1,60 @@
-"""Sending the saver's scripts: one round trip each, server errors turned into CheckpointErrors naming the thread."""
+"""Sending the saver's scripts, one round trip each; refusals and damage become CheckpointErrors naming the thread."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.cluster
 import redis.exceptions
 
-from ..errors import CheckpointError
+from ..errors import ArgumentError, CheckpointError
 from ..writes import OnceScript
 from .layout import ThreadKeys, thread_id_of, thread_pattern
-from .scripts import ReadScript
+from .scripts import Script
 
-__all__ = ["Call", "Calls"]
+__all__ = ["Call", "Calls", "Refused", "script_error"]
 
 T = TypeVar("T")
 _SCAN_COUNT = 1000
-_SPACES = 4096  # threads whose namespaces are remembered
-_REDECLARE = 5  # sends of one call with more namespaces' keys, when the thread gains namespaces meanwhile
+# A read that a cluster keeps redirecting (its slot is moving between nodes; redis-py gives up
+# after its own retries with "ClusterError: TTL exhausted") is sent again this many times.
+_READ_RETRIES = 2
+_READ_PAUSE = 0.2
 
 
-def _missing_spaces(exc: redis.exceptions.ResponseError) -> list[str] | None:
-    """The namespaces a script refused to touch undeclared (``NSKEYS [...]``), or None for another error."""
+class Refused(Exception):
+    """A script refused before writing anything: ``code`` and the JSON ``detail`` it gave."""
+
+    def __init__(self, code: str, detail: Any) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code} {detail!r}")
+
+
+def script_error(exc: BaseException) -> Refused | None:
+    """The structured refusal (``MSNB <CODE> <JSON>``) in a server error, or None for another error."""
     message = str(exc)
-    at = message.find("NSKEYS [")
+    at = message.find("MSNB ")
     if at < 0:
         return None
-    start = at + len("NSKEYS ")
-    found, _end = json.JSONDecoder().raw_decode(message[start:])
-    return [str(ns) for ns in found]
+    code, _, rest = message[at + 5 :].partition(" ")
+    try:
+        detail, _end = json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        detail = rest
+    return Refused(code, detail)
 
 
 @dataclass(frozen=True)
 class Call:
     """One script call on one thread's keys."""
 
-    script: ReadScript | OnceScript
+    script: Script | OnceScript
     keys: ThreadKeys
     redis_keys: Sequence[str]
     args: Sequence[Any]
@@ -46,25 +62,36 @@ class Call:
     checkpoint_id: str | None = None
     known: dict[str, Any] | None = None  # GET: the cached list values named in its arguments
 
-    def declaring(self, spaces: Sequence[str]) -> Call:
-        """This call with the (index, hash) keys of more namespaces."""
-        extra = [key for ns in spaces for key in (self.keys.index(ns), self.keys.data(ns))]
-        return replace(self, redis_keys=[*self.redis_keys, *extra])
-
     def where(self) -> str:
         return f"thread {self.keys.thread_id!r}" + (f" namespace {self.ns!r}" if self.ns else "")
 
-    def failed(self, exc: redis.exceptions.ResponseError) -> BaseException:
+    def failed(self, exc: BaseException) -> BaseException:
+        """What to raise for the server error ``exc`` (a CheckpointError when it is about the thread)."""
         message = str(exc)
+        refusal = script_error(exc)
+        thread, cid = self.keys.thread_id, self.checkpoint_id
         if "WRONGTYPE" in message:
             return CheckpointError(
                 f"{self.where()}: a key of the thread holds another type of data ({message}); the saver "
                 "wrote nothing. Use another key_prefix or thread id, or inspect the keys matching "
                 f"{self.keys.base}* with redis-cli",
-                self.keys.thread_id,
-                self.checkpoint_id,
+                thread,
+                cid,
             )
-        return exc
+        if refusal is None:
+            if isinstance(exc, redis.exceptions.ClusterError):
+                return CheckpointError(
+                    f"{self.where()}: the cluster kept redirecting the read while the thread's slot moved "
+                    f"between nodes ({type(exc).__name__}: {exc}); nothing was changed: try again in a moment",
+                    thread,
+                    cid,
+                )
+            return exc
+        return self.refusal(refusal.code, refusal.detail)
+
+    def refusal(self, code: str, detail: Any = None) -> CheckpointError:
+        """The CheckpointError for a script's refusal ``code`` (PARTIAL, LEGACY, CYCLE, ...)."""
+        return CheckpointError(_REFUSALS.get(code, _damaged)(self, detail), self.keys.thread_id, self.checkpoint_id)
 
     def decoding(self, fn: Callable[[], T]) -> T:
         try:
@@ -75,58 +102,110 @@ class Call:
             raise CheckpointError(f"{self.where()}: {exc}", self.keys.thread_id, self.checkpoint_id) from exc
 
 
+def _partial(call: Call, detail: Any) -> str:
+    found = detail[0] if isinstance(detail, list) and detail else "?"
+    said = detail[1] if isinstance(detail, list) and len(detail) > 1 else None
+    return (
+        f"{call.where()} is incomplete: its index ({call.keys.order}) holds {found} checkpoints but its data "
+        f"({call.keys.thread}) counts {said if said not in (None, False) else 'none'}. Part of it was evicted under "
+        "memory pressure, expired, or deleted by hand; nothing was written and the saver does not guess. "
+        "Delete the thread (saver.delete_thread) or restore it from a backup; docs/langgraph.md says how to "
+        "keep threads from being evicted"
+    )
+
+
+def _legacy(call: Call, detail: Any) -> str:
+    return (
+        f"{call.where()} was stored by an earlier memstore-nb (one pair of keys per namespace, "
+        f"{call.keys.legacy}); nothing was changed. Convert such threads once with "
+        "memstore_nb.checkpoint.upgrade_threads(client, key_prefix=...) (see docs/langgraph.md)"
+    )
+
+
+def _upgrading(call: Call, detail: Any) -> str:
+    return f"{call.where()} is being upgraded from the earlier layout (upgrade_threads); try again when it is done"
+
+
+def _reused(call: Call, detail: Any) -> str:
+    field = detail[0] if isinstance(detail, list) and detail else "?"
+    channel, _, version = str(field).rpartition("#")
+    return (
+        f"{call.where()}: version {version!r} of channel {channel!r} is stored already with another value, "
+        "and a later version of the channel extends it: replacing it would change that later "
+        "checkpoint's value; nothing was written. Give every new value a new version (LangGraph does, "
+        "with saver.get_next_version)"
+    )
+
+
+def _cycle(call: Call, detail: Any) -> str:
+    field = detail[0] if isinstance(detail, list) and detail else "?"
+    channel, _, version = str(field).rpartition("#")
+    return (
+        f"{call.where()}: version {version!r} of channel {channel!r} is stored already with another value, "
+        "and the new value extends a version that extends it, so the two versions would refer to each "
+        "other in a loop; nothing was written. Give every new value a new version (LangGraph does, "
+        "with saver.get_next_version)"
+    )
+
+
+def _damaged(call: Call, detail: Any) -> str:
+    return (
+        f"{call.where()}: a stored value cannot be read ({detail}); nothing was written. Other threads are "
+        "unaffected; delete this thread (saver.delete_thread) or restore it from a backup"
+    )
+
+
+_REFUSALS: dict[str, Callable[[Call, Any], str]] = {
+    "PARTIAL": _partial,
+    "LEGACY": _legacy,
+    "UPGRADING": _upgrading,
+    "REUSED": _reused,
+    "CYCLE": _cycle,
+}
+
+
+def _encoding(call: Call, exc: UnicodeEncodeError) -> ArgumentError:
+    return ArgumentError(
+        f"{call.where()}: a name or value sent to Redis is not valid text ({exc.reason} at character "
+        f"{exc.start} of {exc.object!r}); use text that encodes as UTF-8 (nothing was written)",
+        exc.object,
+    )
+
+
 class Calls:
     """Runs :class:`Call` objects on one client (sync or asyncio)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        # thread id -> namespaces; each value is replaced whole, never changed in place, so a reader in
-        # another thread (LangGraph saves from background threads) never sees a set change size.
-        self._spaces: dict[str, frozenset[str]] = {}
-
-    # Scripts declare every key they touch, so a call that walks a thread's namespaces names their
-    # keys: the namespaces this saver has seen for the thread (and the root one). A script that
-    # finds more refuses before touching anything, naming them, and the call is sent again.
-
-    def spaces(self, thread_id: str) -> list[str]:
-        """The thread's namespaces as far as this saver knows (the root namespace always)."""
-        known = self._spaces.get(thread_id)
-        return ["", *sorted(ns for ns in known if ns != "")] if known else [""]
-
-    def learn(self, thread_id: str, spaces: Sequence[str]) -> None:
-        known = self._spaces.get(thread_id)
-        if known is not None and known.issuperset(spaces):
-            return
-        if known is None and len(self._spaces) >= _SPACES:
-            self._spaces.clear()
-        self._spaces[thread_id] = (known or frozenset()).union(spaces)
-
-    def forget(self, thread_id: str) -> None:
-        self._spaces.pop(thread_id, None)
-
-    def _redeclared(self, call: Call, exc: redis.exceptions.ResponseError, attempt: int) -> Call:
-        missing = _missing_spaces(exc)
-        if missing is None or attempt >= _REDECLARE:
-            raise call.failed(exc) from exc
-        self.learn(call.keys.thread_id, missing)
-        return call.declaring(missing)
 
     def read(self, call: Call) -> Any:
-        assert isinstance(call.script, ReadScript)
-        for attempt in range(1, _REDECLARE + 1):
+        assert isinstance(call.script, Script)
+        for attempt in range(_READ_RETRIES + 1):
             try:
                 return call.script.run(self.client, call.redis_keys, call.args)
+            except redis.exceptions.ClusterError as exc:
+                if attempt == _READ_RETRIES:
+                    raise call.failed(exc) from exc
+                time.sleep(_READ_PAUSE)
             except redis.exceptions.ResponseError as exc:
-                call = self._redeclared(call, exc, attempt)
+                raise call.failed(exc) from exc
+            except UnicodeEncodeError as exc:
+                raise _encoding(call, exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def aread(self, call: Call) -> Any:
-        assert isinstance(call.script, ReadScript)
-        for attempt in range(1, _REDECLARE + 1):
+        assert isinstance(call.script, Script)
+        for attempt in range(_READ_RETRIES + 1):
             try:
                 return await call.script.arun(self.client, call.redis_keys, call.args)
+            except redis.exceptions.ClusterError as exc:
+                if attempt == _READ_RETRIES:
+                    raise call.failed(exc) from exc
+                await asyncio.sleep(_READ_PAUSE)
             except redis.exceptions.ResponseError as exc:
-                call = self._redeclared(call, exc, attempt)
+                raise call.failed(exc) from exc
+            except UnicodeEncodeError as exc:
+                raise _encoding(call, exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def read_many(self, calls: Sequence[Call]) -> list[Any]:
@@ -137,14 +216,6 @@ class Calls:
             retried = self._pipe([calls[i] for i in again], "EVAL").execute(raise_on_error=False)
             for i, reply in zip(again, retried, strict=True):
                 replies[i] = reply
-        for i, reply in enumerate(replies):  # a thread with namespaces not declared: on its own
-            missing = _missing_spaces(reply) if isinstance(reply, redis.exceptions.ResponseError) else None
-            if missing is not None:
-                self.learn(calls[i].keys.thread_id, missing)
-                try:
-                    replies[i] = self.read(calls[i].declaring(missing))
-                except Exception as exc:
-                    replies[i] = exc
         return list(replies)
 
     async def aread_many(self, calls: Sequence[Call]) -> list[Any]:
@@ -155,14 +226,6 @@ class Calls:
             retried = await self._pipe([calls[i] for i in again], "EVAL").execute(raise_on_error=False)
             for i, reply in zip(again, retried, strict=True):
                 replies[i] = reply
-        for i, reply in enumerate(replies):
-            missing = _missing_spaces(reply) if isinstance(reply, redis.exceptions.ResponseError) else None
-            if missing is not None:
-                self.learn(calls[i].keys.thread_id, missing)
-                try:
-                    replies[i] = await self.aread(calls[i].declaring(missing))
-                except Exception as exc:
-                    replies[i] = exc
         return list(replies)
 
     def _pipe(self, calls: Sequence[Call], command: str) -> Any:
@@ -171,7 +234,7 @@ class Calls:
         # call goes: name the node of its slot instead (a MOVED reply is still retried by key).
         routed = isinstance(self.client, redis.cluster.RedisCluster)
         for call in calls:
-            assert isinstance(call.script, ReadScript)
+            assert isinstance(call.script, Script)
             script = call.script.sha if command == "EVALSHA" else call.script.script
             keys = call.redis_keys
             options: dict[str, Any] = {"NEVER_DECODE": True}
@@ -180,48 +243,53 @@ class Calls:
             pipe.execute_command(command, script, len(keys), *keys, *call.args, **options)
         return pipe
 
-    def write(self, call: Call, write_id: str) -> bool:
-        """Run a write once; False when PUT refused a delta whose base is gone (nothing written).
+    def write(self, call: Call, write_id: str) -> Any:
+        """Run a write once; the script's reply (None when this write id was applied already).
 
-        A refusal (NOBASE, NSKEYS) comes from the check, before the write id is recorded: sending the
-        same write id again is safe.
+        Raises:
+            Refused: NOBASE (a delta's base is gone: nothing written, the same write id may be sent again).
+            CheckpointError: any other refusal, or data of another type.
         """
         assert isinstance(call.script, OnceScript)
-        for attempt in range(1, _REDECLARE + 1):
-            try:
-                call.script.run(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
-                return True
-            except redis.exceptions.ResponseError as exc:
-                if "NOBASE" in str(exc):
-                    return False
-                call = self._redeclared(call, exc, attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return call.script.run(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id).result
+        except redis.exceptions.ResponseError as exc:
+            raise self._refused(call, exc) from exc
+        except UnicodeEncodeError as exc:
+            raise _encoding(call, exc) from exc
 
-    async def awrite(self, call: Call, write_id: str) -> bool:
+    async def awrite(self, call: Call, write_id: str) -> Any:
+        """Async :meth:`write`."""
         assert isinstance(call.script, OnceScript)
-        for attempt in range(1, _REDECLARE + 1):
-            try:
-                await call.script.arun(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
-                return True
-            except redis.exceptions.ResponseError as exc:
-                if "NOBASE" in str(exc):
-                    return False
-                call = self._redeclared(call, exc, attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            script = call.script
+            outcome = await script.arun(self.client, call.keys.thread, call.redis_keys, call.args, write_id=write_id)
+        except redis.exceptions.ResponseError as exc:
+            raise self._refused(call, exc) from exc
+        except UnicodeEncodeError as exc:
+            raise _encoding(call, exc) from exc
+        return outcome.result
 
-    def thread_ids(self, key_prefix: str, match: str = "*") -> Iterator[str]:
-        """Every thread id (SCAN on every primary), each once."""
+    @staticmethod
+    def _refused(call: Call, exc: redis.exceptions.ResponseError) -> BaseException:
+        refusal = script_error(exc)
+        if refusal is not None and refusal.code == "NOBASE":
+            return refusal
+        return call.failed(exc)
+
+    def thread_ids(self, key_prefix: str, match: str = "*") -> Iterator[tuple[str, bool]]:
+        """Every (thread id, stored in the old layout) (SCAN on every primary), each thread once."""
         seen: set[str] = set()
         for key in self.client.scan_iter(match=thread_pattern(key_prefix, match), count=_SCAN_COUNT):
-            thread_id = thread_id_of(key, key_prefix)
-            if thread_id is not None and thread_id not in seen:
-                seen.add(thread_id)
-                yield thread_id
+            found = thread_id_of(key, key_prefix)
+            if found is not None and found[0] not in seen:
+                seen.add(found[0])
+                yield found
 
-    async def athread_ids(self, key_prefix: str, match: str = "*") -> AsyncIterator[str]:
+    async def athread_ids(self, key_prefix: str, match: str = "*") -> AsyncIterator[tuple[str, bool]]:
         seen: set[str] = set()
         async for key in self.client.scan_iter(match=thread_pattern(key_prefix, match), count=_SCAN_COUNT):
-            thread_id = thread_id_of(key, key_prefix)
-            if thread_id is not None and thread_id not in seen:
-                seen.add(thread_id)
-                yield thread_id
+            found = thread_id_of(key, key_prefix)
+            if found is not None and found[0] not in seen:
+                seen.add(found[0])
+                yield found

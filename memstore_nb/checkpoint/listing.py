@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple, get_checkpoint_id
 
 from ..errors import CheckpointError
-from .core import Budget, select
-
-if TYPE_CHECKING:
-    from .saver import MemorystoreSaver
+from .core import SaverCore
+from .pages import Budget, Page, select
 
 __all__ = ["BATCH", "FIRST_PAGE", "alist_all", "list_all"]
 
@@ -42,43 +40,50 @@ def _conf(thread_id: str) -> RunnableConfig:
 
 
 def _first(
-    saver: MemorystoreSaver, reply: Any, call: Any, filter: dict[str, Any] | None, before: RunnableConfig | None
-) -> tuple[list[CheckpointTuple], list[CheckpointTuple]]:
-    """(every item of the first page, the ones that pass filter/before); raises CheckpointError for a broken thread."""
+    saver: SaverCore, reply: Any, call: Any, filter: dict[str, Any] | None, before: RunnableConfig | None
+) -> tuple[Page, list[CheckpointTuple]]:
+    """(the first page, its items that pass filter/before); raises CheckpointError for a broken thread."""
     if isinstance(reply, BaseException):
         failed = call.failed(reply)
         raise failed from reply
-    items = saver._decode_list(call, reply)
-    return items, list(select(items, filter, before))
+    page = saver.decode_list(call, reply)
+    return page, list(select(page.items, filter, before))
+
+
+def _batch(threads: list[tuple[str, bool]]) -> list[str]:
+    """The thread ids of a batch stored in this layout; the others are logged and skipped."""
+    for thread_id, legacy in threads:
+        if legacy:
+            log.warning("listing every thread: skipped %r, stored in the old layout (upgrade_threads)", thread_id)
+    return [thread_id for thread_id, legacy in threads if not legacy]
 
 
 def list_all(
-    saver: MemorystoreSaver,
+    saver: SaverCore,
     filter: dict[str, Any] | None,
     before: RunnableConfig | None,
     budget: Budget,
 ) -> Iterator[CheckpointTuple]:
     """Sync ``list(None, ...)``."""
     cursor = (get_checkpoint_id(before) if before else None) or ""
-    threads = saver._calls.thread_ids(saver.key_prefix)
+    threads = saver.calls.thread_ids(saver.key_prefix)
     while not budget.spent:
         size, page = _plan(budget, bool(filter))
-        batch = [*islice(threads, size)]
-        if not batch:
+        found = [*islice(threads, size)]
+        if not found:
             return
-        calls = [saver._list_call(_conf(t), cursor, page) for t in batch]
-        replies = saver._calls.read_many(calls)
+        calls = [saver.list_call(_conf(t), cursor, page) for t in _batch(found)]
+        replies = saver.calls.read_many(calls) if calls else []
         for call, reply in zip(calls, replies, strict=True):
             try:
-                items, chosen = _first(saver, reply, call, filter, before)
+                first, chosen = _first(saver, reply, call, filter, before)
                 for item in chosen:
                     yield item
                     budget.take()
                     if budget.spent:
                         return
-                if len(items) == page:
-                    last = items[-1].config["configurable"]["checkpoint_id"]
-                    yield from saver._list_one(_conf(call.keys.thread_id), filter, before, budget, last)
+                if first.rows == page and first.last is not None:
+                    yield from saver.list_one(_conf(call.keys.thread_id), filter, before, budget, first.last)
             except CheckpointError as exc:
                 log.warning("listing every thread: skipped a broken one: %s", exc)
             if budget.spent:
@@ -86,39 +91,39 @@ def list_all(
 
 
 async def alist_all(
-    saver: MemorystoreSaver,
+    saver: SaverCore,
     filter: dict[str, Any] | None,
     before: RunnableConfig | None,
     budget: Budget,
 ) -> AsyncIterator[CheckpointTuple]:
     """Async ``list(None, ...)`` on a redis.asyncio client."""
     cursor = (get_checkpoint_id(before) if before else None) or ""
-    threads = saver._calls.athread_ids(saver.key_prefix).__aiter__()
+    threads = saver.calls.athread_ids(saver.key_prefix).__aiter__()
     done = False
     while not budget.spent and not done:
         size, page = _plan(budget, bool(filter))
-        batch: list[str] = []
-        while len(batch) < size:
+        found: list[tuple[str, bool]] = []
+        while len(found) < size:
             try:
-                batch.append(await threads.__anext__())
+                found.append(await threads.__anext__())
             except StopAsyncIteration:
                 done = True
                 break
-        if not batch:
+        if not found:
             return
-        calls = [saver._list_call(_conf(t), cursor, page) for t in batch]
-        replies = await saver._calls.aread_many(calls)
+        calls = [saver.list_call(_conf(t), cursor, page) for t in _batch(found)]
+        replies = await saver.calls.aread_many(calls) if calls else []
         for call, reply in zip(calls, replies, strict=True):
             try:
-                items, chosen = _first(saver, reply, call, filter, before)
+                first, chosen = _first(saver, reply, call, filter, before)
                 for item in chosen:
                     yield item
                     budget.take()
                     if budget.spent:
                         return
-                if len(items) == page:
-                    last = items[-1].config["configurable"]["checkpoint_id"]
-                    async for item in saver._alist_one(_conf(call.keys.thread_id), filter, before, budget, last):
+                if first.rows == page and first.last is not None:
+                    last = first.last
+                    async for item in saver.alist_one(_conf(call.keys.thread_id), filter, before, budget, last):
                         yield item
             except CheckpointError as exc:
                 log.warning("listing every thread: skipped a broken one: %s", exc)

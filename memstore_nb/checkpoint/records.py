@@ -1,14 +1,17 @@
 """Checkpoints, channel values and writes <-> the stored values of layout.py, with the saver's ``serde``.
 
 A list-valued channel (``messages``) whose previous stored version is a prefix of the new value is
-stored as the appended items only (a *delta*) pointing at that version; a full value is stored
-again after :data:`MAX_CHAIN` deltas, so reading the newest checkpoint follows a bounded chain.
+stored as the appended items only (a *delta*) pointing at that version. A whole value is stored
+only when the list does not extend the previous one (a message removed or edited), or after
+:data:`MAX_CHAIN` deltas in a row (which keeps a chain below the scripts' walking bound), so the
+data grows with the messages, not with copies of the list.
 """
 
 from __future__ import annotations
 
 import operator
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,8 +34,8 @@ from .layout import BLOB_DELTA, BLOB_EMPTY, BLOB_FULL, blob_field, join_value, s
 
 __all__ = ["MAX_CHAIN", "ListCache", "decode_item", "encode_checkpoint", "encode_writes"]
 
-#: Deltas in a row before a list channel is stored whole again.
-MAX_CHAIN = 100
+#: Deltas in a row before a list channel is stored whole again (below scripts.MAX_WALK).
+MAX_CHAIN = 10_000
 # The cache keeps the last stored list of recent threads alive (references, not copies of the
 # messages): bounded by entries and by list items in all, least recently used evicted first.
 _CACHE_SIZE = 4096
@@ -44,11 +47,15 @@ class _Stored:
     field: str
     items: list[Any]
     depth: int
-    size: int = 0  # bytes of the stored value: GET uses the cached list only while the blob has this length
+    token: str = ""  # the thread's edit token when it was stored: valid only while the server's is the same
 
 
 class ListCache:
-    """What this saver last stored for each list channel of recent threads (bounded, thread-safe)."""
+    """What this saver last stored for each list channel of recent threads (bounded, thread-safe).
+
+    An entry is used only while the thread's edit token (layout.py: changed by the server whenever
+    stored data is changed or removed) is the one it was stored under, never by comparing lengths.
+    """
 
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple[str, str, str], _Stored] = OrderedDict()
@@ -67,11 +74,13 @@ class ListCache:
             if not channels:
                 return {}
             found = (self._entries.get((thread_id, ns, channel)) for channel in channels)
-            return {entry.field: entry for entry in found if entry is not None}
+            return {entry.field: entry for entry in found if entry is not None and entry.token}
 
-    def update(self, entries: dict[tuple[str, str, str], _Stored]) -> None:
+    def update(self, entries: dict[tuple[str, str, str], _Stored], token: str) -> None:
+        """Record what a put stored, under the edit token the server answered."""
         with self._lock:
-            for key, value in entries.items():
+            for key, staged in entries.items():
+                value = _Stored(staged.field, staged.items, staged.depth, token)
                 old = self._entries.pop(key, None)
                 self._items += len(value.items) - (len(old.items) if old else 0)
                 self._entries[key] = value
@@ -93,11 +102,42 @@ class ListCache:
                 del self._spaces[(key[0], key[1])]
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two list items are equal; anything whose ``==`` is not a plain bool (numpy arrays) is not."""
+    if a is b:
+        return True
+    try:
+        equal = a == b
+    except Exception:
+        return False
+    return equal is True or (type(equal) is bool and equal)
+
+
 def _extends(old: list[Any], new: list[Any]) -> bool:
     if not 0 < len(old) <= len(new):
         return False
     # Usually the very same objects (add_messages copies the list, not the messages): compare identities in C first.
-    return all(map(operator.is_, old, new)) or all(a is b or a == b for a, b in zip(old, new, strict=False))
+    return all(map(operator.is_, old, new)) or all(map(_same, old, new))
+
+
+def run_key(run_id: Any) -> str | None:
+    """A run id as the text delete_for_runs matches: a UUID's canonical form, bytes as UTF-8 (else hex)."""
+    if run_id is None:
+        return None
+    if isinstance(run_id, uuid.UUID):
+        return str(run_id)
+    if isinstance(run_id, (bytes, bytearray, memoryview)):
+        raw = bytes(run_id)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.hex()
+    text = str(run_id)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").hex()
+    return text
 
 
 def encode_checkpoint(
@@ -107,10 +147,10 @@ def encode_checkpoint(
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
     new_versions: ChannelVersions,
-) -> tuple[bytes, list[Any], dict[tuple[str, str, str], _Stored]]:
-    """The record and the ``(field, base field, value)`` blob triples of :data:`write_scripts.PUT`.
-
-    Returns the cache entries to record once the write is stored (``cache=None``: no deltas).
+) -> tuple[bytes, list[Any], dict[tuple[str, str, str], _Stored], str]:
+    """The record, the ``(field, base field, value)`` blob triples of :data:`write_scripts.PUT`, the cache
+    entries to record once the write is stored (``cache=None``: no deltas), and the edit token the
+    deltas were made against (``""`` when there is none).
     """
     conf = config["configurable"]
     thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
@@ -118,10 +158,20 @@ def encode_checkpoint(
     values: dict[str, Any] = body.pop("channel_values", {})  # type: ignore[assignment]
     full_metadata = get_checkpoint_metadata(config, metadata)
     refs = [blob_field(ch, ver) for ch, ver in checkpoint["channel_versions"].items()]
-    header = {"b": refs, "p": conf.get("checkpoint_id"), "r": full_metadata.get("run_id")}
+    # The header is what scripts and viewers read without the serializer: blob fields, parent, run,
+    # time, and the length of each list channel.
+    lengths = {ch: len(v) for ch, v in values.items() if isinstance(v, list)}
+    header = {
+        "b": refs,
+        "p": conf.get("checkpoint_id"),
+        "r": run_key(full_metadata.get("run_id")),
+        "t": checkpoint.get("ts"),
+        "l": lengths,
+    }
     record = join_value(header, serde.dumps_typed({"checkpoint": body, "metadata": full_metadata}))
     triples: list[Any] = []
     staged: dict[tuple[str, str, str], _Stored] = {}
+    against = ""
     for channel, version in new_versions.items():
         field = blob_field(channel, version)
         if channel not in values:
@@ -133,16 +183,23 @@ def encode_checkpoint(
         depth = 0
         if cache is not None and isinstance(value, list) and isinstance(version, str):
             prev = cache.get((thread_id, ns, channel))
-            if prev is not None and prev.field != field and prev.depth < MAX_CHAIN and _extends(prev.items, value):
-                base, depth = prev.field, prev.depth + 1
+            if (
+                prev is not None
+                and prev.token
+                and (not against or prev.token == against)
+                and prev.field != field
+                and prev.depth < MAX_CHAIN
+                and _extends(prev.items, value)
+            ):
+                base, depth, against = prev.field, prev.depth + 1, prev.token
                 typed = serde.dumps_typed(value[len(prev.items) :])
         if typed is None:
             typed = serde.dumps_typed(value)
         stored = join_value([BLOB_DELTA, base] if base else [BLOB_FULL, None], typed)
         if cache is not None and isinstance(value, list) and isinstance(version, str):
-            staged[(thread_id, ns, channel)] = _Stored(field, list(value), depth, len(stored))
+            staged[(thread_id, ns, channel)] = _Stored(field, list(value), depth)
         triples += [field, base, stored]
-    return record, triples, staged
+    return record, triples, staged, against
 
 
 def encode_writes(
@@ -213,6 +270,8 @@ def decode_item(
     instead of the value, and the value is a new list of the items stored (not decoded again).
     """
     cid = text(item[0])
+    if isinstance(item[1], int):  # the script's answer for a checkpoint it could not read
+        raise _corrupt(thread_id, ns, cid, "the data", ValueError(text(item[2])))
     try:
         header, typed = split_value(item[1])
         body = serde.loads_typed(typed)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import builtins
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from itertools import islice
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -16,22 +13,24 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    get_checkpoint_id,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..errors import CheckpointError
 from ..writes import new_write_id
-from . import scripts, write_scripts
-from .core import PAGE, AnyClient, Budget, SaverCore, check_strategy, select
-from .listing import alist_all, list_all
+from . import write_scripts
+from .aio import AsyncMethods
+from .calls import Refused
+from .core import AnyClient, check_strategy, damaged, legacy_keys, run_keys
+from .listing import list_all
+from .pages import Budget
 
 __all__ = ["MemorystoreSaver"]
 
 log = logging.getLogger(__name__)
 
 
-class MemorystoreSaver(SaverCore):
+class MemorystoreSaver(AsyncMethods):
     """LangGraph checkpoints in Redis / Memorystore (Redis 5.0+, Redis Cluster, Valkey), no modules needed.
 
     One class for both APIs: with a sync client (``connect()``'s, ``redis.Redis``, ``RedisCluster``)
@@ -73,7 +72,14 @@ class MemorystoreSaver(SaverCore):
         """The checkpoint named by ``config`` (the newest of the thread without ``checkpoint_id``)."""
         self._sync("get_tuple")
         call = self._get_call(config)
-        return self._decode_get(call, self._calls.read(call))
+        found = self._decode_get(call, self.calls.read(call))
+        if found == 0:  # no such thread: unless it is stored in the old layout (asked once per thread)
+            if call.keys.thread_id not in self._seen:
+                if self.client.exists(call.keys.legacy):
+                    raise call.refusal("LEGACY")
+                self._remember(call.keys.thread_id)
+            return None
+        return found  # type: ignore[return-value]
 
     def list(
         self,
@@ -83,36 +89,17 @@ class MemorystoreSaver(SaverCore):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        """Checkpoints newest first: of one thread (and namespace), or of every thread when ``config`` is None."""
+        """Checkpoints newest first: of one thread (and namespace), or of every thread when ``config`` is None.
+
+        A checkpoint that cannot be read is logged and skipped (``get_tuple`` of it raises
+        ``CheckpointError``); with ``config=None`` so is a thread that cannot be read.
+        """
         self._sync("list")
         budget = Budget(limit)
         if config is None:
             yield from list_all(self, filter, before, budget)
         else:
-            yield from self._list_one(config, filter, before, budget)
-
-    def _list_one(
-        self,
-        config: RunnableConfig,
-        filter: dict[str, Any] | None,
-        before: RunnableConfig | None,
-        budget: Budget,
-        cursor: str | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        if cursor is None:
-            cursor = (get_checkpoint_id(before) if before else None) or ""
-        while not budget.spent:
-            page = budget.page(bool(filter))
-            call = self._list_call(config, cursor, page)
-            items = self._decode_list(call, self._calls.read(call))
-            for item in select(items, filter, before):
-                yield item
-                budget.take()
-                if budget.spent:
-                    return
-            if len(items) < page or get_checkpoint_id(config):
-                return
-            cursor = items[-1].config["configurable"]["checkpoint_id"]
+            yield from self.list_one(config, filter, before, budget)
 
     def put(
         self,
@@ -121,15 +108,23 @@ class MemorystoreSaver(SaverCore):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Store a checkpoint; channel values only for ``new_versions``, list channels as deltas."""
+        """Store a checkpoint; channel values only for ``new_versions``, list channels as deltas.
+
+        Raises:
+            CheckpointError: the thread is incomplete or damaged, stored in the old layout, or a
+                version of a channel is reused with another value in a way that would change
+                another checkpoint or close a loop (nothing is written).
+        """
         self._sync("put")
-        call, staged = self._put_call(config, checkpoint, metadata, new_versions, deltas=True)
         write_id = new_write_id()
-        if not self._calls.write(call, write_id):  # a delta's base is gone: store whole values
+        call, staged = self._put_call(config, checkpoint, metadata, new_versions, deltas=True, write_id=write_id)
+        try:
+            token = self.calls.write(call, write_id)
+        except Refused:  # a delta's base is gone or was changed: store whole values
             self._lists.forget(call.keys.thread_id)
-            call, staged = self._put_call(config, checkpoint, metadata, new_versions, deltas=False)
-            self._calls.write(call, write_id)
-        self._lists.update(staged)
+            call, staged = self._put_call(config, checkpoint, metadata, new_versions, deltas=False, write_id=write_id)
+            token = self.calls.write(call, write_id)
+        self._after_put(call, staged, token)
         return self._config(config, checkpoint)
 
     def put_writes(
@@ -137,165 +132,61 @@ class MemorystoreSaver(SaverCore):
     ) -> None:
         """Store a task's pending writes; idempotent per ``(task_id, idx)``."""
         self._sync("put_writes")
-        self._calls.write(self._put_writes_call(config, writes, task_id, task_path), new_write_id())
+        write_id = new_write_id()
+        call = self._put_writes_call(config, writes, task_id, task_path, write_id)
+        self.calls.write(call, write_id)
+        self._remember(call.keys.thread_id)
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every checkpoint and write of a thread (all namespaces)."""
+        """Delete every checkpoint and write of a thread (all namespaces): both its keys, in one script."""
         self._sync("delete_thread")
-        self._lists.forget(str(thread_id))
-        self._calls.forget(str(thread_id))
-        self._calls.write(self._thread_call(write_scripts.DELETE_THREAD, thread_id), new_write_id())
+        call = self._delete_call(thread_id)
+        self._lists.forget(call.keys.thread_id)
+        rest = self.calls.read(call)
+        if rest:  # namespaces of a thread stored in the old layout
+            self.client.delete(*legacy_keys(call.keys, rest))
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        """Delete the checkpoints (and their writes) made by these runs, in every thread (SCAN)."""
+        """Delete the checkpoints (and their writes) made by these runs, in every thread (SCAN).
+
+        A thread that cannot be read, or stored in the old layout, is logged and skipped.
+        """
         self._sync("delete_for_runs")
-        runs = [str(r) for r in run_ids]
+        runs = run_keys(run_ids)
         if not runs:
             return
-        for thread_id in self._calls.thread_ids(self.key_prefix):
+        for thread_id, legacy in self.calls.thread_ids(self.key_prefix):
+            if legacy:
+                log.warning("delete_for_runs: skipped thread %r, stored in the old layout (upgrade_threads)", thread_id)
+                continue
+            call = self._thread_call(write_scripts.DELETE_RUNS, thread_id, *runs)
             try:
-                self._calls.write(self._thread_call(write_scripts.DELETE_RUNS, thread_id, *runs), new_write_id())
-            except CheckpointError as exc:
-                log.warning("delete_for_runs: skipped a broken thread: %s", exc)
+                reply = self.calls.write(call, call.args[1])
+            except (CheckpointError, Refused) as exc:
+                log.warning("delete_for_runs: skipped a thread that cannot be read: %s", exc)
+                continue
+            self._lists.forget(thread_id)
+            damaged(call, reply[1] if reply else None, "delete_for_runs")
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        """Copy every checkpoint and write of a thread to another thread id (the target's are kept)."""
+        """Copy every checkpoint and write of a thread to another thread id (added to the target's own)."""
         self._sync("copy_thread")
-        source = self._thread_call(scripts.DUMP, source_thread_id)
-        dump = self._calls.read(source)
+        dump = self.calls.read(self._dump_call(source_thread_id))
         args = self._copy_args(dump)
         if args:
-            self._lists.forget(str(target_thread_id))
-            target = self._copy_call(target_thread_id, dump, args)
-            self._calls.write(target, new_write_id())
+            target = self._thread_call(write_scripts.COPY_IN, target_thread_id, *args)
+            self._lists.forget(target.keys.thread_id)
+            self.calls.write(target, target.args[1])
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        """Keep only the newest checkpoint of each namespace (``"keep_latest"``) or none (``"delete"``)."""
+        """Keep only the newest checkpoint of each namespace (``"keep_latest"``) or none (``"delete"``).
+
+        With a ``ttl`` the thread's expiry is refreshed, as by any write; a checkpoint kept that cannot be
+        read keeps every value of its namespace, and is logged.
+        """
         self._sync("prune")
         check_strategy(strategy)
         for thread_id in thread_ids:
-            self._lists.forget(str(thread_id))
-            self._calls.write(self._thread_call(write_scripts.PRUNE, thread_id, strategy), new_write_id())
-
-    # -- async API -------------------------------------------------------------------------
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """Async :meth:`get_tuple`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.get_tuple, config)
-        call = self._get_call(config)
-        return self._decode_get(call, await self._calls.aread(call))
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        """Async :meth:`list`."""
-        if not self.is_async:
-            it = self.list(config, filter=filter, before=before, limit=limit)
-            while batch := await asyncio.to_thread(lambda: builtins.list(islice(it, PAGE))):
-                for item in batch:
-                    yield item
-            return
-        budget = Budget(limit)
-        if config is not None:
-            async for item in self._alist_one(config, filter, before, budget):
-                yield item
-            return
-        async for item in alist_all(self, filter, before, budget):
-            yield item
-
-    async def _alist_one(
-        self,
-        config: RunnableConfig,
-        filter: dict[str, Any] | None,
-        before: RunnableConfig | None,
-        budget: Budget,
-        cursor: str | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        if cursor is None:
-            cursor = (get_checkpoint_id(before) if before else None) or ""
-        while not budget.spent:
-            page = budget.page(bool(filter))
-            call = self._list_call(config, cursor, page)
-            items = self._decode_list(call, await self._calls.aread(call))
-            for item in select(items, filter, before):
-                yield item
-                budget.take()
-                if budget.spent:
-                    return
-            if len(items) < page or get_checkpoint_id(config):
-                return
-            cursor = items[-1].config["configurable"]["checkpoint_id"]
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Async :meth:`put`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
-        call, staged = self._put_call(config, checkpoint, metadata, new_versions, deltas=True)
-        write_id = new_write_id()
-        if not await self._calls.awrite(call, write_id):
+            call = self._thread_call(write_scripts.PRUNE, thread_id, strategy)
             self._lists.forget(call.keys.thread_id)
-            call, staged = self._put_call(config, checkpoint, metadata, new_versions, deltas=False)
-            await self._calls.awrite(call, write_id)
-        self._lists.update(staged)
-        return self._config(config, checkpoint)
-
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        """Async :meth:`put_writes`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
-        await self._calls.awrite(self._put_writes_call(config, writes, task_id, task_path), new_write_id())
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        """Async :meth:`delete_thread`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.delete_thread, thread_id)
-        self._lists.forget(str(thread_id))
-        self._calls.forget(str(thread_id))
-        await self._calls.awrite(self._thread_call(write_scripts.DELETE_THREAD, thread_id), new_write_id())
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        """Async :meth:`delete_for_runs`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.delete_for_runs, run_ids)
-        runs = [str(r) for r in run_ids]
-        if not runs:
-            return
-        async for thread_id in self._calls.athread_ids(self.key_prefix):
-            try:
-                await self._calls.awrite(self._thread_call(write_scripts.DELETE_RUNS, thread_id, *runs), new_write_id())
-            except CheckpointError as exc:
-                log.warning("delete_for_runs: skipped a broken thread: %s", exc)
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        """Async :meth:`copy_thread`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
-        dump = await self._calls.aread(self._thread_call(scripts.DUMP, source_thread_id))
-        args = self._copy_args(dump)
-        if args:
-            self._lists.forget(str(target_thread_id))
-            target = self._copy_call(target_thread_id, dump, args)
-            await self._calls.awrite(target, new_write_id())
-
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        """Async :meth:`prune`."""
-        if not self.is_async:
-            return await asyncio.to_thread(self.prune, thread_ids, strategy=strategy)
-        check_strategy(strategy)
-        for thread_id in thread_ids:
-            self._lists.forget(str(thread_id))
-            await self._calls.awrite(self._thread_call(write_scripts.PRUNE, thread_id, strategy), new_write_id())
+            damaged(call, self.calls.write(call, call.args[1]), "prune")

@@ -228,7 +228,7 @@ class Transcript(Protocol):
     def checkpoints(self, limit: int | None = 50) -> list[Any]:
         """The conversation's checkpoints, newest first (``[]`` for a kind without them)."""
 
-    def times(self, checkpoints: Sequence[Any]) -> dict[int, str]:
+    def times(self, checkpoints: Sequence[Any] = ()) -> dict[int, str]:
         """Message index -> when it was first stored, where the kind knows it (``{}`` otherwise)."""
 
     def at_checkpoint(self, checkpoint_id: str | None) -> None:
@@ -294,7 +294,7 @@ class BaseTranscript:
         """No checkpoints: ``[]``."""
         return []
 
-    def times(self, checkpoints: Sequence[Any]) -> dict[int, str]:
+    def times(self, checkpoints: Sequence[Any] = ()) -> dict[int, str]:
         """No known times: ``{}``."""
         return {}
 

@@ -61,26 +61,13 @@ class ThreadTranscript(BaseTranscript):
         self.checkpoint_id = checkpoint_id
         self._loaded = False
 
-    def times(self, checkpoints: Sequence[Any], *, limit: int = 20) -> dict[int, str]:
-        """Message index -> the time of the oldest of ``checkpoints`` (newest first) that holds it.
-
-        Reads at most ``limit`` checkpoints (one round trip each); messages older than those,
-        and messages without an id, get no time.
-        """
-        from ..checkpoint.threads import thread_messages
+    def times(self, checkpoints: Sequence[Any] = ()) -> dict[int, str]:
+        """Message index -> the time of the checkpoint that first held the message (exact, for every message
+        with an id), read in one pass over the thread's checkpoint index (``checkpoints`` is not needed)."""
+        from ..checkpoint.views import message_times
 
         messages = self._messages if self._loaded else self._load()
-        first_seen: dict[str, str] = {}
-        for summary in list(checkpoints)[:limit]:
-            if not summary.ts:
-                continue
-            ids = [
-                getattr(m, "id", None)
-                for m in thread_messages(
-                    self.client, self.session_id, key_prefix=self.key_prefix, checkpoint_id=summary.checkpoint_id
-                )
-            ]
-            first_seen.update((i, summary.ts) for i in ids if isinstance(i, str))
+        first_seen = message_times(self.client, self.session_id, key_prefix=self.key_prefix)
         return {
             i: first_seen[m.id]
             for i, m in enumerate(messages)
@@ -164,7 +151,9 @@ class LangGraphThreads(SourceDefaults):
             from ..checkpoint.layout import ThreadKeys
         except ImportError:
             return False
-        return bool(client.exists(ThreadKeys(str(session_id), self.key_prefix).thread))
+        keys = ThreadKeys(str(session_id), self.key_prefix)
+        # a thread of the earlier layout is found too: reading it says how to upgrade it
+        return bool(client.exists(keys.thread, keys.legacy))
 
     def summarize(self, client: Any, session_ids: Sequence[str]) -> builtins.list[SessionSummary]:
         """One row per thread: its newest checkpoint's message count and last message (length 0 when gone)."""

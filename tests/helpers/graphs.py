@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -111,3 +112,23 @@ def human(text: str) -> dict[str, list[HumanMessage]]:
 
 def contents(messages: list[BaseMessage]) -> list[str]:
     return [str(m.content) for m in messages]
+
+
+class Ambiguous:
+    """What numpy's ``array == array`` gives: a value whose truth cannot be decided."""
+
+    def __bool__(self) -> bool:
+        raise ValueError("The truth value of an array with more than one element is ambiguous")
+
+
+@dataclass(frozen=True, eq=False)
+class ArrayLike:
+    """A stand-in for a numpy array in a state channel: ``==`` is elementwise, so its truth is ambiguous."""
+
+    values: tuple[int, ...]
+
+    def __eq__(self, other: object) -> Any:
+        return Ambiguous()
+
+    def __hash__(self) -> int:
+        return hash(self.values)

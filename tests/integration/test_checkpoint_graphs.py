@@ -175,8 +175,11 @@ def test_subgraph_checkpoints_in_a_child_namespace(client_factory: Callable[...,
     assert contents(task.state.values["messages"]) == ["go", "inner a"]
     done = graph.invoke(Command(resume="ok"), cfg("sg"))
     assert contents(done["messages"]) == ["go", "inner a", "inner b ok"]
-    namespaces = {m.decode() for m in client.smembers(f"{prefix}lgraph:{{sg}}:ns")}
-    assert "" in namespaces and any(ns.startswith("child:") for ns in namespaces)
+    fields = [f.decode() for f in client.hkeys(f"{prefix}lgraph:{{sg}}:h")]
+    assert any(f.startswith("s:child:") for f in fields)  # a child namespace, inside the thread's hash
+    assert [k for k in client.scan_iter(match=f"{prefix}lgraph:{{sg}}*")] and len(
+        [k for k in client.scan_iter(match=f"{prefix}lgraph:{{sg}}*")]
+    ) == 2
 
 
 def test_history_to_thread_and_back(client_factory: Callable[..., Any], prefix: str) -> None:

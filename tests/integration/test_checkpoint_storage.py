@@ -52,8 +52,8 @@ def shape(values: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
 
 
 def blob_kinds(client: Any, keys: ThreadKeys, channel: str) -> list[str]:
-    fields = client.hgetall(keys.data(""))
-    return [split_value(v)[0][0] for f, v in fields.items() if f.startswith(f"b:{channel}#".encode())]
+    fields = client.hgetall(keys.thread)
+    return [split_value(v)[0][0] for f, v in fields.items() if f.startswith(f"b:0:{channel}#".encode())]
 
 
 def test_messages_are_stored_as_deltas_and_read_back_whole(client_factory: Callable[..., Any], prefix: str) -> None:
@@ -84,11 +84,11 @@ def test_memory_per_checkpoint_after_50_turns_stays_near_2_kb(client_factory: Ca
         graph.invoke(human(f"question {i} {REPLY_PAD}"), cfg("mem"))
     keys = ThreadKeys("mem", prefix)
     used = 0
-    for key in (keys.thread, keys.index(""), keys.data("")):
+    for key in (keys.thread, keys.order):
         # On a cluster, ask the key's node: redis-py cannot route MEMORY USAGE on Redis 5.0.
         target = {"target_nodes": client.get_node_from_key(key)} if hasattr(client, "get_node_from_key") else {}
         used += int(client.execute_command("MEMORY USAGE", key, "SAMPLES", 0, **target) or 0)
-    count = client.zcard(keys.index(""))
+    count = client.zcard(keys.order)
     assert count == 150
     # The whole conversation is ~50 KB of messages; storing it again per checkpoint would be ~20x this.
     assert used / count < 2300, used / count
@@ -111,13 +111,13 @@ def test_ttl_slides_over_every_key_of_the_thread(client_factory: Callable[..., A
     graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix, ttl=100))
     graph.invoke(human("hello"), cfg("ttl"))
     keys = ThreadKeys("ttl", prefix)
-    for key in (keys.thread, keys.index(""), keys.data("")):
+    for key in (keys.thread, keys.order):
         assert 90_000 < client.pttl(key) <= 100_000
-    client.pexpire(keys.data(""), 5_000)
+    client.pexpire(keys.thread, 5_000)
     graph.invoke(human("again"), cfg("ttl"))
-    assert client.pttl(keys.data("")) > 90_000
+    assert client.pttl(keys.thread) > 90_000
     agent_graph(MemorystoreSaver(client, key_prefix=prefix)).invoke(human("hi"), cfg("forever"))
-    assert client.pttl(ThreadKeys("forever", prefix).data("")) == -1
+    assert client.pttl(ThreadKeys("forever", prefix).thread) == -1
 
 
 @pytest.mark.parametrize("thread_id", ["plain", "with{braces}", "}{", "", "{x}", "100%{", "tab\tand\u00e9"])
@@ -126,7 +126,7 @@ def test_every_key_of_a_thread_shares_one_slot(client_factory: Callable[..., Any
     graph = agent_graph(MemorystoreSaver(client, key_prefix=prefix))
     graph.invoke(human("add 1 2"), cfg(thread_id))
     keys = [k for k in client.scan_iter(match=f"{prefix}*") if b":memstore-nb:wid:" not in k]
-    assert len(keys) == 3 and len({key_slot(k) for k in keys}) == 1
+    assert len(keys) == 2 and len({key_slot(k) for k in keys}) == 1
     assert list(list_threads(client, key_prefix=prefix)) == [thread_id]
     assert graph.get_state(cfg(thread_id)).values["messages"][-1].content == "the sum is 3"
 
@@ -136,10 +136,10 @@ def test_a_replayed_write_is_applied_once(client_factory: Callable[..., Any], pr
     stored = saver.put(cfg("once"), checkpoint(1, [], "00000001.aaaaaa"), {}, {})
     # The same write id sent twice (a retry after a lost reply): the second send changes nothing.
     write_id = new_write_id()
-    first = saver._put_writes_call(stored, [("ch", "first")], "task", "")
-    assert saver._calls.write(first, write_id)
-    replay = saver._put_writes_call(stored, [("ch", "second"), ("ch2", "extra")], "task", "")
-    assert saver._calls.write(replay, write_id)
+    first = saver._put_writes_call(stored, [("ch", "first")], "task", "", write_id)
+    assert saver.calls.write(first, write_id) == 1
+    replay = saver._put_writes_call(stored, [("ch", "second"), ("ch2", "extra")], "task", "", write_id)
+    assert saver.calls.write(replay, write_id) is None  # recognised: nothing applied
     found = saver.get_tuple(stored)
     assert found is not None and found.pending_writes == [("task", "ch", "first")]
     # put_writes itself: a regular (task, idx) is kept, a special channel is overwritten.
@@ -162,11 +162,12 @@ def test_wrong_type_and_corrupt_data_name_the_thread_and_spare_the_others(
     latest = saver.get_tuple(cfg("corrupt"))
     assert latest is not None
     # The value the newest checkpoint names (the saver holds it in memory, and sees that it changed).
-    field = "b:messages#" + str(latest.checkpoint["channel_versions"]["messages"])
-    client.hset(ThreadKeys("corrupt", prefix).data(""), field, b'["f",null]\nmsgpack\n\xc1garbage')
+    field = "b:0:messages#" + str(latest.checkpoint["channel_versions"]["messages"])
+    keys = ThreadKeys("corrupt", prefix)
+    client.hset(keys.thread, mapping={field: b'["f",null]\nmsgpack\n\xc1garbage', "e": "edited by hand"})
     typed = ThreadKeys("typed", prefix)
-    client.delete(typed.data(""))
-    client.rpush(typed.data(""), "not a hash")
+    client.delete(typed.thread)
+    client.rpush(typed.thread, "not a hash")
 
     with pytest.raises(CheckpointError, match="'corrupt'") as info:
         saver.get_tuple(cfg("corrupt"))
@@ -175,14 +176,15 @@ def test_wrong_type_and_corrupt_data_name_the_thread_and_spare_the_others(
         saver.get_tuple(cfg("typed"))
     with pytest.raises(CheckpointError, match="'typed'"):
         graph.invoke(human("again"), cfg("typed"))
-    assert client.lrange(typed.data(""), 0, -1) == [b"not a hash"]  # nothing written over it
+    assert client.lrange(typed.thread, 0, -1) == [b"not a hash"]  # nothing written over it
     with pytest.raises(CheckpointError, match="'typed'"):
         thread_checkpoints(client, "typed", key_prefix=prefix)
     with pytest.raises(CheckpointError, match="'corrupt'"):
         thread_messages(client, "corrupt", key_prefix=prefix)
-    # Listing every thread skips the broken ones and still shows the good one.
-    listed = {t.config["configurable"]["thread_id"] for t in saver.list(None)}
-    assert listed == {"good"}
+    # Listing every thread skips the thread of another type and the damaged checkpoint, and shows the rest.
+    listed = [(t.config["configurable"]["thread_id"], t.checkpoint["id"]) for t in saver.list(None)]
+    assert {t for t, _ in listed} == {"good", "corrupt"} and ("corrupt", latest.checkpoint["id"]) not in listed
+    assert len([1 for t, _ in listed if t == "corrupt"]) == len(list(saver.list(cfg("corrupt"))))
     assert graph.invoke(human("again"), cfg("good"))["messages"][-1].content.startswith("echo again")
 
 
@@ -204,7 +206,28 @@ def test_get_tuple_takes_the_list_it_stored_itself_from_memory_only_while_the_se
     fresh.put(cfg("cached"), checkpoint(2, replaced, "00000002.000002"), {}, {"messages": "00000002.000002"})
     newest = saver.get_tuple(cfg("cached"))
     assert newest is not None and newest.checkpoint["channel_values"]["messages"] == replaced
-    # The blob we cached is deleted under the checkpoint that names it: not taken from memory.
-    client.hdel(keys.data(""), "b:messages#00000001.000001")
+    # A change made by hand (the blob we cached deleted under the checkpoint that names it) is seen once
+    # the thread's edit token is changed with it, as docs/langgraph.md says to.
+    client.hdel(keys.thread, "b:0:messages#00000001.000001")
+    client.hset(keys.thread, "e", "edited by hand")
     old = saver.get_tuple(cfg("cached", checkpoint_id=checkpoint(1, [], "")["id"]))
     assert old is not None and "messages" not in old.checkpoint["channel_values"]
+
+
+def test_deltas_of_a_channel_whose_name_needs_json_escapes(client_factory: Callable[..., Any], prefix: str) -> None:
+    client = client_factory()
+    saver, fresh = MemorystoreSaver(client, key_prefix=prefix), MemorystoreSaver(client_factory(), key_prefix=prefix)
+    channel = 'quote"and\\ü'
+    items: list[str] = []
+    config = cfg("esc")
+    for n in range(1, 4):
+        items = [*items, f"item {n}"]
+        base = checkpoint(n, [], f"0000000{n}.0")
+        base["channel_values"], base["channel_versions"] = {channel: items}, {channel: f"0000000{n}.0"}
+        config = saver.put(config, base, {}, {channel: f"0000000{n}.0"})
+    pieces = [
+        split_value(v)[0][0] for f, v in client.hgetall(ThreadKeys("esc", prefix).thread).items() if f.startswith(b"b:")
+    ]
+    assert sorted(pieces) == ["d", "d", "f"]
+    found = fresh.get_tuple(cfg("esc"))
+    assert found is not None and found.checkpoint["channel_values"][channel] == items

@@ -106,6 +106,33 @@ def test_a_thread_opens_as_its_newest_checkpoints_messages_read_only(
         transcript.stats()
 
 
+def test_every_message_of_a_long_thread_gets_the_time_of_the_checkpoint_that_first_held_it(
+    client_factory: Callable[..., Any], tag: str, cleanup: None
+) -> None:
+    """Issue 20 item 2: a thread of 12 turns has ~50 checkpoints; the times were read from the newest 20
+    only, so the older messages all showed the 20th-newest checkpoint's time, as if exact."""
+    client = client_factory()
+    graph = agent_graph(MemorystoreSaver(client))
+    for turn in range(12):
+        graph.invoke(human(f"add {turn} 1"), cfg(f"{tag}-long"))
+    transcript = open_transcript(client, next(iter(list_sessions(client, f"{tag}-long"))))
+    messages = transcript.read_range(0, transcript.stats().length - 1)
+    history = thread_checkpoints(client, f"{tag}-long")
+    assert len(history) > 20 and len(messages) == 48
+    times = transcript.times(transcript.checkpoints())  # as the viewer asks
+    assert sorted(times) == list(range(len(messages)))  # every message has an id, so every one a time
+    # Each message's time is that of the oldest checkpoint whose messages hold it.
+    oldest_first = list(reversed(history))
+    for index, message in enumerate(messages):
+        holder = next(
+            c
+            for c in oldest_first
+            if message.id in {m.id for m in thread_messages(client, f"{tag}-long", checkpoint_id=c.checkpoint_id)}
+        )
+        assert times[index] == holder.ts, (index, message.type)
+    assert times[0] < times[len(messages) - 1]
+
+
 def test_a_saver_put_sequence_with_a_key_prefix_is_listed_by_its_own_source(
     client_factory: Callable[..., Any], tag: str, cleanup: None
 ) -> None:

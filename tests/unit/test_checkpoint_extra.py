@@ -59,11 +59,11 @@ def test_list_cache_is_bounded_by_entries_and_items() -> None:
     cache = records.ListCache()
     big = list(range(records._CACHE_ITEMS // 3 + 1))
     for n in range(4):
-        cache.update({(f"t{n}", "", "messages"): records._Stored(f"messages#{n}", big, 0)})
+        cache.update({(f"t{n}", "", "messages"): records._Stored(f"messages#{n}", big, 0)}, "token")
     assert cache.get(("t0", "", "messages")) is None  # least recently used, evicted
     assert cache.get(("t3", "", "messages")) is not None and cache._items <= records._CACHE_ITEMS
     cache.forget("t3")
     assert cache.get(("t3", "", "messages")) is None
     for n in range(records._CACHE_SIZE + 10):
-        cache.update({(f"s{n}", "", "m"): records._Stored("m#1", [1], 0)})
+        cache.update({(f"s{n}", "", "m"): records._Stored("m#1", [1], 0)}, "token")
     assert len(cache._entries) == records._CACHE_SIZE

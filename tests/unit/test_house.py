@@ -39,9 +39,8 @@ SHRINKING_CIRCLES = [
         "memstore_nb.viewer.transcript_view",
         "memstore_nb.viewer.widget",
     },
-    {"memstore_nb.checkpoint.listing", "memstore_nb.checkpoint.saver"},
 ]
-SHRINKING_REACHES = ("memstore_nb.viewer.", "memstore_nb.checkpoint.listing")
+SHRINKING_REACHES = ("memstore_nb.viewer.",)
 
 
 def _modules() -> dict[str, Path]:
