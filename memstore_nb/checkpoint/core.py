@@ -24,7 +24,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ..errors import ArgumentError, CheckpointError, ClientKindError
-from ..writes import MAX_TTL_SECONDS, new_write_id
+from ..writes import new_write_id, ttl_seconds
 from . import scripts, write_scripts
 from .calls import Call, Calls
 from .layout import ThreadKeys, check_prefix, check_text, text
@@ -43,17 +43,9 @@ AnyClient = Union[redis.Redis, redis.cluster.RedisCluster, redis.asyncio.Redis, 
 _SEEN = 65536  # threads this saver knows are not stored in the old layout
 
 
-def _ttl_ms(ttl: int | float | timedelta | None) -> int:
-    if ttl is None:
-        return 0
-    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_TTL_SECONDS:
-        raise ArgumentError(
-            f"ttl must be None or a positive number of seconds up to {MAX_TTL_SECONDS} (what every Redis and "
-            f"Valkey accepts), got {ttl!r}",
-            ttl,
-        )
-    return max(1, int(seconds * 1000))
+def _ttl_ms(ttl: int | timedelta | None) -> int:
+    """The ttl in milliseconds (0: none), by memstore-nb's one TTL rule (whole seconds, as the history takes it)."""
+    return (ttl_seconds(ttl) or 0) * 1000
 
 
 def _namespace(config: RunnableConfig) -> str:
@@ -67,7 +59,7 @@ class SaverCore(BaseCheckpointSaver[str]):
         self,
         client: AnyClient,
         *,
-        ttl: int | float | timedelta | None = None,
+        ttl: int | timedelta | None = None,
         key_prefix: str = "",
         serde: SerializerProtocol | None = None,
     ) -> None:

@@ -60,7 +60,7 @@ class MemorystoreSaver(AsyncMethods):
         self,
         client: AnyClient,
         *,
-        ttl: int | float | timedelta | None = None,
+        ttl: int | timedelta | None = None,
         key_prefix: str = "",
         serde: SerializerProtocol | None = None,
     ) -> None:
