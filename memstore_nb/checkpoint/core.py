@@ -6,7 +6,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import timedelta
-from typing import Any, Union
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -23,6 +23,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from ..clients import AnyClient
 from ..errors import ArgumentError, CheckpointError, ClientKindError
 from ..writes import new_write_id, ttl_seconds
 from . import scripts, write_scripts
@@ -31,13 +32,12 @@ from .layout import ThreadKeys, check_prefix, check_text, text
 from .pages import Budget, Page, next_cursor, select
 from .records import ListCache, decode_item, encode_checkpoint, encode_writes, run_key
 
-__all__ = ["AnyClient", "SaverCore", "check_strategy", "damaged", "legacy_keys", "run_keys"]
+__all__ = ["SaverCore", "check_strategy", "damaged", "legacy_keys", "run_keys"]
 
 log = logging.getLogger(__name__)
 
 _SYNC_CLIENTS = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_CLIENTS = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
-AnyClient = Union[redis.Redis, redis.cluster.RedisCluster, redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster]
 
 
 _SEEN = 65536  # threads this saver knows are not stored in the old layout

@@ -31,7 +31,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..clients import checked_text
 from ..errors import ArgumentError
+from ..replies import escape_glob, reply_text
 
 __all__ = [
     "BLOB_DELTA",
@@ -58,8 +60,8 @@ _LEGACY_SUFFIX = ":ns"
 
 
 def text(value: bytes | str) -> str:
-    """A reply element as text (clients may or may not decode replies)."""
-    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+    """A reply element as text that encodes back to the same bytes (clients may or may not decode replies)."""
+    return reply_text(value, exact=True)
 
 
 def escape_tag(thread_id: str) -> str:
@@ -74,11 +76,6 @@ def unescape_tag(tag: str) -> str:
     if tag == "%":
         return ""
     return tag.replace("%7D", "}").replace("%7B", "{").replace("%25", "%")
-
-
-def escape_glob(value: str) -> str:
-    """``value`` as a literal inside a Redis MATCH pattern."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in value)
 
 
 def check_prefix(key_prefix: str) -> str:
@@ -96,16 +93,9 @@ def check_prefix(key_prefix: str) -> str:
 
 
 def check_text(value: str, what: str) -> str:
-    """``value`` if Redis can be sent it (UTF-8), else an ArgumentError naming ``what``."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ArgumentError(
-            f"{what} {value!r} is not valid text (character {exc.start} is a lone surrogate) and cannot be "
-            "stored in Redis; use text that encodes as UTF-8",
-            value,
-        ) from exc
-    return value
+    """``value`` if Redis can be sent it (UTF-8), else an ArgumentError naming ``what`` (the door check of
+    :func:`memstore_nb.clients.checked_text`)."""
+    return checked_text(what, value)
 
 
 def check_thread_id(thread_id: Any) -> str:

@@ -16,12 +16,13 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from ..clients import AnyClient
 from ..errors import CheckpointError
 from ..writes import new_write_id
 from . import write_scripts
 from .aio import AsyncMethods
 from .calls import Refused
-from .core import AnyClient, check_strategy, damaged, legacy_keys, run_keys
+from .core import check_strategy, damaged, legacy_keys, run_keys
 from .listing import list_all
 from .pages import Budget
 
