@@ -79,6 +79,24 @@ def checked_text(name: str, value: object, client: object = None) -> str:
     return value
 
 
+def checked_key_prefix(key_prefix: object, tagged: str) -> str:
+    """A key prefix for a layout that puts ``tagged`` (the thread id, the namespace) in the hash tag:
+    text, and no brace (a ``{`` in the prefix would take the hash tag away from ``tagged``).
+
+    Raises:
+        ArgumentError: not a ``str``, a brace, or text Redis cannot be sent.
+    """
+    if not isinstance(key_prefix, str):
+        raise ArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}", key_prefix)
+    if "{" in key_prefix or "}" in key_prefix:
+        raise ArgumentError(
+            f"key_prefix {key_prefix!r} contains a brace; the {tagged} goes in the keys' hash tag, "
+            "so choose a prefix without '{' and '}'",
+            key_prefix,
+        )
+    return checked_text("key_prefix", key_prefix)
+
+
 # -- a full pool: wait for a connection, bounded ---------------------------------------------------
 
 _PAUSES = (0.002, 0.005, 0.01, 0.02, 0.05)  # then 0.05 s until a connection is free

@@ -17,12 +17,17 @@ from typing import Any
 __all__ = ["face", "moved"]
 
 
-def face(package: str, where: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def face(
+    package: str, where: Mapping[str, str], *, requires: tuple[str, str, str] | None = None
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for the package ``package`` whose names live in the modules of ``where``.
 
     Args:
         package: the package's ``__name__``.
         where: public name -> module relative to the package (``".client"``).
+        requires: for a part that needs an optional dependency, ``(module to import first, what it
+            is called, the extra)``: when it is missing, using a name raises ``MissingExtraError``
+            with the install line (``errors.install_hint``) instead of a bare ``ImportError``.
 
     Returns:
         The two functions, to assign to the package's ``__getattr__`` and ``__dir__``; a name is
@@ -32,6 +37,8 @@ def face(package: str, where: Mapping[str, str]) -> tuple[Callable[[str], Any], 
     def __getattr__(name: str) -> Any:
         if name not in where:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        if requires is not None:
+            _require(name, *requires)
         module = import_module(package)
         value = getattr(import_module(where[name], package), name)
         setattr(module, name, value)  # the next lookup is a plain attribute
@@ -41,6 +48,17 @@ def face(package: str, where: Mapping[str, str]) -> tuple[Callable[[str], Any], 
         return sorted(set(vars(import_module(package))) | set(where))
 
     return __getattr__, __dir__
+
+
+def _require(name: str, module: str, what: str, extra: str) -> None:
+    from .errors import MissingExtraError, install_hint
+
+    try:
+        import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{name} needs {what}, which is not installed: {install_hint(extra, what)}, then restart the kernel"
+        ) from exc
 
 
 def moved(old: str, new: str, *, until: str = "0.3") -> Callable[[str], Any]:

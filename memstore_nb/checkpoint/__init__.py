@@ -6,9 +6,7 @@ in a clone); importing ``memstore_nb`` itself never does.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..errors import MissingExtraError, install_hint
+from ..lazy import face
 
 __all__ = [
     "CheckpointDiff",
@@ -49,16 +47,6 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    try:
-        import langgraph.checkpoint.base
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"{name} needs LangGraph's checkpoint package, which is not installed: "
-            f"{install_hint('langgraph', 'langgraph-checkpoint')}, then restart the kernel"
-        ) from exc
-    return getattr(import_module(_HOME[name], __name__), name)
+__getattr__, __dir__ = face(
+    __name__, _HOME, requires=("langgraph.checkpoint.base", "langgraph-checkpoint", "langgraph")
+)

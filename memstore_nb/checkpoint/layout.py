@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..clients import checked_text
+from ..clients import checked_key_prefix, checked_text
 from ..errors import ArgumentError
 from ..replies import escape_glob, reply_text
 
@@ -80,16 +80,7 @@ def unescape_tag(tag: str) -> str:
 
 def check_prefix(key_prefix: str) -> str:
     """Refuse a key prefix with braces: a ``{`` there would take the hash tag away from the thread id."""
-    if not isinstance(key_prefix, str):
-        raise ArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}", key_prefix)
-    if "{" in key_prefix or "}" in key_prefix:
-        raise ArgumentError(
-            f"key_prefix {key_prefix!r} contains a brace; the saver puts the thread id in the hash tag, "
-            "so choose a prefix without '{' and '}'",
-            key_prefix,
-        )
-    check_text(key_prefix, "key_prefix")
-    return key_prefix
+    return checked_key_prefix(key_prefix, "thread id")
 
 
 def check_text(value: str, what: str) -> str:

@@ -29,7 +29,9 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..clients import checked_key_prefix
 from ..errors import ArgumentError
+from ..replies import reply_text
 
 __all__ = [
     "NamespaceKeys",
@@ -50,21 +52,13 @@ _MAX_TTL_MS = 2**62 // 1000
 
 
 def text(value: bytes | str) -> str:
-    """A reply element as text (clients may or may not decode replies)."""
-    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
+    """A reply element as text that encodes back to the same bytes (clients may or may not decode replies)."""
+    return reply_text(value, exact=True)
 
 
 def check_prefix(key_prefix: str) -> str:
     """Refuse a key prefix with braces: a ``{`` there would take the hash tag away from the namespace."""
-    if not isinstance(key_prefix, str):
-        raise ArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}", key_prefix)
-    if "{" in key_prefix or "}" in key_prefix:
-        raise ArgumentError(
-            f"key_prefix {key_prefix!r} contains a brace; the store puts the namespace in the hash tag, "
-            "so choose a prefix without '{' and '}'",
-            key_prefix,
-        )
-    return key_prefix
+    return checked_key_prefix(key_prefix, "namespace")
 
 
 def namespace_text(namespace: tuple[str, ...]) -> str:
