@@ -356,6 +356,20 @@ class MemorystoreChatMessageHistory(BaseChatMessageHistory):
         """
         if not self._async:
             return await super().aadd_messages(messages)
+        if self._direct and not self._ledger and type(messages) in (list, tuple) and len(messages) == 1:
+            message = messages[0]
+            if isinstance(message, BaseMessage):  # the usual call, prepared as add_message prepares it
+                one = encode_message(message)
+                wid = new_write_id()
+                direct = APPEND.argv(self.key, self._key_args, (one.encode(), b"%d" % self._checked_ttl()), wid, True)
+                try:
+                    await APPEND.asend(self.client, self.key, direct, wid)
+                except WriteUnconfirmed:
+                    self._unconfirmed(None, [one], wid)
+                    raise
+                except redis.ResponseError as refused:
+                    raise await self._awrong_type(refused) from refused
+                return None
         encoded = self._encode(messages)
         if not encoded:
             return None
