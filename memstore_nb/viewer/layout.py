@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import ipywidgets as widgets
 
 from ..render.page import viewer_css
+from .controls import Looks
 
-if TYPE_CHECKING:
-    from .widget import ChatHistoryViewer
-
-__all__ = ["LAYOUT_CSS", "arrange"]
+__all__ = ["LAYOUT_CSS", "arrange", "insert_after"]
 
 # Page-level layout the renderer's CSS does not cover. Boxes and boxes of fixed width get it from a
 # class instead of a Layout widget of their own (a Layout is the costliest stock widget to build);
@@ -40,20 +38,25 @@ LAYOUT_CSS = """<style>
 </style>"""
 
 
-def arrange(viewer: ChatHistoryViewer) -> list[widgets.Widget]:
-    """The viewer's children: styles, the status line, the table and the reader (side by side when wide).
+def arrange(
+    looks: Looks, status: widgets.Widget, table: widgets.Widget, reading: Sequence[widgets.Widget]
+) -> tuple[list[widgets.Widget], widgets.VBox]:
+    """The viewer's children (styles, the status line, the table and the reader column) and that column.
 
-    The reader is the page header, the pager (with the "More ▾" toggle), Find, the transcript and (for an
-    editable viewer) the editing controls; the More panel (reading options, export) goes under Find
-    when it is first opened. A LangGraph thread's checkpoints join the table's column
-    when one is opened (beside the transcript on a wide screen).
+    ``reading`` is what the column holds: the page header, the pager (with the "More ▾" toggle and
+    Find), the transcript and (for an editable viewer) the editing controls; the More panel goes
+    under the pager when it is first opened (:func:`insert_after`). A LangGraph thread's checkpoints
+    join the table's column when one is opened (beside the transcript on a wide screen).
     """
-    v, looks = viewer._view, viewer._looks
-    parts = [v.header, v.pager, v.html]
-    if viewer._editor is not None:
-        parts.append(viewer._editor.widget)
-    reader = viewer._reader = widgets.VBox(parts, layout=looks.layout(), _dom_classes=["msnb-reader"])
+    column = widgets.VBox(list(reading), layout=looks.layout(), _dom_classes=["msnb-reader"])
     style = looks.html(viewer_css() + LAYOUT_CSS, classes=("msnb-css",))  # a <style> applies though hidden
-    # The viewer itself wraps its children (layout.py's stylesheet): the status line across the top,
+    # The viewer itself wraps its children (the stylesheet above): the status line across the top,
     # then the table and the reader side by side on a wide screen, stacked on a narrow one.
-    return [style, viewer._status_line.widget, viewer._table.widget, reader]
+    return [style, status, table, column], column
+
+
+def insert_after(box: widgets.Box, anchor: widgets.Widget, child: widgets.Widget) -> None:
+    """Put ``child`` in ``box`` right after ``anchor`` (at the end when ``anchor`` is not in it)."""
+    parts = list(box.children)
+    at = next((i + 1 for i, part in enumerate(parts) if part is anchor), len(parts))
+    box.children = (*parts[:at], child, *parts[at:])

@@ -708,7 +708,7 @@ def test_confirm_applies_only_to_the_session_asked_about(client: redis.Redis, se
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", editable=True)
     page_click(viewer._delete_button)
     assert "4 messages" in viewer._confirm_html.value
-    viewer._view.transcript = open_transcript(client, f"{session_id}:b")  # swapped under the question
+    viewer._session.transcript = open_transcript(client, f"{session_id}:b")  # swapped under the question
     page_click(viewer._confirm_delete_button)
     assert len(first) == 4 and len(second) == 4
     assert "nothing was deleted" in status(viewer)
