@@ -87,13 +87,16 @@ class Controller:
     def _page_changed(self, change: Any) -> None:
         if not self._muted:
             self.session.anchor = None
+            self.finder.paged()
             self.load_page()
 
     def _order_changed(self, change: Any) -> None:
         if self._muted:
             return
+        # Another order starts from its first page; another page size keeps the first message shown in view.
         session = self.session
         first = session.first_shown
+        session.anchor = None
         self._set_page(0)
         if change.name == "page_size" and first is not None:
             session.anchor = first if self.state.oldest_first else None
@@ -230,6 +233,7 @@ class Controller:
         """Show ``page`` (page-aligned; the same page again is read again)."""
         self.session.anchor = None
         if page == self.state.page:
+            self.finder.paged()
             self.load_page()
         else:
             self.state.page = page
@@ -278,6 +282,7 @@ class Controller:
             index = int(str(index).strip().lstrip("#").replace(",", ""))
         except ValueError:
             raise MemstoreError(f"type a message number, such as 0 or -1, not {str(index)[:40]!r}") from None
+        self.finder.paged()  # a hit being shown says so again once it is on the page
         length = session.length
         if index < 0:
             index += length
@@ -321,7 +326,8 @@ class Controller:
         return target
 
     def poll(self) -> None:
-        """One follow step: the stats, and when the length changed, the header and (on the newest page) the page."""
+        """One follow step (and after each listing): the stats, and when they changed, the header and
+        (when the length changed and the newest page is shown) the page."""
         with self.guard.lock:
             try:
                 self._poll()
@@ -333,16 +339,17 @@ class Controller:
         if session.transcript is None or state.session_id is None:
             return
         stats = session.transcript.stats()
-        if session.stats is not None and stats.length == session.stats.length:
+        if stats == session.stats:
             return
         if stats.length == 0:
             raise SessionNotFound(state.session_id)
+        grew = session.stats is None or stats.length != session.stats.length
         newest = session.anchor is None and state.page == (state.pages - 1 if state.oldest_first else 0)
         session.stats = stats
-        if session.role_hits is not None:
+        if grew and session.role_hits is not None:
             self._scan_roles()
-        if newest:
+        if grew and newest:
             self._set_page(state.pages - 1 if state.oldest_first else 0)
             self.load_page()
         else:
-            self.view.render_header()
+            self.view.render_header()  # TTL and memory as they are now

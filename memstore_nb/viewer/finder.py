@@ -141,6 +141,14 @@ class Finder:
         self.pos = (self.pos + step) % len(self.hits)
         self._on_show(self.hits[self.pos])
 
+    def paged(self) -> None:
+        """The reader moved away from the hit: say how to come back instead of which hit is shown."""
+        if self.hits:
+            n = len(self.hits)
+            self._note.say(
+                html.escape(f"{n:,} hit{'s' if n != 1 else ''} for {self.state.search!r}: ‹ Hit and Hit › show them")
+            )
+
     def shown(self, index: int) -> None:
         """Say which hit is shown (called once hit ``index`` is on the page, or failed to be)."""
         if self.hit != index:

@@ -10,6 +10,7 @@ Code that uses the table before then (``viewer._session_select``…) finds it ma
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import traitlets
@@ -32,23 +33,31 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
 class Listing:
     """Lists the sessions matching ``state.match`` into the :class:`SessionTable`, through the viewer's guard.
 
+    Args:
+        after: called after each listing asked for (Scan, a new pattern), not after the first one.
+
     Attributes:
         due: no listing has happened yet.
         closed: the viewer is closed (a listing still due never happens).
     """
 
-    def __init__(self, state: ViewerState, table: SessionTable, guard: Guard) -> None:
+    def __init__(
+        self, state: ViewerState, table: SessionTable, guard: Guard, after: Callable[[], None] = lambda: None
+    ) -> None:
         self.state = state
         self.table = table
         self.guard = guard
         self.due = True
         self.closed = False
+        self._after = after
 
     @guarded("listing sessions")
     def scan(self) -> None:
-        """List the sessions matching ``match`` again, from the start (SCAN)."""
+        """List the sessions matching ``match`` again, from the start (SCAN); then ``after()`` (the open
+        session's header reads its stats again, so it agrees with its fresh row)."""
         self._list()
         self.guard.status.clear()
+        self._after()
 
     @guarded("listing more sessions")
     def scan_more(self) -> None:

@@ -38,6 +38,7 @@ class OpenSession:
         self.anchor: int | None = None
         self.current: int | None = None
         self.times: dict[int, Any] = {}
+        self.shown: tuple[int, int] = (0, -1)  # positions start..end of the window loaded last
         self._stats: SessionStats | None = None
         self._role_hits: list[int] | None = None
 
@@ -105,6 +106,7 @@ class OpenSession:
     def open(self, transcript: Transcript | None) -> None:
         """Start over with ``transcript`` (None: nothing open); nothing is read yet."""
         self.transcript, self.items = transcript, []
+        self.shown = (0, -1)
         self.anchor = self.current = None
         self.times = {}
         self._role_hits = None
@@ -129,12 +131,10 @@ class OpenSession:
         """Read the window shown (one LRANGE, or one pipelined LINDEX batch under a role filter)."""
         assert self.transcript is not None
         if self.anchor is not None:
-            pos, size = self.pos_of(self.anchor), self.state.page_size
-            start, end = (
-                (pos, min(pos + size, self.total) - 1) if self.state.oldest_first else (max(pos - size + 1, 0), pos)
-            )
+            start, end = self._anchored(self.pos_of(self.anchor))
         else:
             start, end = self.window(self.state.page)
+        self.shown = (start, end)
         if self._role_hits is None:
             picked = list(range(start, end + 1)) if end >= start else []
             items = self.transcript.read_range(start, end) if picked else []
@@ -142,6 +142,27 @@ class OpenSession:
             picked = self._role_hits[start : end + 1]
             items = self.transcript.read_at(picked)
         self.items = list(zip(picked[: len(items)], items, strict=True))
+
+    def _anchored(self, pos: int) -> tuple[int, int]:
+        # The anchored message first in reading order (at the top), the rest of a page after it. When
+        # the whole walk fits in one page it is all shown (the hit outlined among them): a hit in a
+        # short session must not hide the messages on its other side.
+        size, total = self.state.page_size, self.total
+        if total <= size:
+            return 0, total - 1
+        if self.state.oldest_first:
+            return pos, min(pos + size, total) - 1
+        return max(pos - size + 1, 0), pos
+
+    @property
+    def at_newest(self) -> bool:
+        """Whether the window shown holds the newest message walked (nothing newer to page to)."""
+        return self.shown[1] >= self.total - 1
+
+    @property
+    def at_oldest(self) -> bool:
+        """Whether the window shown holds the oldest message walked (nothing older to page to)."""
+        return self.shown[0] <= 0
 
     @property
     def first_shown(self) -> int | None:

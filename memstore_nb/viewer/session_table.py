@@ -11,6 +11,7 @@ import ipywidgets as widgets
 from ..codec import escape_controls
 from ..sources.base import SessionSummary
 from ..sources.catalog import list_sessions, summarize_sessions
+from ..units import duration, size
 from .controls import Looks, hidden_by_class
 
 __all__ = ["COLUMNS", "SORT_CHOICES", "SessionTable", "format_row"]
@@ -34,25 +35,6 @@ _ID_WIDTH = 48  # the widest id column; longer ids end in "…"
 _CONTROLS = ("match_text", "scan_button", "filter_text", "sort_dropdown", "status", "select", "_row")
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return "?"
-
-
-def _ttl(seconds: int | None) -> str:
-    if seconds is None:
-        return "none"
-    for limit, div, unit in ((120, 1, "s"), (7200, 60, "m"), (172800, 3600, "h")):
-        if seconds < limit:
-            return f"{seconds // div}{unit}"
-    return f"{seconds // 86400}d"
-
-
 def format_row(r: SessionSummary, width: int = _ID_WIDTH) -> str:
     """One plain-text table row (the list box shows text; escape it before using it in HTML)."""
     name = escape_controls(r.session_id)  # bidi and control characters shown, never obeyed
@@ -61,7 +43,8 @@ def format_row(r: SessionSummary, width: int = _ID_WIDTH) -> str:
     if r.length == 0:
         return f"{name:<{width}}  {r.kind:<9}  gone"
     last = escape_controls(f"{r.last_role}: {r.last_preview}")
-    return f"{name:<{width}}  {r.kind:<9} {r.length:>7,} {_ttl(r.ttl):>5} {_size(r.memory):>8}  {last}"
+    ttl = "none" if r.ttl is None else duration(r.ttl)
+    return f"{name:<{width}}  {r.kind:<9} {r.length:>7,} {ttl:>5} {size(r.memory):>8}  {last}"
 
 
 class SessionTable:

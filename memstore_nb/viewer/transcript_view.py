@@ -11,6 +11,7 @@ import ipywidgets as widgets
 from ..codec import escape_controls
 from ..render.page import VIEWER_CLASS, render_page
 from ..sources.entries import entry_role
+from ..units import duration, size
 from .controls import Looks, Progress
 from .crosslinks import CrossLinks
 from .session import OpenSession
@@ -79,11 +80,16 @@ class TranscriptView:
             self.header.value = f'<div class="{VIEWER_CLASS}"><div class="msnb-muted">{esc(text)}</div></div>'
             self.set_nav(False)
             return
-        ttl = "no expiry" if stats.ttl is None else f"expires in {stats.ttl:,} s"
-        memory = "memory n/a" if stats.memory is None else f"{stats.memory:,} bytes"
+        ttl = "no expiry" if stats.ttl is None else f"expires in {duration(stats.ttl)}"
+        memory = "memory n/a" if stats.memory is None else size(stats.memory)
         items = session.items
         where = f"#{items[0][0]:,}–#{items[-1][0]:,}" if items else "nothing"
         order = "oldest first" if state.oldest_first else "newest first"
+        whole = session.at_newest and session.at_oldest
+        if session.anchor is not None and items and not whole:  # a jump: the window starts at a message
+            place = f"from #{session.anchor:,}, on page {state.page + 1:,} of {state.pages:,}, {order}"
+        else:
+            place = f"page {state.page + 1:,} of {state.pages:,}, {order}"
         role = f" · {session.total:,} {state.role_filter} messages" if session.role_hits is not None else ""
         kind = "" if stats.kind == "memstore" else f" · {stats.kind}"
         if session.transcript is not None and session.transcript.checkpoint_id:
@@ -91,15 +97,16 @@ class TranscriptView:
         self.header.value = (
             f'<div class="{VIEWER_CLASS}"><div class="msnb-head"><b>{esc(escape_controls(sid))}</b>{esc(kind)} · '
             f"{stats.length:,} messages{esc(role)} · {esc(ttl)} · {esc(memory)} · showing {where} "
-            f"(page {state.page + 1:,} of {state.pages:,}, {order})</div></div>"
+            f"({esc(place)})</div></div>"
         )
         self.set_nav(True)
 
     def set_nav(self, open_: bool) -> None:
-        """Enable the pager buttons that lead somewhere."""
-        at_first, at_last = self.state.page <= 0, self.state.page >= self.state.pages - 1
-        anchored = self.session.anchor is not None
-        self.first_button.disabled = self.prev_button.disabled = not open_ or (at_first and not anchored)
+        """Enable the pager buttons that lead somewhere: First and Prev toward page 1, Next and Last away."""
+        session = self.session
+        newest, oldest = session.at_newest, session.at_oldest
+        at_first, at_last = (oldest, newest) if self.state.oldest_first else (newest, oldest)
+        self.first_button.disabled = self.prev_button.disabled = not open_ or at_first
         self.next_button.disabled = self.last_button.disabled = not open_ or at_last
 
     def render(self) -> None:

@@ -101,7 +101,7 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
             build=False,
             on_build=lambda table: self._listing.table_built(table),
         )
-        self._listing = Listing(state, self._table, guard)
+        self._listing = Listing(state, self._table, guard, after=lambda: self._controller.poll())
         self._view = TranscriptView(
             state, session, looks, on_page=self._go_page, on_hop=self.show_counterpart, extra=[self._more.toggle]
         )

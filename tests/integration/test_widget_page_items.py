@@ -1,0 +1,99 @@
+"""Issue 20's page items in the viewer, driven from Python against a real redis-server.
+
+Each test names the defect it holds; each fails on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import redis
+from langchain_core.messages import AIMessage, HumanMessage
+
+from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb.units import size
+from memstore_nb.viewer import ChatHistoryViewer
+
+# -- issue 20 item 5: labels, a hit in a short session, the hit note, the header's stats ---------------
+
+
+def _head(viewer) -> str:
+    return re.sub(r"<[^>]+>", "", viewer._header.value)
+
+
+def _seed(client: redis.Redis, key: str, n: int) -> MemorystoreChatMessageHistory:
+    history = MemorystoreChatMessageHistory(client, key)
+    history.add_messages([HumanMessage(f"message {i}") for i in range(n)])
+    return history
+
+
+def test_the_page_label_after_a_jump_and_another_order(client: redis.Redis, session_id: str) -> None:
+    """Before: a jump, then "oldest first", kept the old jump's window under "page 1" ("#1,234–#1,283 (page 1
+    of 60)")."""
+    _seed(client, session_id, 3000)
+    viewer = ChatHistoryViewer(client, session_id=session_id)
+    try:
+        viewer.jump_to(1234)
+        viewer.oldest_first = True  # another order starts on its first page, not at the old jump
+        assert [i for i, _ in viewer.items] == list(range(50))
+        assert "showing #0–#49 (page 1 of 60, oldest first)" in _head(viewer)
+        viewer.jump_to(1234)  # a window that starts at a message says so, and where that message is
+        assert "showing #1,234–#1,283 (from #1,234, on page 25 of 60, oldest first)" in _head(viewer)
+        viewer.oldest_first = False
+        viewer.jump_to(1234)
+        assert "showing #1,185–#1,234 (from #1,234, on page 36 of 60, newest first)" in _head(viewer)
+    finally:
+        viewer.close()
+
+
+def test_a_hit_in_a_short_session_hides_nothing(client: redis.Redis, session_id: str) -> None:
+    _seed(client, session_id, 12)
+    viewer = ChatHistoryViewer(client, session_id=session_id)
+    try:
+        viewer.search = "message 5"
+        viewer.find()
+        assert viewer.hit == 5 and [i for i, _ in viewer.items] == list(range(12))  # #6-#11 stay in view
+        assert 'msnb-hit-current" id="msnb-msg-5"' in viewer._transcript.value
+        assert "showing #0–#11 (page 1 of 1, newest first)" in _head(viewer)
+        assert all(b.disabled for b in (viewer._first_button, viewer._prev_button, viewer._next_button))
+    finally:
+        viewer.close()
+
+
+def test_the_hit_note_follows_the_reader_away(client: redis.Redis, session_id: str) -> None:
+    _seed(client, session_id, 300)
+    viewer = ChatHistoryViewer(client, session_id=session_id, page_size=20)
+    try:
+        viewer.search = "message 15"
+        viewer.find()
+        assert "hit 1 of 11: message #159" in viewer._search_status.value
+        viewer._next_button.click()
+        assert "hit 1 of" not in viewer._search_status.value and "11 hits" in viewer._search_status.value
+        viewer._next_hit_button.click()
+        assert "hit 2 of 11: message #158" in viewer._search_status.value
+    finally:
+        viewer.close()
+
+
+def test_the_header_reads_its_stats_again_and_uses_the_table_units(client: redis.Redis, session_id: str) -> None:
+    history = _seed(client, session_id, 3)
+    viewer = ChatHistoryViewer(client, session_id=session_id, match=f"{session_id}*")
+    try:
+        memory = client.memory_usage(session_id)
+        assert f"no expiry · {size(memory)} · showing" in _head(viewer)  # the table's units, not "N bytes"
+        history.add_messages([AIMessage("x" * 5000)])
+        viewer._scan_button.click()  # the header agrees with the fresh row
+        memory = client.memory_usage(session_id)
+        assert f"4 messages · no expiry · {size(memory)}" in _head(viewer)
+        row = next(label for label, value in viewer._session_select.options if value == session_id)
+        assert size(memory) in row
+        client.expire(session_id, 3300)
+        viewer.follow_interval = 0.05
+        viewer.follow = True  # a follow step shows a new TTL though no message came
+        deadline = time.monotonic() + 5
+        while "expires in" not in _head(viewer) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "expires in 54m" in _head(viewer) or "expires in 55m" in _head(viewer)
+    finally:
+        viewer.close()
