@@ -99,5 +99,5 @@ class Listing:
     def kind_of(self, session_id: str) -> Any:
         """The kind of a listed session, listing first when nothing was listed yet (None: not listed)."""
         if self.due:
-            self.scan()
+            self.first()
         return self.table.kind_of(session_id)
