@@ -8,7 +8,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..render.fields import time_text
+from ..codec import escape_controls
+from ..render.fields import time_text, visible_surrogates
 from .controls import Looks, hidden
 
 __all__ = ["CheckpointPanel", "checkpoint_label"]
@@ -20,7 +21,7 @@ def checkpoint_label(summary: Any) -> str:
     """``step 3 · loop · 2026-01-01 10:00:01 UTC`` (plain text: the Select escapes it)."""
     step = "step ?" if summary.step is None else f"step {summary.step}"
     when = time_text(summary.ts) if summary.ts else "no time"
-    return f"{step} · {summary.source or '?'} · {when}"
+    return visible_surrogates(escape_controls(f"{step} · {summary.source or '?'} · {when}"))
 
 
 class CheckpointPanel:

@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from ..codec import escape_controls
 from ..errors import MemstoreError
+from ..render.fields import visible_surrogates
 from ..render.links import tool_links
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class Hop:
 
     @property
     def label(self) -> str:
-        name = escape_controls(self.name)
+        name = visible_surrogates(escape_controls(self.name))
         name = name if len(name) <= _NAME_SHOWN else name[: _NAME_SHOWN - 1] + "…"
         return f"#{self.index:,} {name or 'tool'} → {self.want}"
 
@@ -128,7 +129,7 @@ def counterpart(transcript: Transcript, index: int, call_id: str | None, length:
 
 
 def _shown(call_id: str) -> str:
-    text = escape_controls(call_id)
+    text = visible_surrogates(escape_controls(call_id))
     return repr(text if len(text) <= 60 else text[:59] + "…")
 
 

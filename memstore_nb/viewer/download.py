@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, messages_to_dict
 
 from ..errors import MemstoreError
+from ..render.fields import visible_surrogates
 from ..render.page import to_markdown
 from .controls import Looks, Note, Progress
 from .session import OpenSession
@@ -120,7 +121,7 @@ class Exporter:
         """The whole session as ``messages_to_dict`` JSON, offered as a link."""
         items = self.read_all()
         messages = [m for m in items if isinstance(m, BaseMessage)]
-        text = json.dumps(messages_to_dict(messages), ensure_ascii=False, indent=2)
+        text = visible_surrogates(json.dumps(messages_to_dict(messages), ensure_ascii=False, indent=2))
         skipped = len(items) - len(messages)
         note = f"; {skipped} unreadable entries left out" if skipped else ""
         self.offer(text, "json", "application/json", f"{len(messages):,} messages{note}")

@@ -13,6 +13,8 @@ from typing import Any
 import ipywidgets as widgets
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from ..codec import escape_controls
+from ..render.fields import visible_surrogates
 from .controls import Looks, hidden
 
 __all__ = ["APPEND_ROLES", "Editor"]
@@ -66,9 +68,8 @@ class Editor:
         """Ask to confirm deleting session ``key`` of ``count`` messages."""
         self.pending = (key, count)
         noun = "message" if count == 1 else "messages"
-        self.confirm_html.value = (
-            f"Delete session <b>{html.escape(key)}</b> and its {count:,} {noun}? This cannot be undone."
-        )
+        name = html.escape(visible_surrogates(escape_controls(key)))
+        self.confirm_html.value = f"Delete session <b>{name}</b> and its {count:,} {noun}? This cannot be undone."
         self.confirm_button.description = f"Yes, delete {count:,} {noun}"
         hidden(self.confirm_box, False)
 

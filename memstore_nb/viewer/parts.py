@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import redis
 
 from ..errors import MemstoreError
+from ..render.fields import visible_surrogates
 from ..render.page import VIEWER_CLASS
 from ..sources.base import SessionNotFound
 from .controls import LABELS, Looks
@@ -50,7 +51,8 @@ class StatusLine:
             self.widget.value = _region("")
             return
         alert = ' role="alert"' if role == "alert" else ""
-        self.widget.value = _region(f'<div class="{klass}"{alert}>{html.escape(text)}</div>')
+        shown = html.escape(visible_surrogates(text))
+        self.widget.value = _region(f'<div class="{klass}"{alert}>{shown}</div>')
 
     @property
     def text(self) -> str:

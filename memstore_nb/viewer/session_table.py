@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..codec import escape_controls
+from ..render.fields import visible_surrogates
 from ..sources.base import SessionSummary
 from ..sources.catalog import list_sessions, summarize_sessions
 from ..units import duration, size
@@ -37,12 +38,12 @@ _CONTROLS = ("match_text", "scan_button", "filter_text", "sort_dropdown", "statu
 
 def format_row(r: SessionSummary, width: int = _ID_WIDTH) -> str:
     """One plain-text table row (the list box shows text; escape it before using it in HTML)."""
-    name = escape_controls(r.session_id)  # bidi and control characters shown, never obeyed
+    name = visible_surrogates(escape_controls(r.session_id))  # bidi and control characters shown, never obeyed
     if len(name) > width:
         name = name[: width - 1] + "…"
     if r.length == 0:
         return f"{name:<{width}}  {r.kind:<9}  gone"
-    last = escape_controls(f"{r.last_role}: {r.last_preview}")
+    last = visible_surrogates(escape_controls(f"{r.last_role}: {r.last_preview}"))
     ttl = "none" if r.ttl is None else duration(r.ttl)
     return f"{name:<{width}}  {r.kind:<9} {r.length:>7,} {ttl:>5} {size(r.memory):>8}  {last}"
 

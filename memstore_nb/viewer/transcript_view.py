@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..codec import escape_controls
+from ..render.fields import visible_surrogates
 from ..render.page import VIEWER_CLASS, render_page
 from ..sources.entries import entry_role
 from ..units import duration, size
@@ -94,7 +95,7 @@ class TranscriptView:
         kind = "" if stats.kind == "memstore" else f" · {stats.kind}"
         if session.transcript is not None and session.transcript.checkpoint_id:
             kind += f" · checkpoint {session.transcript.checkpoint_id}"
-        self.header.value = (
+        self.header.value = visible_surrogates(
             f'<div class="{VIEWER_CLASS}"><div class="msnb-head"><b>{esc(escape_controls(sid))}</b>{esc(kind)} · '
             f"{stats.length:,} messages{esc(role)} · {esc(ttl)} · {esc(memory)} · showing {where} "
             f"({esc(place)})</div></div>"

@@ -5,11 +5,12 @@ Each test names the defect it holds; each fails on the code before the fix.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import redis
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, message_to_dict
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.units import size
@@ -95,5 +96,45 @@ def test_the_header_reads_its_stats_again_and_uses_the_table_units(client: redis
         while "expires in" not in _head(viewer) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert "expires in 54m" in _head(viewer) or "expires in 55m" in _head(viewer)
+    finally:
+        viewer.close()
+
+
+# -- item 3: one lone-surrogate message never blanks the page ----------------------------------------------
+
+LONE = chr(0xD800)
+
+
+def _wire(viewer: ChatHistoryViewer) -> None:
+    """Every widget's state packs as the kernel packs a message to the page (jupyter_client's json_packer):
+    one string that UTF-8 cannot carry fails the whole state and leaves the page "Loading widget..."."""
+    todo, seen = [viewer], []
+    while todo:
+        widget = todo.pop()
+        if any(widget is w for w in seen):
+            continue
+        seen.append(widget)
+        state = widget.get_state()
+        json.dumps(state, ensure_ascii=False, allow_nan=False, default=str).encode("utf8", errors="surrogateescape")
+        todo += [w for w in (*getattr(widget, "children", ()), getattr(widget, "layout", None)) if w is not None]
+
+
+def test_a_lone_surrogate_message_is_shown_escaped_and_the_rest_works(client: redis.Redis, session_id: str) -> None:
+    bad, good = f"{session_id}:bad", f"{session_id}:good"
+    # Valid JSON (an escape), as any client may store it: json.loads gives back the lone surrogate.
+    client.rpush(bad, json.dumps(message_to_dict(HumanMessage(f"broken {LONE} text"))))
+    _seed(client, good, 2)
+    viewer = ChatHistoryViewer(client, match=f"{session_id}*", session_id=bad)
+    try:
+        _wire(viewer)  # raised UnicodeEncodeError (the table row and the transcript held the character)
+        assert "broken \\ud800 text" in viewer._transcript.value
+        row = next(label for label, value in viewer._session_select.options if value == bad)
+        assert "broken \\ud800 text" in row
+        text = viewer.export_json()
+        assert json.loads(text)[0]["data"]["content"] == f"broken {LONE} text"  # the same value, encodable
+        assert "broken \\ud800 text" in viewer.export_markdown()
+        _wire(viewer)
+        viewer.session_id = good
+        assert [i for i, _ in viewer.items] == [0, 1] and viewer._status_line.text == ""
     finally:
         viewer.close()
