@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import ipywidgets as widgets
@@ -112,6 +113,7 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
             state,
             session,
             looks,
+            client=client,
             on_json=self.export_json,
             on_markdown=self.export_markdown,
             panel=lambda: self._more.box,
@@ -246,13 +248,28 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
         """Search the open session for ``search`` (any case), chunk by chunk, and show the first hit."""
         self._controller.find()
 
-    def export_json(self) -> str:
-        """Offer the whole session as LangChain ``messages_to_dict`` JSON; returns the JSON text too."""
-        return self._guard.run("reading the session for export", self._exporter.as_json)
+    def export_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Export the whole session as LangChain ``messages_to_dict`` JSON.
 
-    def export_markdown(self) -> str:
-        """Offer the whole session as a Markdown transcript; returns the Markdown text too."""
-        return self._guard.run("reading the session for export", self._exporter.as_markdown)
+        The size is estimated first (the length times a sample of messages). An export that fits a
+        download link (``max_link_bytes``) is built in memory, offered as a link, and its text
+        returned. A bigger one, or any with ``path``, is written to a file chunk by chunk (memory
+        stays at a chunk's worth), and the file's path is returned; without ``path`` the file goes to
+        ``$MEMSTORE_NB_EXPORT_DIR`` or the current directory, named after the session, never over
+        another file. The panel's note says where it is.
+
+        Args:
+            path: write the export to this file.
+
+        Returns:
+            The JSON text, or the path of the file it was written to (None when the export failed:
+            the status line says why).
+        """
+        return self._guard.run("reading the session for export", self._exporter.export, "json", path)
+
+    def export_markdown(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Export the whole session as a Markdown transcript; as :meth:`export_json` does, the text or the path."""
+        return self._guard.run("reading the session for export", self._exporter.export, "markdown", path)
 
     def _append_clicked(self) -> None:
         self._editing.append()

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
@@ -391,15 +392,23 @@ def test_export_json_and_markdown(client: redis.Redis, session_id: str, make):
     assert "ünïcödé ✓" in text
 
 
-def test_export_too_large_for_a_link_says_how_to_save_it(client: redis.Redis, session_id: str, make):
-    seed(client, session_id, conversation(40))
+def test_export_too_large_for_a_link_is_written_to_a_file(
+    client: redis.Redis, session_id: str, make, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MEMSTORE_NB_EXPORT_DIR", str(tmp_path))
+    history = seed(client, session_id, conversation(40))
     viewer = make(session_id=session_id)
     viewer.max_link_bytes = 1000
-    text = viewer.export_json()
-    assert len(json.loads(text)) == 40  # the caller still gets everything
+    path = viewer.export_json()
+    assert path == str(tmp_path / f"{session_id}.json")
+    assert json.loads(Path(path).read_text()) == messages_to_dict(history.messages)  # everything, in the file
     link = viewer._export_link.value
-    assert "href" not in link and "too large for a download link" in link
-    assert f"memstore-nb show {session_id} --json" in link
+    assert "href" not in link and "too large for a download link" in link and path in link
+    assert f"memstore-nb show {session_id} --json --endpoint redis://127.0.0.1:" in link
+    assert viewer.export_json() == str(tmp_path / f"{session_id}-1.json")  # never over another file
+    md = tmp_path / "chosen.md"
+    assert viewer.export_markdown(path=md) == str(md)
+    assert md.read_text() == to_markdown(history.messages, title=session_id)
 
 
 def test_export_notes_unreadable_entries(client: redis.Redis, session_id: str, make):

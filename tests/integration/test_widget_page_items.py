@@ -5,14 +5,19 @@ Each test names the defect it holds; each fails on the code before the fix.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import subprocess
 import time
+import tracemalloc
+from pathlib import Path
 
 import redis
-from langchain_core.messages import AIMessage, HumanMessage, message_to_dict
+from langchain_core.messages import AIMessage, HumanMessage, message_to_dict, messages_to_dict
 
 from memstore_nb import MemorystoreChatMessageHistory
+from memstore_nb.codec import encode_message
 from memstore_nb.units import size
 from memstore_nb.viewer import ChatHistoryViewer
 
@@ -136,5 +141,81 @@ def test_a_lone_surrogate_message_is_shown_escaped_and_the_rest_works(client: re
         _wire(viewer)
         viewer.session_id = good
         assert [i for i, _ in viewer.items] == [0, 1] and viewer._status_line.text == ""
+    finally:
+        viewer.close()
+
+
+# -- item 7: the export note's command is quoted and complete ----------------------------------------------
+
+
+def _terminal_command(note_html: str) -> str:
+    return html.unescape(note_html).split("From a terminal: ", 1)[1].strip()
+
+
+def test_the_suggested_command_is_quoted_and_names_the_endpoint(
+    client: redis.Redis, redis_url: str, session_id: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pwned"
+    sid = f"{session_id}$(touch${{IFS}}{marker})`touch {marker}`"
+    _seed(client, sid, 3)
+    viewer = ChatHistoryViewer(client, session_id=sid)
+    try:
+        viewer.max_link_bytes = 10  # a file, and the note with the command
+        viewer.export_json(path=tmp_path / "out.json")
+        command = _terminal_command(viewer._export_link.value)
+        # Pasted into bash, with a harmless program in memstore-nb's place: every word arrives as written.
+        run = subprocess.run(
+            ["bash", "-c", command.replace("memstore-nb", "printf '%s\\n'", 1)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert run.returncode == 0 and not marker.exists()  # before: bash ran `touch`
+        port = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"]
+        written = (tmp_path / "out.json").read_text().splitlines()
+        assert written == ["show", sid, "--json", "--endpoint", f"redis://127.0.0.1:{port}"]
+    finally:
+        viewer.close()
+
+
+def test_a_password_is_never_in_the_note(client: redis.Redis, redis_url: str, session_id: str, tmp_path: Path) -> None:
+    client.acl_setuser("msnb-note", enabled=True, passwords=["+n0te-Pa55"], keys="*", commands=["+@all"])
+    conn = redis.Redis.from_url(redis_url, protocol=2, username="msnb-note", password="n0te-Pa55")
+    try:
+        _seed(conn, session_id, 2)
+        viewer = ChatHistoryViewer(conn, session_id=session_id)
+        viewer.export_json(path=tmp_path / "x.json")
+        note = html.unescape(viewer._export_link.value)
+        assert "n0te-Pa55" not in note and "MEMSTORE_NB_PASSWORD" in note
+        viewer.close()
+    finally:
+        conn.close()
+        client.acl_deluser("msnb-note")
+
+
+# -- item 12: an export is sized first, and a big one streams to a file ---------------------------------
+
+
+def test_a_big_export_streams_to_a_file_in_bounded_memory(client: redis.Redis, session_id: str, tmp_path: Path) -> None:
+    body = "lorem ipsum dolor sit amet, " * 70  # about 2 kB a message
+    client.rpush(session_id, *[encode_message(AIMessage(f"{i} {body}")) for i in range(4000)])
+    viewer = ChatHistoryViewer(client, session_id=session_id)
+    try:
+        viewer.max_link_bytes = 1_000_000
+        viewer.chunk_size = 200  # memory follows the chunk (200 messages here), not the session
+        tracemalloc.start()
+        try:
+            path = viewer.export_json()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        written = Path(path).stat().st_size
+        assert written > 8_000_000 and peak < written / 3, (written, peak)  # before: the whole text, and more
+        assert "href" not in viewer._export_link.value  # no huge download link
+        assert Path(path).read_bytes() == json.dumps(
+            messages_to_dict(MemorystoreChatMessageHistory(client, session_id).messages), ensure_ascii=False, indent=2
+        ).encode("utf-8")
+        Path(path).unlink()
     finally:
         viewer.close()
