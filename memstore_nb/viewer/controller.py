@@ -221,6 +221,7 @@ class Controller:
             self._scan_roles()
             self._set_page(self.state.page)
             session.load()
+        self.table.touched(self.state.session_id)  # the viewer's own reads are no activity of the session
         self.guard.status.clear()
         self.render()
 
@@ -346,6 +347,7 @@ class Controller:
         grew = session.stats is None or stats.length != session.stats.length
         newest = session.anchor is None and state.page == (state.pages - 1 if state.oldest_first else 0)
         session.stats = stats
+        self.table.touched(state.session_id, grew=grew)
         if grew and session.role_hits is not None:
             self._scan_roles()
         if grew and newest:

@@ -14,28 +14,70 @@ __all__ = ["LAYOUT_CSS", "arrange", "insert_after"]
 # Page-level layout the renderer's CSS does not cover. Boxes and boxes of fixed width get it from a
 # class instead of a Layout widget of their own (a Layout is the costliest stock widget to build);
 # `!important` because ipywidgets' own stylesheet sizes its boxes too.
-LAYOUT_CSS = """<style>
-.msnb-viewer-widget .msnb-row{flex-flow:row wrap !important;align-items:center !important}
-.msnb-viewer-widget .jupyter-button{width:auto !important;min-height:32px !important}
-.msnb-viewer-widget .widget-text,.msnb-viewer-widget .widget-dropdown,.msnb-viewer-widget .widget-select{
-  width:auto !important}
-.msnb-viewer-widget .msnb-scroll{height:60vh !important;min-height:240px !important;overflow:auto !important}
-.msnb-viewer-widget{flex-flow:row wrap !important;align-content:flex-start !important;align-items:flex-start}
-.msnb-viewer-widget > .msnb-css{display:none !important}
-.msnb-viewer-widget > .msnb-status-widget{flex:1 1 100% !important;min-width:0}
-.msnb-viewer-widget .msnb-sessions{flex:1 1 560px !important;min-width:0 !important;max-width:100% !important}
-.msnb-viewer-widget .msnb-reader{flex:2 1 560px !important;min-width:0 !important;max-width:100% !important}
-.msnb-viewer-widget .msnb-w210{width:210px !important}
-.msnb-viewer-widget .msnb-w170{width:170px !important}
-.msnb-viewer-widget .msnb-hidden{display:none !important}
-.msnb-viewer-widget .msnb-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
-  font-size:12px;min-height:12em}
-@media (max-width:600px){
-  .msnb-viewer-widget .msnb-table select{min-height:0;height:7.5em}
-  .msnb-viewer-widget .msnb-options{order:1}
-  .msnb-viewer-widget .msnb-checkpoints select{height:6em}
-}
-</style>"""
+_W = ".msnb-viewer-widget"
+# The session table (session_table.py): every row a grid with the same columns, so they line up;
+# the pick button's ::after covers its row (the row is the button's containing block), so a click
+# anywhere on a row opens it; the other cells let clicks through. On a phone each row is a card.
+TABLE_CSS = f"""
+{_W} .msnb-grid{{display:flex !important;flex-flow:column nowrap !important;border:1px solid var(--msnb-border);
+  border-radius:4px;overflow:hidden;margin:4px 0}}
+{_W} .msnb-trow{{display:grid !important;grid-template-columns:minmax(8em,2.6fr) 6.4em 6.2em 6.4em 3.6em 5.4em
+  minmax(5em,1.4fr);position:relative;align-items:stretch;flex:0 0 auto !important;font-size:13px;
+  border-top:1px solid var(--msnb-border);background:var(--msnb-bg);color:var(--msnb-fg)}}
+{_W} .msnb-thead{{border-top:0;background:var(--msnb-bg2)}}
+{_W} .msnb-trow .jupyter-button{{margin:0 !important;border-radius:0 !important;min-width:0 !important;
+  justify-content:flex-start;text-align:left;padding:0 6px;background:transparent;box-shadow:none;
+  color:var(--msnb-fg) !important}}
+{_W} .msnb-cell{{color:var(--msnb-fg)}}
+{_W} .msnb-thead .jupyter-button{{font-weight:600;white-space:normal;line-height:1.15;font-size:12px}}
+{_W} .msnb-pick{{position:static !important;font-weight:600}}
+{_W} .msnb-pick::after{{content:"";position:absolute;inset:0}}
+{_W} .msnb-trow:not(.msnb-thead):hover{{background:var(--msnb-bg2)}}
+{_W} .msnb-trow.msnb-current{{background:var(--msnb-selected-bg) !important}}
+{_W} .msnb-trow.msnb-current .msnb-pick,{_W} .msnb-trow.msnb-current .msnb-cell{{
+  color:var(--msnb-selected-fg) !important}}
+{_W} .msnb-trow .msnb-pick:focus-visible{{outline:none !important}}
+{_W} .msnb-trow .msnb-pick:focus-visible::after{{outline:2px solid var(--msnb-focus);outline-offset:-3px}}
+{_W} .msnb-trow.msnb-current .msnb-pick:focus-visible::after{{outline-color:var(--msnb-selected-fg)}}
+{_W} .msnb-cells,{_W} .msnb-cells > .widget-html-content{{display:contents !important}}
+{_W} .msnb-cells > label{{display:none !important}}
+{_W} .msnb-cell{{pointer-events:none;padding:6px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;
+  min-width:0;line-height:20px;font-size:13px}}
+{_W} .msnb-c-num,{_W} .msnb-c-when{{text-align:right;font-variant-numeric:tabular-nums}}
+{_W} .msnb-table-pager{{justify-content:flex-end}}
+@media (max-width:600px){{
+  {_W} .msnb-grid{{max-height:45vh;overflow-y:auto}}
+  {_W} .msnb-trow{{display:flex !important;flex-flow:row wrap !important;padding:0 0 4px}}
+  {_W} .msnb-thead{{padding:0}}
+  {_W} .msnb-thead .jupyter-button{{flex:0 0 auto}}
+  {_W} .msnb-pick{{flex:1 1 100%}}
+  {_W} .msnb-cell{{padding:0 0 0 6px;line-height:18px;font-size:12px;text-align:left !important}}
+  {_W} .msnb-cell + .msnb-cell::before{{content:"· ";color:var(--msnb-muted)}}
+  {_W} .msnb-cell[data-label="messages"]::after{{content:" messages"}}
+  {_W} .msnb-cell[data-label="TTL"]::before{{content:"· TTL "}}
+  {_W} .msnb-c-last{{flex:1 1 100%}}
+  {_W} .msnb-cell.msnb-c-last::before{{content:none}}
+  {_W} .msnb-trow.msnb-current .msnb-cell::before{{color:inherit}}
+}}
+"""
+LAYOUT_CSS = f"""<style>
+{_W} .msnb-row{{flex-flow:row wrap !important;align-items:center !important}}
+{_W} .jupyter-button{{width:auto !important;min-height:32px !important}}
+{_W} .widget-text,{_W} .widget-dropdown,{_W} .widget-select{{width:auto !important}}
+{_W} .msnb-scroll{{height:60vh !important;min-height:240px !important;overflow:auto !important}}
+{_W}{{flex-flow:row wrap !important;align-content:flex-start !important;align-items:flex-start}}
+{_W} > .msnb-css{{display:none !important}}
+{_W} > .msnb-status-widget{{flex:1 1 100% !important;min-width:0}}
+{_W} .msnb-sessions{{flex:1 1 640px !important;min-width:0 !important;max-width:100% !important}}
+{_W} .msnb-reader{{flex:1.6 1 560px !important;min-width:0 !important;max-width:100% !important}}
+{_W} .msnb-w210{{width:210px !important}}
+{_W} .msnb-w170{{width:170px !important}}
+{_W} .msnb-hidden{{display:none !important}}
+@media (max-width:600px){{
+  {_W} .msnb-options{{order:1}}
+  {_W} .msnb-checkpoints select{{height:6em}}
+}}
+{TABLE_CSS}</style>"""
 
 
 def arrange(

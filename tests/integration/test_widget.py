@@ -123,9 +123,10 @@ def test_session_list(client: redis.Redis, session_id: str, make):
     viewer = make(match=f"{session_id}*")
     rows = dict((value, label) for label, value in viewer._session_select.options)
     assert set(rows) == {f"{session_id}:a", f"{session_id}:b"}
-    a, b = rows[f"{session_id}:a"].split(), rows[f"{session_id}:b"].split()
-    assert a[:4] == [f"{session_id}:a", "memstore", "3", "none"] and a[-3:] == ["human:", "question", "2"]
-    assert b[:4] == [f"{session_id}:b", "memstore", "1", "8m"] and b[-3:] == ["system:", "only", "one"]
+    a, b = rows[f"{session_id}:a"].split(" · "), rows[f"{session_id}:b"].split(" · ")
+    assert a[:3] == [f"{session_id}:a", "memstore", "3 messages"] and a[4:] == ["no TTL", a[5], "human: question 2"]
+    assert b[:3] == [f"{session_id}:b", "memstore", "1 message"] and b[4] == "TTL 8m" and b[-1] == "system: only one"
+    assert a[3].startswith("last activity ") and a[3].endswith(" ago")
     assert viewer.session_id is None and viewer._session_select.index is None
     assert "2 sessions" in viewer._scan_status.value and viewer._more_button.disabled
     viewer._session_select.value = f"{session_id}:b"
@@ -158,14 +159,15 @@ def test_sort_box_and_controls_made_when_needed(client: redis.Redis, session_id:
     labels = {b.description for b in buttons(viewer)}
     assert "Scan more" not in labels and viewer._table._more is None  # everything listed: never made
     assert "‹ Hit" not in labels and "Hit ›" not in labels  # made by the first search
-    viewer._table.sort_dropdown.value = ("messages", True)
-    assert ids() == ["c", "a", "b"]
-    viewer._table.sort("messages")  # the same column again reverses
-    assert ids() == ["b", "a", "c"] and viewer._table.sort_dropdown.label == "sort by messages ▲"
-    viewer._table.sort("id")
+    headers = viewer._table.headers
+    assert viewer._table.sort_by == "activity" and headers["activity"].description == "Last activity ▼"
+    headers["messages"].click()  # the column header sorts, most first
+    assert ids() == ["c", "a", "b"] and headers["messages"].description == "Messages ▼"
+    headers["messages"].click()  # the same column again reverses
+    assert ids() == ["b", "a", "c"] and headers["messages"].description == "Messages ▲"
+    assert headers["activity"].description == "Last activity"
+    viewer._table.sort("session")
     assert ids() == ["a", "b", "c"]
-    viewer._table.sort_dropdown.value = ""  # as listed (SCAN order)
-    assert sorted(ids()) == ["a", "b", "c"] and viewer._table.sort_by == ""
     viewer.session_id = f"{session_id}:c"
     viewer.search = "answer"
     viewer._find_button.click()
@@ -275,7 +277,7 @@ def test_more_panel_is_built_on_first_click_and_its_controls_work(client: redis.
     # Not built: none of its controls exists, on the page or off it.
     assert not more.built and "_box" in vars(more) and "order_checkbox" not in vars(more)
     assert not any(isinstance(w, widgets.ToggleButton) for w in before)
-    assert [w for w in before if isinstance(w, widgets.Dropdown)] == [viewer._table.sort_dropdown]  # no role box
+    assert [w for w in before if isinstance(w, widgets.Dropdown)] == []  # no role box
     assert not {"Refresh", "Go to #", "Export JSON", "Export Markdown"} & {b.description for b in buttons(viewer)}
     # The toggle: in the pager's row, 32 px, its state in its text and tooltip (its accessible name and description).
     assert any(toggle is w for w in viewer._view.pager.children)  # 32 px: the stylesheet (tests/browser)
@@ -564,7 +566,7 @@ def test_in_a_kernel_the_session_shows_first_and_the_table_fills_on_the_next_tur
     seed(client, f"{session_id}:b", conversation(2))
     viewer, before, after = _in_a_kernel_loop(lambda: make(match=f"{session_id}*", session_id=f"{session_id}:b"))
     assert before == (0, False)  # the cell ends with the transcript on the page and the column still empty
-    assert after == (2, True)  # then the table is made and listed, without anyone touching it
+    assert after == (3, True)  # then the table is made and listed, without anyone touching it
     assert shown(viewer) == [0, 1] and status(viewer) == ""
     assert sorted(v for _, v in viewer._session_select.options) == [f"{session_id}:a", f"{session_id}:b"]  # SCAN order
     assert viewer._session_select.value == f"{session_id}:b"  # the open session's row is highlighted
@@ -598,7 +600,7 @@ def test_in_a_kernel_a_viewer_closed_at_once_lists_nothing(client: redis.Redis, 
 def test_in_a_kernel_an_error_opening_the_session_stays_after_the_listing(client: redis.Redis, session_id: str, make):
     client.hset(session_id, "a", "b")
     viewer, _, after = _in_a_kernel_loop(lambda: make(match=f"{session_id}*", session_id=session_id))
-    assert after == (2, True) and "holds a Redis hash" in status(viewer)
+    assert after == (3, True) and "holds a Redis hash" in status(viewer)
 
 
 # -- cost and live follow ---------------------------------------------------------

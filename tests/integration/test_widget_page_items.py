@@ -8,16 +8,20 @@ from __future__ import annotations
 import html
 import json
 import re
+import stat
 import subprocess
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
+import pytest
 import redis
 from langchain_core.messages import AIMessage, HumanMessage, message_to_dict, messages_to_dict
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.codec import encode_message
+from memstore_nb.errors import MemstoreError
 from memstore_nb.units import size
 from memstore_nb.viewer import ChatHistoryViewer
 
@@ -219,3 +223,74 @@ def test_a_big_export_streams_to_a_file_in_bounded_memory(client: redis.Redis, s
         Path(path).unlink()
     finally:
         viewer.close()
+
+
+# -- item 18: a front end that cannot show this ipywidgets is named, with the pins --------------------------
+
+
+@pytest.mark.parametrize(
+    ("ipywidgets", "front", "pins"),
+    [
+        ("7.7.1", "3.0.17", '"jupyterlab_widgets~=1.1" "notebook<7"'),  # ipywidgets==7.7.1 installed over 8
+        ("8.1.9", "1.1.11", '"jupyterlab_widgets>=3,<4"'),
+        ("7.7.1", None, '"jupyterlab_widgets~=1.1" "notebook<7"'),
+    ],
+)
+def test_view_refuses_a_front_end_that_would_show_a_blank_page(
+    monkeypatch: pytest.MonkeyPatch, ipywidgets: str, front: str | None, pins: str
+) -> None:
+    from importlib import metadata
+
+    from memstore_nb.viewer import serve as serve_module
+
+    real = metadata.version
+
+    def version(name: str) -> str:
+        found = (
+            {"ipywidgets": ipywidgets, "jupyterlab_widgets": front}.get(name)
+            if name
+            in (
+                "ipywidgets",
+                "jupyterlab_widgets",
+            )
+            else real(name)
+        )
+        if found is None:
+            raise metadata.PackageNotFoundError(name)
+        return found
+
+    monkeypatch.setattr(metadata, "version", version)
+    started = []
+    monkeypatch.setattr(serve_module.subprocess, "Popen", lambda *a, **k: started.append(a) or 1 / 0)
+    with pytest.raises(MemstoreError, match="would be blank") as caught:
+        serve_module.serve("redis://127.0.0.1:1", open_browser=False)
+    assert f"pip install {pins}" in str(caught.value) and not started  # said before anything starts
+
+
+def test_matching_front_ends_pass_the_check() -> None:
+    from memstore_nb.viewer.pagesetup import check_widget_front_end
+
+    check_widget_front_end()  # this environment (and the Colab-like one) is a working pair
+
+
+# -- item 6: the browser is opened through a private file, the token never on a command line ------------
+
+
+def test_the_browser_gets_a_private_file_not_the_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    from memstore_nb.viewer.serve import ViewerServer
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
+    workdir = tempfile.TemporaryDirectory()
+    server = ViewerServer(None, 4444, "the-token-x9", workdir)  # type: ignore[arg-type]  # no Voilà needed
+    try:
+        server.open_browser()
+        (arg,) = opened
+        assert "the-token-x9" not in arg and arg.startswith("file://")  # argv is readable with `ps`
+        path = Path(arg.removeprefix("file://"))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert "http://127.0.0.1:4444/?token=the-token-x9" in path.read_text()
+    finally:
+        workdir.cleanup()
