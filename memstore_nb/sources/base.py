@@ -67,6 +67,8 @@ class SessionId(str):
     """
 
     kind: str
+    #: seconds since Redis last touched the key when it was listed (read before the listing touched it), or None
+    idle: int | None = None
 
     def __new__(cls, key: str, kind: str = MEMSTORE) -> SessionId:
         obj = super().__new__(cls, key)

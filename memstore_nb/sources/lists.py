@@ -228,6 +228,8 @@ class ListSource:
             role, shown = preview(decode_entry(last, sid, index) if isinstance(last, (bytes, str)) else None)
             size = _memory(replies[per * i + 4]) if memory else None
             idle = None if isinstance(idle, Exception) or idle is None else int(idle)  # LFU servers refuse it
+            listed = getattr(sid, "idle", None)  # read by the listing, before it touched the key
+            idle = listed if listed is not None else idle
             out.append(SessionSummary(sid, int(length), ttl_of(ttl), role, shown, kind, size, idle))
         return out
 

@@ -43,11 +43,11 @@ class Finder:
         self._looks = looks
         self._on_find = on_find
         self._on_show = on_show
-        self.text = looks.text("find text, any case (Enter)", label="find")
+        # The box is the state's search as it is typed (the page marks it at once); Enter runs Find.
+        self.text = looks.text("find text, any case (Enter)", label="find", on_enter=self._entered)
         self.find_button = looks.button("Find", "search the whole session, chunk by chunk")
         self.find_button.on_click(lambda _: on_find())
         self.find_button.disabled = state.session_id is None
-        self.text.observe(self._entered, names="value")
         traitlets.link((state, "search"), (self.text, "value"))
         state.observe(self._search_changed, names="search")
         state.observe(self._session_changed, names="session_id")
@@ -95,11 +95,9 @@ class Finder:
         """The hit shown, or None."""
         return self.hits[self.pos] if self.hits and self.pos >= 0 else None
 
-    def _entered(self, change: Any) -> None:
-        # This observer may run before the link that copies the box into ``state.search`` (whose
-        # observer resets the hits): copy it first, then search.
-        self.state.search = change.new
-        if change.new and self.state.session_id is not None:
+    def _entered(self, text: str) -> None:
+        self.state.search = text
+        if text and self.state.session_id is not None:
             self._on_find()
 
     def _search_changed(self, change: Any) -> None:

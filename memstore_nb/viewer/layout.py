@@ -67,15 +67,26 @@ LAYOUT_CSS = f"""<style>
 {_W} .msnb-scroll{{height:60vh !important;min-height:240px !important;overflow:auto !important}}
 {_W}{{flex-flow:row wrap !important;align-content:flex-start !important;align-items:flex-start}}
 {_W} > .msnb-css{{display:none !important}}
-{_W} > .msnb-status-widget{{flex:1 1 100% !important;min-width:0}}
+{_W} .msnb-status-widget{{height:1.8em;overflow:visible !important;position:relative;z-index:3;min-width:0}}
+{_W} .msnb-status-widget .widget-html-content{{overflow:visible !important}}
+{_W} .msnb-status-widget .msnb-status > div{{position:absolute;left:0;right:0;top:0;max-height:6em;overflow-y:auto;
+  padding:2px 6px;background:var(--msnb-bg);border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.25)}}
 {_W} .msnb-sessions{{flex:1 1 640px !important;min-width:0 !important;max-width:100% !important}}
 {_W} .msnb-reader{{flex:1.6 1 560px !important;min-width:0 !important;max-width:100% !important}}
 {_W} .msnb-w210{{width:210px !important}}
 {_W} .msnb-w170{{width:170px !important}}
 {_W} .msnb-hidden{{display:none !important}}
+/* The standalone page (app.ipynb): the reader column is as tall as the window and stays in view while
+   the table column scrolls; the transcript takes what the header, pager and status leave. */
+{_W}.msnb-page .msnb-reader{{height:calc(100vh - 40px);position:sticky;top:8px;display:flex !important;
+  flex-flow:column nowrap !important}}
+{_W}.msnb-page .msnb-reader > *{{flex:0 0 auto}}
+{_W}.msnb-page .msnb-reader > .msnb-scroll{{flex:1 1 auto !important;height:auto !important;
+  min-height:240px !important}}
 @media (max-width:600px){{
   {_W} .msnb-options{{order:1}}
   {_W} .msnb-checkpoints select{{height:6em}}
+  {_W}.msnb-page .msnb-reader{{height:calc(100vh - 16px);position:static}}
 }}
 {TABLE_CSS}</style>"""
 
@@ -83,18 +94,22 @@ LAYOUT_CSS = f"""<style>
 def arrange(
     looks: Looks, status: widgets.Widget, table: widgets.Widget, reading: Sequence[widgets.Widget]
 ) -> tuple[list[widgets.Widget], widgets.VBox]:
-    """The viewer's children (styles, the status line, the table and the reader column) and that column.
+    """The viewer's children (styles, the table and the reader column) and that column.
 
     ``reading`` is what the column holds: the page header, the pager (with the "More ▾" toggle and
-    Find), the transcript and (for an editable viewer) the editing controls; the More panel goes
-    under the pager when it is first opened (:func:`insert_after`). A LangGraph thread's checkpoints
-    join the table's column when one is opened (beside the transcript on a wide screen).
+    Find), then the status line (under the controls it speaks about, its line always reserved so a
+    message pushes nothing), the transcript and (for an editable viewer) the editing controls; the
+    More panel goes under the pager when it is first opened (:func:`insert_after`). A LangGraph
+    thread's checkpoints join the table's column when one is opened (beside the transcript on a wide
+    screen).
     """
-    column = widgets.VBox(list(reading), layout=looks.layout(), _dom_classes=["msnb-reader"])
+    parts = list(reading)
+    parts.insert(2 if len(parts) >= 2 else len(parts), status)
+    column = widgets.VBox(parts, layout=looks.layout(), _dom_classes=["msnb-reader"])
     style = looks.html(viewer_css() + LAYOUT_CSS, classes=("msnb-css",))  # a <style> applies though hidden
-    # The viewer itself wraps its children (the stylesheet above): the status line across the top,
-    # then the table and the reader side by side on a wide screen, stacked on a narrow one.
-    return [style, status, table, column], column
+    # The viewer itself wraps its children (the stylesheet above): the table and the reader side by
+    # side on a wide screen, stacked on a narrow one.
+    return [style, table, column], column
 
 
 def insert_after(box: widgets.Box, anchor: widgets.Widget, child: widgets.Widget) -> None:

@@ -127,7 +127,7 @@ class MorePanel:
 
     def _build(self) -> widgets.VBox:
         state, looks = self.state, self._looks
-        # A `description` only under ipywidgets 8 (see controls.LABELS); toggles carry their own text.
+        # Boxes and the role list are labelled (controls.LABELS); toggles carry their own text.
         self.jump_input = looks.text("message # (Enter)", label="message #", width_class="msnb-w210")
         self.jump_button = looks.button("Go to #", "show this message at the top (0 is the oldest; Enter)")
         self.jump_button.disabled = state.session_id is None

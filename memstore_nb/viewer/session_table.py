@@ -215,7 +215,10 @@ class SessionTable:
         count = len(self.rows)
         noun = "session" if count == 1 else "sessions"
         when = time.strftime("%H:%M:%S")
-        tail = f"all listed at {when}" if self._iter is None else f"more to list (Scan more), as of {when}"
+        if self._iter is None:
+            tail = f"all listed at {when}"
+        else:
+            tail = f"more to list (Scan more; a sort or filter lists them all), sorted among these, as of {when}"
         self.status.value = html.escape(f"{count:,} {noun} matching {self._match!r} · {tail}")
 
     def refresh_rows(self, session_ids: list[str]) -> None:

@@ -60,7 +60,7 @@ class ViewerTraits(HasTraits):
     follow = Bool(False, help="Poll for new messages every follow_interval seconds")
     follow_interval = Float(3.0, help="Seconds between polls while following")
     scan_count = Int(1000, help="SCAN COUNT hint for the session list")
-    rows_per_scan = Int(50, help="Sessions listed by the first scan (Scan more adds ten times as many)")
+    rows_per_scan = Int(1000, help="Sessions listed by the first scan (Scan more adds ten times as many)")
     chunk_size = Int(1000, help="Messages per LRANGE while searching, filtering or exporting")
     max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link")
 

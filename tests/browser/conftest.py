@@ -235,8 +235,14 @@ def session_rows(pg: Any) -> Any:
 
 
 def pick_session(pg: Any, session_id: str) -> None:
-    """Open a session by clicking its row (on the id; the whole row is the target)."""
-    pg.locator(f"{ROW} .msnb-pick", has_text=session_id).first.click()
+    """Open a session by clicking its row (on the id; the whole row is the target); a session on another page
+    of the table is found with the filter box first, as a reader would."""
+    row = pg.locator(f"{ROW} .msnb-pick", has_text=session_id).first
+    if row.count() == 0:
+        box = pg.get_by_placeholder("filter the sessions (Enter)")
+        box.fill(session_id)
+        box.press("Enter")
+    row.click()
 
 
 def row_texts(pg: Any) -> list[list[str]]:

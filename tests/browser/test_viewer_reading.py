@@ -204,7 +204,7 @@ def test_accessible_names_targets_and_theme(reading_page: ViewerServer, page: tu
         ("pattern", "sessions matching, e.g. user-* (Enter)"),
         ("per page", "per page (Enter)"),
     ]:
-        if LABELS:  # ipywidgets 8: a real <label>; 7 typesets labels with MathJax (page errors): placeholders
+        if LABELS:  # a real <label> on ipywidgets 8 and 7 (the page gives 7's MathJax call a no-op Hub)
             expect(pg.get_by_role("textbox", name=label, exact=True)).to_have_count(1)
         expect(pg.get_by_placeholder(placeholder, exact=True)).to_have_count(1)
     for header in ("Session", "Kind", "Messages", "Last activity ▼", "TTL", "Memory", "Last message"):

@@ -341,7 +341,9 @@ def test_search_jumps_to_hits(client: redis.Redis, session_id: str, make):
     seed(client, session_id, messages)
     viewer = make(session_id=session_id, page_size=20)
     viewer.chunk_size = 64
-    viewer._search_text.value = "nEEdle"  # Enter in the box runs Find
+    viewer._search_text.value = "nEEdle"  # typed: the page marks it; Find waits for Enter
+    assert viewer._hits == []
+    page_enter(viewer._search_text)  # Enter in the box runs Find
     assert viewer._hits == [250, 5]  # newest first, like the pages
     assert viewer._search_progress.value == viewer._search_progress.max == 300
     viewer._find_button.click()
@@ -687,6 +689,11 @@ def page_update(widget: widgets.Widget, state: dict) -> None:
 
 def page_click(button: widgets.Button) -> None:
     from_page(button, {"method": "custom", "content": {"event": "click"}})
+
+
+def page_enter(box: widgets.Text) -> None:
+    """Enter in a text box, as the page's widget manager reports it."""
+    from_page(box, {"method": "custom", "content": {"event": "submit"}})
 
 
 def test_page_cannot_turn_writing_on(client: redis.Redis, session_id: str, make):

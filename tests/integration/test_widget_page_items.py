@@ -294,3 +294,50 @@ def test_the_browser_gets_a_private_file_not_the_token(tmp_path: Path, monkeypat
         assert "http://127.0.0.1:4444/?token=the-token-x9" in path.read_text()
     finally:
         workdir.cleanup()
+
+
+# -- item 20: a session table that is a table ----------------------------------------------------------------
+
+
+def test_sorting_and_filtering_cover_every_matching_session(client: redis.Redis, session_id: str) -> None:
+    """Before: the sort and the filter worked on the rows listed so far (50 of any number)."""
+    pipe = client.pipeline(transaction=False)
+    for i in range(120):
+        pipe.rpush(f"{session_id}:s{i:03d}", *[encode_message(HumanMessage(f"m{j}")) for j in range(1 + i % 7)])
+    pipe.execute()
+    viewer = ChatHistoryViewer(client, match=f"{session_id}:*", rows_per_scan=20)
+    try:
+        table = viewer._table
+        assert len(table.rows) == 20 and not viewer._more_button.disabled  # SCAN has more
+        assert "sorted among these" in viewer._scan_status.value
+        table.headers["messages"].click()  # sorting lists the rest first
+        assert len(table.rows) == 120 and table.shown[0].length == 7
+        assert "120 sessions" in viewer._scan_status.value and "all listed" in viewer._scan_status.value
+        viewer.scan()
+        assert len(table.rows) == 20
+        viewer._filter_text.value = "s119"  # so does filtering
+        assert [r.session_id for r in table.shown] == [f"{session_id}:s119"]
+    finally:
+        viewer.close()
+
+
+def test_last_activity_is_the_default_order_and_the_viewers_own_reads_do_not_count(
+    client: redis.Redis, session_id: str
+) -> None:
+    for name in ("a", "b", "c"):
+        _seed(client, f"{session_id}:{name}", 2)
+    time.sleep(2.1)
+    client.llen(f"{session_id}:b")  # the app touched b: its last activity is now
+    viewer = ChatHistoryViewer(client, match=f"{session_id}:*")
+    try:
+        table = viewer._table
+        assert table.sort_by == "activity" and table.headers["activity"].description == "Last activity ▼"
+        assert table.shown[0].session_id == f"{session_id}:b"
+        viewer.session_id = f"{session_id}:c"  # the viewer reads c: not activity
+        time.sleep(1.1)
+        viewer.scan()
+        assert table.shown[0].session_id == f"{session_id}:b"
+        cells = table.grid.children[1].children[1].value  # the first row's cells
+        assert "ago</div>" in cells and 'data-label="last activity"' in cells
+    finally:
+        viewer.close()

@@ -37,8 +37,11 @@ def test_a_transcript_view_and_find_work_without_a_viewer(client: redis.Redis, s
     assert view.next_button.disabled and not view.prev_button.disabled
     view.prev_button.click()
     assert asked == [1]  # the pager asks; whoever wired it decides
-    finder.text.value = "A2"  # Enter: the box is the state's search, and Find is asked for
-    assert state.search == "A2" and shown == [-1]
+    finder.text.value = "A2"  # typed: the box is the state's search at once
+    assert state.search == "A2" and shown == []
+    enter = {"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []}
+    finder.text._handle_msg(enter)  # Enter, as the page reports it
+    assert shown == [-1]  # Find is asked for
     assert finder.run() == 23 and finder.hits == [23, 21]  # newest first, like the pages
     finder.step(1)
     assert shown[-1] == 21
