@@ -21,7 +21,7 @@ _W = ".msnb-viewer-widget"
 TABLE_CSS = f"""
 {_W} .msnb-grid{{display:flex !important;flex-flow:column nowrap !important;border:1px solid var(--msnb-border);
   border-radius:4px;overflow:hidden;margin:4px 0}}
-{_W} .msnb-trow{{display:grid !important;grid-template-columns:minmax(8em,2.6fr) 6.4em 6.2em 6.4em 3.6em 5.4em
+{_W} .msnb-trow{{display:grid !important;grid-template-columns:minmax(8em,2.6fr) 7.2em 6.2em 6.4em 3.6em 5.4em
   minmax(5em,1.4fr);position:relative;align-items:stretch;flex:0 0 auto !important;font-size:13px;
   border-top:1px solid var(--msnb-border);background:var(--msnb-bg);color:var(--msnb-fg)}}
 {_W} .msnb-thead{{border-top:0;background:var(--msnb-bg2)}}
