@@ -53,6 +53,9 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
         match: glob pattern for the session list (``"chat:*"`` for a key prefix).
         page_size: messages per page.
         editable: add "append a message" and "delete the session" controls.
+        list_now: list the sessions when built (as described above); ``False`` leaves the session
+            table empty until :meth:`scan` (the standalone page builds the viewer before anyone
+            visits and lists when a visitor arrives, so the list is never as old as the page).
 
     Its traits (:class:`~memstore_nb.viewer.state.ViewerTraits`: ``session_id``, ``page``,
     ``search``…) drive it from code; none is synced, so no message from the front end may change
@@ -71,6 +74,7 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
         match: str = "*",
         page_size: int = 50,
         editable: bool = False,
+        list_now: bool = True,
         **kwargs: Any,
     ) -> None:
         self._client = client
@@ -163,12 +167,16 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
         if self._editor is not None:
             reading.append(self._editor.widget)
         self.children, self._reader = arrange(looks, self._status_line.widget, self._table.widget, reading)
-        if not session_id:
-            self._listing.scan()
+        if session_id:
+            self.session_id = session_id
+        else:
             controller.render()
-            return
-        self.session_id = session_id
-        self._listing.soon(loop)
+        if not list_now:
+            return  # the table is made and filled by the first scan() (the page: when a visitor arrives)
+        if session_id:
+            self._listing.soon(loop)
+        else:
+            self._listing.scan()
 
     # -- traits ---------------------------------------------------------------
 

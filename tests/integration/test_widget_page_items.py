@@ -341,3 +341,32 @@ def test_last_activity_is_the_default_order_and_the_viewers_own_reads_do_not_cou
         assert "ago</div>" in cells and 'data-label="last activity"' in cells
     finally:
         viewer.close()
+
+
+# -- item 1: the page builds the viewer before anyone visits, and lists when someone does ------------------
+
+
+def test_a_viewer_built_to_list_later_sends_no_scan_until_asked(client: redis.Redis, session_id: str) -> None:
+    _seed(client, f"{session_id}:a", 2)
+    before = client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)
+    viewer = ChatHistoryViewer(client, match=f"{session_id}*", list_now=False)
+    try:
+        assert client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0) == before
+        assert not viewer._table.built
+        _seed(client, f"{session_id}:b", 2)  # written after the viewer was built, before the visit
+        viewer.scan()  # the page: when a visitor arrives
+        assert sorted(r.session_id for r in viewer._table.rows) == [f"{session_id}:a", f"{session_id}:b"]
+        assert "all listed at" in viewer._scan_status.value
+    finally:
+        viewer.close()
+
+
+def test_waiting_for_a_visitor_returns_at_once_outside_a_heated_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memstore_nb.viewer.pagesetup import wait_for_visitor
+
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # a kernel Voila started for a visit
+    started = time.monotonic()
+    wait_for_visitor()
+    monkeypatch.delenv("VOILA_PREHEAT")  # a notebook, papermill
+    wait_for_visitor()
+    assert time.monotonic() - started < 1
