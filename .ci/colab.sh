@@ -62,4 +62,6 @@ unset MEMSTORE_NB_DATA_DIR
 "$venv/bin/python" -m pytest -q -p no:cacheprovider --no-cov -W "$quiet_comm" \
     tests/integration/test_widget.py tests/integration/test_sessions.py tests/integration/test_form.py \
     tests/integration/test_connect.py tests/unit/test_render_*.py \
-    tests/browser/test_viewer_page.py tests/browser/test_viewer_reading.py "$@"
+    tests/browser/test_viewer_page.py tests/browser/test_viewer_reading.py tests/browser/test_viewer_links.py \
+    tests/browser/test_viewer_edges.py tests/browser/test_viewer_table.py tests/integration/test_widget_page_items.py \
+    tests/integration/test_widget_panels.py "$@"

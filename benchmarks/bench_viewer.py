@@ -19,11 +19,13 @@ Transcript rows (sessions of 100 / 10,000 / 100,000 messages, page size 50):
 - ratios:    ours / (raw + render), listed / (raw + render) and switch / (raw + render); the target
              (issue 11) is at most 2 for ours, and flat in session size.
 
-Session-list rows (a database of --keys keys, first list page of 50 rows):
-- ours:      ChatHistoryViewer(client) until the first 50 rows are listed.
-- raw:       SCAN ... COUNT 1000 TYPE list until 50 lists are found, LINDEX 0 of each (is it a chat
-             message?), then LLEN + TTL + LINDEX -1 for the 50 rows, pipelined.
-- render:    parsing the 50 latest messages for the row previews, alone.
+Session-list rows (a database of --keys keys; the first listing: ``rows_per_scan`` rows, 1,000 by default):
+- ours:      ChatHistoryViewer(client) until the first listing is in its table (sorted by last activity,
+             its first ten rows shown).
+- raw:       SCAN ... COUNT 1000 TYPE list until as many lists are found, LINDEX 0 of each (is it a chat
+             message?), then LLEN + TTL + LINDEX -1 for those rows, pipelined.
+- render:    parsing their latest messages for the row previews, alone.
+  (Ours also asks each key's OBJECT IDLETIME and MEMORY USAGE, in the same round trips.)
 
 A last line gives the fixed cost of building the widget itself on an empty database, which every
 "ours" time above includes, and how many stock widgets (controls, boxes, shared layouts and styles)
@@ -51,6 +53,13 @@ from memstore_nb.codec import decode_message, encode_message
 from memstore_nb.local import start_local_redis
 from memstore_nb.render import render_page
 from memstore_nb.viewer.widget import ChatHistoryViewer
+
+try:  # the first listing's size: what the viewer lists before anyone asks for more
+    from memstore_nb.viewer.state import ViewerTraits
+
+    ROWS = int(ViewerTraits.class_traits()["rows_per_scan"].default_value)
+except ImportError:  # code from before the viewer's state object (issue 17): its default then
+    ROWS = int(ChatHistoryViewer.class_traits()["rows_per_scan"].default_value)
 
 PAGE = 50
 SIZES = (100, 10_000, 100_000)
@@ -170,16 +179,16 @@ def transcript_cases(client: redis.Redis, key: str, n: int, runs: int) -> dict[s
 def session_list_cases(client: redis.Redis, runs: int) -> dict[str, float]:
     def ours() -> None:
         viewer = ChatHistoryViewer(client)
-        rows = len(viewer._session_select.options)
+        rows = len(viewer._table.rows)
         viewer.close()
-        assert rows == PAGE, f"{rows} rows listed"
+        assert rows == ROWS, f"{rows} rows listed"
 
     lasts: list[Any] = []
 
     def raw() -> None:
         found: list[bytes | str] = []
         cursor = 0
-        while len(found) < PAGE:
+        while len(found) < ROWS:
             cursor, keys = client.scan(cursor, match="*", count=1000, _type="list")
             if keys:
                 pipe = client.pipeline(transaction=False)
@@ -190,7 +199,7 @@ def session_list_cases(client: redis.Redis, runs: int) -> dict[str, float]:
             if cursor == 0:
                 break
         pipe = client.pipeline(transaction=False)
-        for key in found[:PAGE]:
+        for key in found[:ROWS]:
             pipe.llen(key)
             pipe.ttl(key)
             pipe.lindex(key, -1)
@@ -201,7 +210,7 @@ def session_list_cases(client: redis.Redis, runs: int) -> dict[str, float]:
         for last in lasts:
             doc = orjson.loads(last)
             previews.append(f"{doc['type']}: {str(doc['data'].get('content'))[:60]}")
-        assert len(previews) == PAGE
+        assert len(previews) == ROWS
 
     return medians_ms({"ours": ours, "raw": raw, "render": render}, runs)
 
@@ -276,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         more = _first_more_click_ms(client, f"chat:session-{SIZES[0]}", args.runs) if _HAS_MORE else None
         client.close()
 
-    print(f"memstore-nb viewer: time to first page (ms, median of {args.runs}; page = {PAGE})")
+    print(f"memstore-nb viewer: time to first page (ms, median of {args.runs}; page = {PAGE}, first listing = {ROWS})")
     print(
         f"{'case':<46} {'ours':>8} {'listed':>8} {'switch':>8} {'raw':>8} {'render':>8} {'raw+render':>11} "
         f"{'ours/floor':>11} {'listed/floor':>13} {'switch/floor':>13}"

@@ -53,7 +53,8 @@ def load_times(url: str, runs: int, pause: float, preheat: bool) -> list[float]:
             page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
             started = time.perf_counter()
             page.goto(server.url)
-            page.locator("select[size] option").first.wait_for(state="visible", timeout=120_000)
+            first_row = page.locator(".msnb-trow:not(.msnb-thead):not(.msnb-hidden)").first
+            first_row.wait_for(state="visible", timeout=120_000)
             times.append(time.perf_counter() - started)
             context.close()
         browser.close()

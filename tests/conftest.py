@@ -13,6 +13,9 @@ from typing import Any
 # starts, which inherit the environment) uses a local store of its own, never the user's.
 _STORE_DIR = tempfile.mkdtemp(prefix="memstore-nb-test-store-")
 os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
+# Exports too big for a download link go to files: in a folder of the suite's, never the checkout.
+_EXPORT_DIR = tempfile.mkdtemp(prefix="memstore-nb-test-exports-")
+os.environ["MEMSTORE_NB_EXPORT_DIR"] = _EXPORT_DIR
 
 import pytest  # noqa: E402
 import redis  # noqa: E402
@@ -51,6 +54,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     os.environ["MEMSTORE_NB_DATA_DIR"] = _STORE_DIR
     local_store.stop()
     shutil.rmtree(_STORE_DIR, ignore_errors=True)
+    shutil.rmtree(_EXPORT_DIR, ignore_errors=True)
 
 
 def _on_cluster(item: pytest.Item) -> bool:

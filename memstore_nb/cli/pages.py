@@ -86,15 +86,21 @@ def _view(url_of_redis: str, args: argparse.Namespace) -> int:
     from ..viewer.serve import serve
 
     check_port(args.port)
-    page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
+    try:
+        page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while Voilà started: serve() ended all it had started
+        note("\nmemstore-nb: interrupted while the viewer page started; stopped it and its kernels")
+        return 130
     try:
         say(f"viewer page: {page.url}")
         say("Ctrl-C stops the page (and an embedded cluster, if this command started one)")
         code = page.wait()
     finally:
-        page.stop()
+        left = page.stop()
+    if left:  # said only when true: a process refused to end
+        raise CliError(f"the viewer page did not stop: processes {', '.join(map(str, left))} still run")
     if code is None:
-        note("\nmemstore-nb: interrupted, stopped everything it started")
+        note("\nmemstore-nb: interrupted, stopped the viewer page and its kernels")
         return 130
     if code not in (None, 0):
         raise CliError(f"the viewer page (Voilà) ended with exit code {code}; run again with --port to pick a port")

@@ -27,6 +27,7 @@ __all__ = [
     "shorten",
     "time_text",
     "usage_text",
+    "visible_surrogates",
 ]
 
 Time = dt.datetime | str | int | float
@@ -35,6 +36,27 @@ _SHOWN = 120  # longest model name / unparsed time shown in a header
 # Characters json.dumps(ensure_ascii=False) leaves raw that can reorder or hide text: shown as \\uXXXX,
 # which is still valid JSON for the same value.
 _JSON_INVISIBLE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+# A lone surrogate (half of a UTF-16 pair) is a valid Python str character and a valid JSON escape
+# ("\ud800"), but UTF-8 cannot carry it: the kernel's messages to the page, a file and a download all
+# fail on one. Shown as its escape it is visible; inside a JSON string the escape is the same value.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def visible_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate as its six-character escape (``\\ud800``), so it encodes as UTF-8.
+
+    Safe on HTML (the escape is plain text), on Markdown, and on JSON text written with
+    ``ensure_ascii=False``, where the escape inside a string decodes back to the same character.
+
+    Example:
+        >>> print(visible_surrogates("a" + chr(0xD800) + "b"))
+        a\\ud800b
+    """
+    if _LONE_SURROGATE.search(text) is None:  # nearly always: no copy
+        return text
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def esc(text: object) -> str:

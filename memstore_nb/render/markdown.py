@@ -13,7 +13,7 @@ from markdown_it.utils import EnvType, OptionsDict
 
 from .highlight import highlight_code
 
-__all__ = ["MARKDOWN_LIMIT", "markdown_link_ok", "render_markdown"]
+__all__ = ["MARKDOWN_LIMIT", "markdown_link_ok", "plain_html", "render_markdown"]
 
 REL = 'rel="noopener noreferrer nofollow" target="_blank"'
 # Beyond this size a text is shown verbatim: Markdown parsing is not linear
@@ -98,6 +98,19 @@ def _make_markdown() -> MarkdownIt:
 _MD = _make_markdown()
 
 
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+
+
+def plain_html(text: str) -> str:
+    """Text shown as written, in paragraphs (one per run of blank lines), in the page's own font.
+
+    For text too long to parse as Markdown: it stays readable prose, wrapping at word boundaries,
+    not one monospace box (linear in the text's length, like the escaping).
+    """
+    paragraphs = (p for p in _BLANK_LINES.split(text) if p.strip())
+    return '<div class="msnb-plain">' + "".join(f"<p>{_esc(p)}</p>" for p in paragraphs) + "</div>\n"
+
+
 def render_markdown(text: str) -> str:
     """Markdown to HTML with nothing executable: raw HTML is shown as text.
 
@@ -118,5 +131,5 @@ def render_markdown(text: str) -> str:
         '<p><strong>hi</strong> &lt;b&gt;there&lt;/b&gt;</p>\\n'
     """
     if len(text) > MARKDOWN_LIMIT:
-        return f'<pre class="msnb-plain">{_esc(text)}</pre>\n'
+        return plain_html(text)
     return _MD.render(text)

@@ -25,6 +25,7 @@ from .fields import (
     shorten,
     time_text,
     usage_text,
+    visible_surrogates,
 )
 from .highlight import highlight_budget
 from .links import ToolLinks, json_result, tool_calls, tool_links, tool_ref
@@ -182,7 +183,7 @@ def render_message(
     index = operator.index(index)
     extra = " msnb-hit-current" if current else ""
     if isinstance(item, CorruptMessageError):
-        return _corrupt(item, index, extra)
+        return visible_surrogates(_corrupt(item, index, extra))
     links = links or ToolLinks()
     role, label = role_label(item)
     head = _header(item, label, index, time)
@@ -202,7 +203,7 @@ def render_message(
     if not content and not calls:
         content = '<span class="msnb-muted">(no content)</span>'
     raw = _raw(item) if raw_json else ""
-    return (
+    return visible_surrogates(
         f'<div class="msnb-msg msnb-role-{role}{extra}" id="msnb-msg-{index}" data-index="{index}">'
         f'<div class="msnb-head">{head}</div>{toolref}'
         f'<div class="msnb-content" dir="auto">{_mark(content, highlight)}</div>'
@@ -259,5 +260,5 @@ def render_page(
             for i, item in items
         )
     if not body:
-        body = f'<div class="msnb-empty">{esc(empty_text)}</div>'
+        body = f'<div class="msnb-empty">{esc(visible_surrogates(empty_text))}</div>'
     return f'{viewer_css() if css else ""}<div class="{VIEWER_CLASS}">{body}</div>'

@@ -89,14 +89,18 @@ _ACCENTS = {
     "role-unknown": "#6e7781",
     "unreadable": "#cf222e",
 }
+# ``data-msnb-theme`` is set on <html> by the viewer page's template from ``?voila-theme=dark|light``.
 _DARK_HOOKS = (
+    '[data-msnb-theme="dark"]',
     '[data-jp-theme-light="false"]',
     ".theme-dark",
     '[theme="dark"]',
     ".vscode-dark",
     ".vscode-high-contrast",
 )
-_LIGHT_HOOKS = ('[data-jp-theme-light="true"]', ".theme-light", ".vscode-light")
+_LIGHT_HOOKS = ('[data-msnb-theme="light"]', '[data-jp-theme-light="true"]', ".theme-light", ".vscode-light")
+_ASKED_DARK = '[data-msnb-theme="dark"]'  # ?voila-theme=dark: dark whatever the browser prefers
+_ASKED_LIGHT = '[data-msnb-theme="light"]'  # ?voila-theme=light: light whatever the browser prefers
 _V = f".{VIEWER_CLASS}"
 _P = f".{PAGE_CLASS}"
 _W = f".{WIDGET_CLASS}"
@@ -134,6 +138,7 @@ _RULES = (
 {_V} pre.msnb-code {{ white-space: pre; overflow-wrap: normal; word-break: normal; overflow-x: auto;
   max-height: 32em; }}
 {_V} pre code {{ font-size: inherit; white-space: inherit; }}
+{_V} .msnb-plain p {{ white-space: pre-wrap; overflow-wrap: break-word; margin: 4px 0; }}
 {_V} .msnb-tk-comment {{ font-style: italic; }}
 {_V} .msnb-tk-heading {{ font-weight: 600; }}
 {_V} table {{ border-collapse: collapse; color: var(--msnb-fg); font-size: inherit; }} /* quirks mode */
@@ -156,11 +161,13 @@ _RULES = (
 {_V} .msnb-fold[open] > summary .msnb-fold-show, {_V} .msnb-fold:not([open]) > summary .msnb-fold-hide
   {{ display: none; }}
 {_V} .msnb-jump {{ color: var(--msnb-muted); font-size: 0.9em; }}
+{_V} .msnb-msg, {_V} .msnb-call {{ scroll-margin-top: 6px; }}
+{_V} .msnb-msg:target, {_V} .msnb-call:target {{ outline: 3px solid var(--msnb-hit); outline-offset: 2px; }}
 {_W} :focus-visible {{ outline: 2px solid var(--msnb-focus); outline-offset: 2px; }}
 {_W} select[size] option:checked, {_P} select[size] option:checked {{ color: var(--msnb-selected-fg);
   -webkit-text-fill-color: var(--msnb-selected-fg); background: var(--msnb-selected-bg)
   linear-gradient(var(--msnb-selected-bg), var(--msnb-selected-bg)); }}
-{_P} {{ background: var(--jp-layout-color0, var(--msnb-bg)); color: var(--msnb-fg); min-height: 100vh;
+{_P} {{ background: var(--jp-layout-color0, var(--msnb-bg)); color: var(--msnb-fg);
   box-sizing: border-box; --jp-widgets-inline-height: 32px; }}
 {_P} :focus-visible {{ outline: 2px solid var(--msnb-focus) !important; outline-offset: 2px; }}
 {_P} .jupyter-button, {_P} .widget-button, {_P} .msnb-target {{ min-height: 32px; min-width: 32px; }}
@@ -200,14 +207,19 @@ def viewer_css() -> str:
     dark_hooks = ", ".join(f"{hook} {sel}" for hook in _DARK_HOOKS for sel in (_V, _W, _P))
     light_hooks = ", ".join(f"{hook} {sel}" for hook in _LIGHT_HOOKS for sel in (_V, _W, _P))
     page_dark = " ".join(f"{name}: {value};" for name, value in _PAGE_DARK_JP)
+    page_light = " ".join(f"{name}: inherit;" for name, _ in _PAGE_DARK_JP)
     return (
         "<style>\n"
         f"{_V}, {_W}, {_P} {{ {_palette(False)} }}\n"
         f"@media (prefers-color-scheme: dark) {{ {_V}, {_W}, {_P} {{ {_palette(True)} }} }}\n"
         f"{dark_hooks} {{ {_palette(True)} }}\n"
         f"{light_hooks} {{ {_palette(False)} }}\n"
-        # After the hooks, and as specific: on the page the browser's preference wins over the light theme.
+        # After the hooks, and as specific: on the page the browser's preference wins over the light theme,
+        # and ?voila-theme= (the template's data-msnb-theme) wins over both.
         f"@media (prefers-color-scheme: dark) {{ {_P}{_P}, {_P} {_V} {{ {page_dark} {_palette(True)} "
         "color-scheme: dark; } }\n"
+        f"{_ASKED_DARK} {_P}{_P}, {_ASKED_DARK} {_P} {_V} {{ {page_dark} {_palette(True)} color-scheme: dark; }}\n"
+        # ?voila-theme=light on a browser that prefers dark: the theme's own values again (inherit).
+        f"{_ASKED_LIGHT} {_P}{_P}, {_ASKED_LIGHT} {_P} {_V} {{ {page_light} {_palette(False)} color-scheme: light; }}\n"
         f"{_RULES}</style>"
     )

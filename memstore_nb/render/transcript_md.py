@@ -9,9 +9,9 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from ..codec import message_text
 from ..errors import CorruptMessageError
-from .fields import Item, image_url, json_text, role_label
+from .fields import Item, image_url, json_text, role_label, visible_surrogates
 
-__all__ = ["to_markdown"]
+__all__ = ["markdown_heading", "markdown_section", "to_markdown"]
 
 _EXPORT_URL = re.compile(r"https?://[^<>\r\n]+", re.IGNORECASE)  # a CommonMark <destination>
 
@@ -70,25 +70,33 @@ def to_markdown(messages: Iterable[Item], *, title: str = "") -> str:
         hi
         <BLANKLINE>
     """
-    items = list(enumerate(messages))
-    parts = [f"# {' '.join(title.split())}"] if title.strip() else []
-    for i, item in items:
-        if isinstance(item, CorruptMessageError):
-            parts.append(f"### #{item.index} unreadable entry\n\n{_fenced(str(item))}")
-            continue
-        heading = f"### #{i} {role_label(item)[1]}"
-        if item.name:
-            heading += f" ({' '.join(str(item.name).split())})"
-        section = [heading]
-        if isinstance(item, ToolMessage):
-            section.append(f"*result of tool call* {_code(str(item.tool_call_id))}")
-        section.extend(_export_content(item))
-        if isinstance(item, AIMessage):
-            for call in item.tool_calls:
-                section.append(f"**tool call** {_code(call['name'])} {_code(str(call.get('id') or ''))}")
-                section.append(_fenced(json_text(call.get("args", {})), "json"))
-            for bad in item.invalid_tool_calls:
-                section.append(f"**invalid tool call** {_code(str(bad.get('name') or ''))}: {bad.get('error') or ''}")
-                section.append(_fenced(str(bad.get("args") or "")))
-        parts.append("\n\n".join(section))
+    parts = [markdown_heading(title)] if title.strip() else []
+    parts += [markdown_section(i, item) for i, item in enumerate(messages)]
     return "\n\n".join(parts) + "\n"
+
+
+def markdown_heading(title: str) -> str:
+    """The transcript's top-level heading (``# title``, on one line)."""
+    return visible_surrogates(f"# {' '.join(title.split())}")
+
+
+def markdown_section(i: int, item: Item) -> str:
+    """Message ``i`` as :func:`to_markdown` writes it (sections are joined by a blank line), so a long
+    session can be written section by section; a lone surrogate shows as its escape (``\\ud800``)."""
+    if isinstance(item, CorruptMessageError):
+        return visible_surrogates(f"### #{item.index} unreadable entry\n\n{_fenced(str(item))}")
+    heading = f"### #{i} {role_label(item)[1]}"
+    if item.name:
+        heading += f" ({' '.join(str(item.name).split())})"
+    section = [heading]
+    if isinstance(item, ToolMessage):
+        section.append(f"*result of tool call* {_code(str(item.tool_call_id))}")
+    section.extend(_export_content(item))
+    if isinstance(item, AIMessage):
+        for call in item.tool_calls:
+            section.append(f"**tool call** {_code(call['name'])} {_code(str(call.get('id') or ''))}")
+            section.append(_fenced(json_text(call.get("args", {})), "json"))
+        for bad in item.invalid_tool_calls:
+            section.append(f"**invalid tool call** {_code(str(bad.get('name') or ''))}: {bad.get('error') or ''}")
+            section.append(_fenced(str(bad.get("args") or "")))
+    return visible_surrogates("\n\n".join(section))

@@ -67,6 +67,8 @@ class SessionId(str):
     """
 
     kind: str
+    #: seconds since Redis last touched the key when it was listed (read before the listing touched it), or None
+    idle: int | None = None
 
     def __new__(cls, key: str, kind: str = MEMSTORE) -> SessionId:
         obj = super().__new__(cls, key)
@@ -131,6 +133,12 @@ class SessionSummary:
     last_preview: str
     kind: str = MEMSTORE
     memory: int | None = None
+    #: seconds since Redis last touched the key (``OBJECT IDLETIME``, read before the summary touched it);
+    #: None where the server does not track it (an LFU eviction policy) or the kind is not one key
+    idle: int | None = None
+    #: when the conversation last changed (epoch seconds), where the kind knows it exactly (a LangGraph
+    #: thread: its newest checkpoint); None otherwise
+    updated: float | None = None
 
     def label(self) -> str:
         """A one-line plain-text description (for a list row; plain text, so escape it before using it in HTML)."""

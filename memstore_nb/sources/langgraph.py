@@ -13,6 +13,7 @@ that uses a ``key_prefix`` is listed once its own source is registered::
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -168,12 +169,25 @@ class LangGraphThreads(SourceDefaults):
                 continue
             last = transcript.read_range(stats.length - 1, stats.length - 1) if stats.length else []
             role, shown = preview(last[0] if last else None)
-            out.append(SessionSummary(str(sid), stats.length, stats.ttl, role, shown, LANGGRAPH, stats.memory))
+            updated = _newest_time(transcript)
+            out.append(
+                SessionSummary(str(sid), stats.length, stats.ttl, role, shown, LANGGRAPH, stats.memory, None, updated)
+            )
         return out
 
     def open(self, client: Any, session_id: str, checkpoint_id: str | None = None) -> ThreadTranscript:
         """The thread's newest checkpoint's messages (or checkpoint ``checkpoint_id``'s) as a transcript."""
         return ThreadTranscript(client, str(session_id), key_prefix=self.key_prefix, checkpoint_id=checkpoint_id)
+
+
+def _newest_time(transcript: ThreadTranscript) -> float | None:
+    # When the thread last changed: its newest checkpoint's time (epoch seconds), or None.
+    try:
+        newest = transcript.checkpoints(1)
+        ts = newest[0].ts if newest else None
+        return dt.datetime.fromisoformat(ts).timestamp() if ts else None
+    except (MemstoreError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _as_message(value: Any, thread_id: str, index: int) -> Any:

@@ -207,10 +207,12 @@ class ListSource:
     def summarize(
         self, client: Any, session_ids: Sequence[str], *, memory: bool = False
     ) -> builtins.list[SessionSummary]:
-        """One summary per id in one pipelined round trip: LLEN, TTL, the newest element (and MEMORY USAGE)."""
-        per = 4 if memory else 3
+        """One summary per id in one pipelined round trip: the idle time, LLEN, TTL, the newest element (and
+        MEMORY USAGE). The idle time is asked first: OBJECT does not touch the key, the others do."""
+        per = 5 if memory else 4
         pipe = client.pipeline(transaction=False)
         for sid in session_ids:
+            pipe.object("idletime", sid)
             pipe.llen(sid)
             pipe.ttl(sid)
             pipe.lindex(sid, 0 if kind_of(sid) == COMMUNITY else -1)
@@ -219,15 +221,18 @@ class ListSource:
         replies = pipe.execute(raise_on_error=False)
         out = []
         for i, sid in enumerate(session_ids):
-            length, ttl, last = replies[per * i : per * i + 3]
+            idle, length, ttl, last = replies[per * i : per * i + 4]
             kind = kind_of(sid)
             if isinstance(length, Exception) or not length:
                 out.append(SessionSummary(sid, 0, None, "", "", kind))
                 continue
             index = int(length) - 1
             role, shown = preview(decode_entry(last, sid, index) if isinstance(last, (bytes, str)) else None)
-            size = _memory(replies[per * i + 3]) if memory else None
-            out.append(SessionSummary(sid, int(length), ttl_of(ttl), role, shown, kind, size))
+            size = _memory(replies[per * i + 4]) if memory else None
+            idle = None if isinstance(idle, Exception) or idle is None else int(idle)  # LFU servers refuse it
+            listed = getattr(sid, "idle", None)  # read by the listing, before it touched the key
+            idle = listed if listed is not None else idle
+            out.append(SessionSummary(sid, int(length), ttl_of(ttl), role, shown, kind, size, idle))
         return out
 
     def info(self, client: Any, session_id: str, page_size: int = 50, kind: str | None = None) -> SessionInfo:

@@ -60,24 +60,31 @@ def _batches(items: Iterable[Raw], size: int) -> Iterator[list[Raw]]:
 def _sessions_in(
     client: Any, keys: Sequence[Raw], typed: bool, community_prefixes: Sequence[str] = ()
 ) -> Iterator[SessionId]:
+    # Per key: its TYPE (before Redis 6), its idle time, then its first element. TYPE and OBJECT do not
+    # touch the key; LINDEX does, so the idle time is asked first and travels with the id (``idle``).
+    per = 2 if typed else 3
     pipe = client.pipeline(transaction=False)
     for key in keys:
         if not typed:
             pipe.type(key)
+        pipe.object("idletime", key)
         pipe.lindex(key, 0)
     replies = pipe.execute(raise_on_error=False)
-    step = 1 if typed else 2
     for i, key in enumerate(keys):
-        if not typed and reply_text(replies[2 * i]) != "list":
+        found = replies[per * i : per * i + per]
+        if not typed and reply_text(found[0]) != "list":
             continue
-        first = replies[i * step + step - 1]
+        idle, first = found[-2], found[-1]
         if isinstance(first, Exception) or first is None or not _looks_like_message(first):
             continue
         try:
             text = key.decode("utf-8") if isinstance(key, bytes) else key
-            yield SessionId(text, list_kind(text, community_prefixes))
         except UnicodeDecodeError:
             log.warning("skipping session key that is not valid UTF-8: %r", key[:80])
+            continue
+        sid = SessionId(text, list_kind(text, community_prefixes))
+        sid.idle = None if isinstance(idle, Exception) or idle is None else int(idle)  # LFU servers refuse it
+        yield sid
 
 
 def _looks_like_message(raw: Raw) -> bool:

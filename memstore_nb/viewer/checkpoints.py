@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 
-from ..render.fields import time_text
+from ..codec import escape_controls
+from ..render.fields import time_text, visible_surrogates
 from .controls import Looks, hidden
-
-if TYPE_CHECKING:
-    from .widget import ChatHistoryViewer
 
 __all__ = ["CheckpointPanel", "checkpoint_label"]
 
@@ -22,22 +21,24 @@ def checkpoint_label(summary: Any) -> str:
     """``step 3 · loop · 2026-01-01 10:00:01 UTC`` (plain text: the Select escapes it)."""
     step = "step ?" if summary.step is None else f"step {summary.step}"
     when = time_text(summary.ts) if summary.ts else "no time"
-    return f"{step} · {summary.source or '?'} · {when}"
+    return visible_surrogates(escape_controls(f"{step} · {summary.source or '?'} · {when}"))
 
 
 class CheckpointPanel:
     """Shown only for transcripts that have checkpoints (``kind == "langgraph"``); hidden otherwise.
 
-    Choosing a checkpoint shows that checkpoint's messages (read-only); *newest* goes back to
-    the newest one, which Refresh and follow then keep up with.
+    Choosing a checkpoint asks ``on_pick(checkpoint_id)`` to show that checkpoint's messages
+    (read-only); *newest* asks for ``None``, the newest one, which Refresh and follow then keep up with.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, looks: Looks, host: widgets.Box, *, limit: int = 50) -> None:
-        self.v = viewer
+    def __init__(
+        self, looks: Looks, host: widgets.Box, on_pick: Callable[[str | None], Any], *, limit: int = 50
+    ) -> None:
         self.limit = limit
         self.checkpoints: list[Any] = []
         self._looks = looks
         self._host = host
+        self._on_pick = on_pick
         self._widget: widgets.VBox | None = None
         self._quiet = False
 
@@ -80,6 +81,5 @@ class CheckpointPanel:
         hidden(panel, not has)
 
     def _picked(self, change: Any) -> None:
-        if self._quiet:
-            return
-        self.v._show_checkpoint(change.new or None)
+        if not self._quiet:
+            self._on_pick(change.new or None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,9 +11,10 @@ import ipywidgets as widgets
 
 __all__ = ["LABELS", "Looks", "Note", "Progress", "hidden", "hidden_by_class", "labelled"]
 
-# ipywidgets 7 typesets a `description` with MathJax, which throws on pages without MathJax 2 (Voila):
-# there the placeholder names a box; ipywidgets 8 gets a real <label> as well.
-LABELS = int(widgets.__version__.split(".")[0]) >= 8
+# Every box and list gets a `description`: a visible <label> that names it for assistive technology too.
+# ipywidgets 7 typesets a description with MathJax 2, which threw on Voila's page (a MathJax 3 object, no
+# Hub); the viewer page's template gives it a no-op Hub, so ipywidgets 7 is labelled as well.
+LABELS = True
 
 _STYLE_CLASS: dict[type, Any] = {}  # widget class -> the class of its style (they differ between ipywidgets 7 and 8)
 
@@ -97,19 +99,36 @@ class Looks:
             **self.style(widgets.ToggleButton),
         )
 
-    def text(self, placeholder: str, *, label: str = "", width_class: str = "", value: str = "") -> widgets.Text:
+    def text(
+        self,
+        placeholder: str,
+        *,
+        label: str = "",
+        width_class: str = "",
+        value: str = "",
+        on_enter: Callable[[str], Any] | None = None,
+    ) -> widgets.Text:
         """A text box that reports its value on Enter (and on leaving it), not on every key.
 
+        With ``on_enter``, the value follows every key instead, and ``on_enter(value)`` is called on
+        Enter only: leaving the box does nothing (a search must not run because focus moved).
         ``width_class`` gives it a fixed width from the viewer's stylesheet (``msnb-w210``, ``msnb-w170``).
         """
-        return widgets.Text(
+        box = widgets.Text(
             value=value,
             placeholder=placeholder,
-            continuous_update=False,
+            continuous_update=on_enter is not None,
             layout=self.layout(),
             _dom_classes=[width_class] if width_class else [],
             **(self._named(widgets.Text, label) or self.style(widgets.Text)),
         )
+        if on_enter is not None:
+            with warnings.catch_warnings():
+                # ipywidgets 8 deprecates on_submit in favour of continuous_update=False, which also fires
+                # when the box loses focus: Enter alone is what is wanted here (7.7.1 and 8 both send it).
+                warnings.simplefilter("ignore", DeprecationWarning)
+                box.on_submit(lambda widget: on_enter(widget.value))
+        return box
 
     def html(self, value: str = "", *, classes: tuple[str, ...] = (), **layout: str) -> widgets.HTML:
         """An HTML widget with these CSS classes (a Layout of its own only when ``layout`` settings are given)."""

@@ -11,7 +11,7 @@ counterpart just across the page edge) costs one small LRANGE.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +20,12 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from ..codec import escape_controls
 from ..errors import MemstoreError
+from ..render.fields import visible_surrogates
 from ..render.links import tool_links
 
 if TYPE_CHECKING:
     from ..sources.base import Transcript
     from .controls import Looks
-    from .widget import ChatHistoryViewer
 
 __all__ = ["MAX_BUTTONS", "CrossLinks", "Hop", "counterpart", "hops"]
 
@@ -53,7 +53,7 @@ class Hop:
 
     @property
     def label(self) -> str:
-        name = escape_controls(self.name)
+        name = visible_surrogates(escape_controls(self.name))
         name = name if len(name) <= _NAME_SHOWN else name[: _NAME_SHOWN - 1] + "…"
         return f"#{self.index:,} {name or 'tool'} → {self.want}"
 
@@ -84,7 +84,7 @@ def hops(items: Sequence[tuple[int, Any]], length: int) -> list[Hop]:
 def counterpart(transcript: Transcript, index: int, call_id: str | None, length: int, *, chunk_size: int = 1000) -> int:
     """The index of the tool result answering a call in message ``index``, or of the call a result answers.
 
-    Pairs as :func:`~memstore_nb.viewer.links.tool_links` does: a result
+    Pairs as :func:`~memstore_nb.render.links.tool_links` does: a result
     belongs to the latest call with its id before it, and a call's result is
     the first result after it, unless the id is called again first.
 
@@ -129,7 +129,7 @@ def counterpart(transcript: Transcript, index: int, call_id: str | None, length:
 
 
 def _shown(call_id: str) -> str:
-    text = escape_controls(call_id)
+    text = visible_surrogates(escape_controls(call_id))
     return repr(text if len(text) <= 60 else text[:59] + "…")
 
 
@@ -180,19 +180,19 @@ class CrossLinks:
     """Buttons in the pager's row, one per tool call or result whose counterpart is on another page.
 
     Plain stock buttons sharing the viewer's button look (no box or layout of their own), made
-    when a page needs them, so it depends on nothing else in the viewer but ``show_counterpart``.
+    when a page needs them; a click asks ``on_hop(index, call_id)`` to show the counterpart.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, looks: Looks, host: widgets.Box) -> None:
-        self.v = viewer
+    def __init__(self, looks: Looks, host: widgets.Box, on_hop: Callable[[int, str], Any]) -> None:
         self.hops: list[Hop] = []
         self.buttons: list[widgets.Button] = []
         self._looks = looks
         self._host = host
+        self._on_hop = on_hop
 
     def _button(self, hop: Hop) -> widgets.Button:
         b = self._looks.button(hop.label, hop.tooltip)
-        b.on_click(lambda _: self.v.show_counterpart(hop.index, hop.call_id))
+        b.on_click(lambda _: self._on_hop(hop.index, hop.call_id))
         return b
 
     def show(self, items: Sequence[tuple[int, Any]], length: int) -> None:

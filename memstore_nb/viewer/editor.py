@@ -1,19 +1,21 @@
-"""The viewer's editing controls (append, delete with confirmation): built only for ``editable=True`` viewers."""
+"""The viewer's editing controls (append, delete with confirmation): built only for ``editable=True`` viewers.
+
+The controls only: what a click does (and whether writing is allowed at all) is decided by the
+callbacks the viewer gives, in Python.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from ..errors import MemstoreError
+from ..codec import escape_controls
+from ..render.fields import visible_surrogates
 from .controls import Looks, hidden
-
-if TYPE_CHECKING:
-    from ..history.chat import MemorystoreChatMessageHistory
-    from .widget import ChatHistoryViewer
 
 __all__ = ["APPEND_ROLES", "Editor"]
 
@@ -23,12 +25,19 @@ APPEND_ROLES = {"human": HumanMessage, "ai": AIMessage, "system": SystemMessage}
 class Editor:
     """Append a message; delete the session after an explicit confirmation bound to that session.
 
-    Whether writing is allowed is the viewer's ``editable`` flag, fixed in Python when
-    the viewer is built; every action checks it again.
+    *Append*, *Delete session…* and *Delete* call ``on_append()``, ``on_delete()`` and
+    ``on_confirm()``; :meth:`ask` puts the question (naming the session and its size) and
+    remembers what it asked about in :attr:`pending`, :meth:`cancel` withdraws it.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
-        self.v = viewer
+    def __init__(
+        self,
+        looks: Looks,
+        *,
+        on_append: Callable[[], Any],
+        on_delete: Callable[[], Any],
+        on_confirm: Callable[[], Any],
+    ) -> None:
         self.pending: tuple[str, int] | None = None
         self.role = widgets.Dropdown(options=[(r, r) for r in APPEND_ROLES], value="human", layout={"width": "100px"})
         self.text = widgets.Textarea(placeholder="message text", layout=widgets.Layout(width="50%"))
@@ -46,82 +55,26 @@ class Editor:
             [looks.row(self.role, self.text, self.append_button), self.delete_button, self.confirm_box],
             layout=looks.layout(),
         )
-        self.append_button.on_click(lambda _: viewer._append_clicked())
-        self.delete_button.on_click(lambda _: viewer._delete_clicked())
-        self.confirm_button.on_click(lambda _: viewer._confirm_delete_clicked())
+        self.append_button.on_click(lambda _: on_append())
+        self.delete_button.on_click(lambda _: on_delete())
+        self.confirm_button.on_click(lambda _: on_confirm())
         self.cancel_button.on_click(lambda _: self.cancel())
 
-    def history(self, action: str) -> MemorystoreChatMessageHistory | None:
-        """The open session's history when writing is allowed, else report why not and return None."""
-        v = self.v
-        if not v.editable:
-            v._report(MemstoreError(f"this viewer is read-only: create it with editable=True to {action}"))
-            return None
-        transcript = v._view.transcript
-        if transcript is None or v.session_id is None:
-            v._report(MemstoreError("open a session first: pick one in the list"))
-            return None
-        if not transcript.writable:
-            v._report(MemstoreError(f"this is a {transcript.kind} history: the viewer reads it but never writes it"))
-            return None
-        return transcript.history  # type: ignore[attr-defined,no-any-return]
-
-    def append(self) -> None:
-        """Append the typed message to the open session and show the newest page."""
-        v = self.v
-        history = self.history("append messages")
-        if history is None:
-            return
-        if not self.text.value.strip():
-            raise MemstoreError("type the message text first")
-        history.add_message(APPEND_ROLES[self.role.value](content=self.text.value))
-        self.text.value = ""
-        view = v._view
-        view.stats = view.transcript.stats()  # type: ignore[union-attr]
-        view.anchor = None
-        with v._muted_observers():
-            v.page = 0 if not v.oldest_first else v.pages - 1
-        v._load_page()
-        v._table.refresh_rows([history.key])
-        v._info(f"appended a {self.role.value} message as #{v.length - 1:,}")
-
-    def ask_delete(self) -> None:
-        """Ask to confirm deleting the open session (the question names it and its size)."""
-        history = self.history("delete sessions")
-        if history is not None:
-            self.ask(history.key, len(history))
-
-    def confirm(self) -> None:
-        """Delete the session asked about, if it is still the open one and still the same size."""
-        history = self.history("delete sessions")
-        if history is None:
-            return
-        if self.pending is None:
-            raise MemstoreError("press 'Delete session…' first; nothing was deleted")
-        if self.pending[0] != history.key:
-            self.cancel()
-            raise MemstoreError("another session is open now; nothing was deleted: press 'Delete session…' again")
-        now = len(history)
-        if now != self.pending[1]:
-            self.ask(history.key, now)
-            raise MemstoreError(f"the session changed meanwhile and now has {now:,} messages; confirm again")
-        key = history.key
-        history.clear()
-        self.cancel()
-        self.v._table.forget(key)
-        self.v.session_id = None
-        self.v._info(f"deleted session {key!r} ({now:,} messages)")
+    def message(self) -> Any:
+        """The typed message, as the chosen role's message class (its text may be empty)."""
+        return APPEND_ROLES[self.role.value](content=self.text.value)
 
     def ask(self, key: str, count: int) -> None:
+        """Ask to confirm deleting session ``key`` of ``count`` messages."""
         self.pending = (key, count)
         noun = "message" if count == 1 else "messages"
-        self.confirm_html.value = (
-            f"Delete session <b>{html.escape(key)}</b> and its {count:,} {noun}? This cannot be undone."
-        )
+        name = html.escape(visible_surrogates(escape_controls(key)))
+        self.confirm_html.value = f"Delete session <b>{name}</b> and its {count:,} {noun}? This cannot be undone."
         self.confirm_button.description = f"Yes, delete {count:,} {noun}"
         hidden(self.confirm_box, False)
 
     def cancel(self) -> None:
+        """Withdraw the question."""
         self.pending = None
         self.confirm_html.value = ""
         hidden(self.confirm_box, True)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
 
 from ..errors import MemstoreError
 from .controls import Looks, Note, Progress
-
-if TYPE_CHECKING:
-    import ipywidgets as widgets
-
-    from .widget import ChatHistoryViewer
+from .session import OpenSession
+from .state import ViewerState
 
 __all__ = ["Finder"]
 
@@ -19,20 +20,37 @@ __all__ = ["Finder"]
 class Finder:
     """Search box (Enter runs it), Find, previous / next hit, progress and the hit count.
 
-    Hits are ordered like the pages (newest first unless oldest first); each hit
-    is shown at the top of the transcript with an outline. The previous / next hit
-    buttons, the progress bar and the hit count are made by the first search.
+    The box mirrors ``state.search``. Find (and Enter in the box) asks ``on_find()`` to search, which
+    calls :meth:`run`; each hit is shown through ``on_show(index)`` (at the top of the transcript,
+    outlined). Hits are ordered like the pages (newest first unless oldest first). The previous /
+    next hit buttons, the progress bar and the hit count are made by the first search.
     """
 
-    def __init__(self, viewer: ChatHistoryViewer, looks: Looks, host: widgets.Box) -> None:
-        self.v = viewer
+    def __init__(
+        self,
+        state: ViewerState,
+        session: OpenSession,
+        looks: Looks,
+        host: widgets.Box,
+        *,
+        on_find: Callable[[], Any],
+        on_show: Callable[[int], Any],
+    ) -> None:
+        self.state = state
+        self.session = session
         self.hits: list[int] = []
         self.pos = -1
         self._looks = looks
-        self.text = looks.text("find text, any case (Enter)", label="find")
+        self._on_find = on_find
+        self._on_show = on_show
+        # The box is the state's search as it is typed (the page marks it at once); Enter runs Find.
+        self.text = looks.text("find text, any case (Enter)", label="find", on_enter=self._entered)
         self.find_button = looks.button("Find", "search the whole session, chunk by chunk")
-        self.find_button.on_click(lambda _: viewer.find())
-        self.text.observe(self._entered, names="value")
+        self.find_button.on_click(lambda _: on_find())
+        self.find_button.disabled = state.session_id is None
+        traitlets.link((state, "search"), (self.text, "value"))
+        state.observe(self._search_changed, names="search")
+        state.observe(self._session_changed, names="session_id")
         # In the pager's row (one box fewer): the search box and Find, then what a search adds.
         self.widget = host
         host.children = (*host.children, self.text, self.find_button)
@@ -72,56 +90,67 @@ class Finder:
         """The progress bar of the last search (None before the first)."""
         return self._progress.bar
 
-    def _entered(self, change: Any) -> None:
-        # This observer may run before the link that copies the box into ``viewer.search``
-        # (whose observer resets the hits): copy it first, then search.
-        self.v.search = change.new
-        if change.new and self.v.session_id is not None:
-            self.v.find()
+    @property
+    def hit(self) -> int | None:
+        """The hit shown, or None."""
+        return self.hits[self.pos] if self.hits and self.pos >= 0 else None
+
+    def _entered(self, text: str) -> None:
+        self.state.search = text
+        if text and self.state.session_id is not None:
+            self._on_find()
+
+    def _search_changed(self, change: Any) -> None:
+        self.reset()
+
+    def _session_changed(self, change: Any) -> None:
+        self.reset()
+        self.find_button.disabled = change.new is None
 
     def reset(self) -> None:
+        """Forget the hits (another text, session or checkpoint)."""
         self.hits, self.pos = [], -1
         self._note.say("")
 
-    @property
-    def hit(self) -> int | None:
-        return self.hits[self.pos] if self.hits and self.pos >= 0 else None
-
-    def run(self) -> None:
-        """Search the open session for ``viewer.search`` and show the first hit."""
-        v = self.v
-        transcript = v._view.transcript
-        if transcript is None or v.session_id is None:
+    def run(self) -> int | None:
+        """Search the open session for ``state.search``; the first hit's index, or None (said in the note)."""
+        state, transcript = self.state, self.session.transcript
+        if transcript is None or state.session_id is None:
             raise MemstoreError("open a session first: pick one in the list")
-        if not v.search:
+        if not state.search:
             self._note.say("type something to find")
-            return
-        with self._progress.running(v.length) as progress:
-            hits = transcript.find(v.search, chunk_size=v.chunk_size, progress=progress)
+            return None
+        with self._progress.running(self.session.length) as progress:
+            hits = transcript.find(state.search, chunk_size=state.chunk_size, progress=progress)
         self._step_buttons()
-        self.hits = hits if v.oldest_first else hits[::-1]
+        self.hits = hits if state.oldest_first else hits[::-1]
         if not hits:
             self.pos = -1
-            v._view.current = None
-            self._note.say(html.escape(f"no message contains {v.search!r}"))
-            v._view.render(v.search)
-            return
+            self._note.say(html.escape(f"no message contains {state.search!r}"))
+            return None
         self.pos = 0
-        self.show()
+        return self.hits[0]
 
     def step(self, step: int) -> None:
+        """Show the next (``1``) or previous (``-1``) hit; search first when there are none."""
         if not self.hits:
-            self.v.find()
+            self._on_find()
             return
         self.pos = (self.pos + step) % len(self.hits)
-        self.show()
+        self._on_show(self.hits[self.pos])
 
-    def show(self) -> None:
-        index = self.hits[self.pos]
-        view = self.v._view
-        view.current = index
-        self.v.jump_to(index)
-        role = self.v.role_filter
-        hidden_by_role = role and all(i != index for i, _ in view.items)
-        note = " (hidden by the role filter)" if hidden_by_role else ""
+    def paged(self) -> None:
+        """The reader moved away from the hit: say how to come back instead of which hit is shown."""
+        if self.hits:
+            n = len(self.hits)
+            self._note.say(
+                html.escape(f"{n:,} hit{'s' if n != 1 else ''} for {self.state.search!r}: ‹ Hit and Hit › show them")
+            )
+
+    def shown(self, index: int) -> None:
+        """Say which hit is shown (called once hit ``index`` is on the page, or failed to be)."""
+        if self.hit != index:
+            return
+        hidden = self.state.role_filter and not self.session.shows(index)
+        note = " (hidden by the role filter)" if hidden else ""
         self._note.say(html.escape(f"hit {self.pos + 1} of {len(self.hits)}: message #{index:,}{note}"))

@@ -10,15 +10,14 @@ Code that uses the table before then (``viewer._session_select``…) finds it ma
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 import traitlets
 
-from .reading import guarded
+from .guard import Guard, guarded
 from .session_table import SessionTable
-
-if TYPE_CHECKING:
-    from .widget import ChatHistoryViewer
+from .state import ViewerState
 
 __all__ = ["Listing", "running_loop"]
 
@@ -32,49 +31,73 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class Listing:
-    """The part of :class:`~memstore_nb.viewer.widget.ChatHistoryViewer` that lists sessions."""
+    """Lists the sessions matching ``state.match`` into the :class:`SessionTable`, through the viewer's guard.
 
-    _listing_due: bool  # no listing has happened yet
-    _closed: bool
+    Args:
+        after: called after each listing asked for (Scan, a new pattern), not after the first one.
 
-    @guarded
-    def scan(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
-        """List the sessions matching ``match`` again, from the start (SCAN)."""
+    Attributes:
+        due: no listing has happened yet.
+        closed: the viewer is closed (a listing still due never happens).
+    """
+
+    def __init__(
+        self, state: ViewerState, table: SessionTable, guard: Guard, after: Callable[[], None] = lambda: None
+    ) -> None:
+        self.state = state
+        self.table = table
+        self.guard = guard
+        self.due = True
+        self.closed = False
+        self._after = after
+
+    @guarded("listing sessions")
+    def scan(self) -> None:
+        """List the sessions matching ``match`` again, from the start (SCAN); then ``after()`` (the open
+        session's header reads its stats again, so it agrees with its fresh row)."""
         self._list()
-        self._status_line.clear()
+        self.guard.status.clear()
+        self._after()
 
-    @guarded
-    def scan_more(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+    @guarded("listing more sessions")
+    def scan_more(self) -> None:
         """Add up to ten times ``rows_per_scan`` more sessions to the list."""
-        self._table.more(self.match, 10 * self.rows_per_scan)
-        self._status_line.clear()
+        self.table.more(self.state.match, 10 * self.state.rows_per_scan)
+        self.guard.status.clear()
 
-    def _list(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
-        self._listing_due = False
-        self._table.current = self.session_id
-        self._table.scan(self.match, self.scan_count, self.rows_per_scan)
+    def _list(self) -> None:
+        self.due = False
+        state = self.state
+        self.table.current = state.session_id
+        self.table.scan(state.match, state.scan_count, state.rows_per_scan)
 
-    @guarded
-    def _first_listing(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
-        self._list()  # after opening a session: what the opening said (an error) stays on the status line
+    @guarded("listing sessions")
+    def first(self) -> None:
+        """The first listing, after a session was opened: what the opening said (an error) stays on the line."""
+        self._list()
 
-    def _list_soon(self: ChatHistoryViewer, loop: asyncio.AbstractEventLoop | None) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
-        # After opening the session given to the constructor: on the loop's next turn, or now without one.
+    def soon(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """List on the loop's next turn, or now without a loop (after opening the viewer's first session)."""
         if loop is None:
             self._list_due()
         else:
             loop.call_soon(self._list_due)
 
-    def _list_due(self: ChatHistoryViewer) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
+    def _list_due(self) -> None:
         # The first listing, unless something listed already (or the viewer is gone).
-        with self._lock:  # a follow thread may be refreshing the open session's row meanwhile
-            if self._listing_due and not self._closed:
-                self._table.build()  # lists (on_build), and highlights the open session's row
+        with self.guard.lock:  # a follow thread may be refreshing the open session's row meanwhile
+            if self.due and not self.closed:
+                self.table.build()  # lists (table_built), and highlights the open session's row
 
-    def _table_built(self: ChatHistoryViewer, table: SessionTable) -> None:  # type: ignore[misc]  # a mixin method of ChatHistoryViewer
-        # The table's controls exist from now on (made by the first listing, or when code asks for one).
-        with self._muted_observers():
-            traitlets.link((self, "match"), (table.match_text, "value"))
+    def table_built(self, table: SessionTable) -> None:
+        """Wire the table's controls, which exist from now on; list if nothing listed yet."""
+        traitlets.link((self.state, "match"), (table.match_text, "value"))
         table.scan_button.on_click(lambda _: self.scan())
-        if self._listing_due:
-            self._first_listing()
+        if self.due:
+            self.first()
+
+    def kind_of(self, session_id: str) -> Any:
+        """The kind of a listed session, listing first when nothing was listed yet (None: not listed)."""
+        if self.due:
+            self.first()
+        return self.table.kind_of(session_id)

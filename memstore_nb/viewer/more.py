@@ -8,15 +8,14 @@ viewer that is only read never builds them: that is most of what makes a new vie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import traitlets
 
 from .controls import Looks, hidden
-
-if TYPE_CHECKING:
-    from .widget import ChatHistoryViewer
+from .state import ViewerState
 
 __all__ = ["CONTROLS", "ROLE_CHOICES", "MorePanel"]
 
@@ -45,6 +44,9 @@ class MorePanel:
 
     The toggle's text and tooltip say whether the panel is open (stock buttons have no
     ``aria-expanded``): "More ▾" and "…collapsed…" when closed, "Less ▴" and "…expanded…" when open.
+    Its boxes mirror ``state``'s order, page size, follow and role filter; the buttons call
+    ``on_jump(text)``, ``on_refresh()`` and ``on_raw(on)``. ``place(box)`` puts the panel on the
+    page when it is made; ``extra()`` makes what goes under the options (the export row).
     """
 
     jump_input: widgets.Text
@@ -57,17 +59,34 @@ class MorePanel:
     raw_toggle: widgets.ToggleButton
     options_row: widgets.HBox
 
-    def __init__(self, viewer: ChatHistoryViewer, looks: Looks) -> None:
-        self.v = viewer
+    def __init__(
+        self,
+        state: ViewerState,
+        looks: Looks,
+        *,
+        place: Callable[[widgets.Widget], None],
+        extra: Callable[[], widgets.Widget],
+        on_jump: Callable[[str], Any],
+        on_refresh: Callable[[], Any],
+        on_raw: Callable[[bool], Any],
+    ) -> None:
+        self.state = state
         self._looks = looks
+        self._place = place
+        self._extra = extra
+        self._on_jump = on_jump
+        self._on_refresh = on_refresh
+        self._on_raw = on_raw
         self._box: widgets.VBox | None = None
         self.expanded = False
         self.toggle = looks.button(*_LOOK[False])
         self.toggle.on_click(lambda _: self.show(not self.expanded))
+        state.observe(self._role_changed, names="role_filter")
+        state.observe(self._session_changed, names="session_id")
 
     def __getattr__(self, name: str) -> Any:
         # Only called for attributes not set yet: the panel's controls before it is built.
-        if name in CONTROLS and self.__dict__.get("_box") is None and "v" in self.__dict__:
+        if name in CONTROLS and self.__dict__.get("_box") is None and "state" in self.__dict__:
             self.box  # noqa: B018 - builds the panel, which sets the attribute
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -79,15 +98,10 @@ class MorePanel:
 
     @property
     def box(self) -> widgets.VBox:
-        """The panel, made (collapsed, under the pager and Find) the first time it is asked for."""
+        """The panel, made (collapsed, placed by ``place``) the first time it is asked for."""
         if self._box is None:
             self._box = self._build()
-            reader = self.v._reader
-            parts = list(reader.children)
-            pager = self.v._view.pager
-            at = parts.index(pager) + 1 if pager in parts else len(parts)
-            reader.children = (*parts[:at], self._box, *parts[at:])
-            self.sync()
+            self._place(self._box)
         return self._box
 
     def show(self, expanded: bool) -> None:
@@ -97,48 +111,44 @@ class MorePanel:
         hidden(box, not expanded)
         self.toggle.description, self.toggle.tooltip = _LOOK[expanded]
 
-    def sync(self) -> None:
-        """Enable what needs an open session (nothing to do while the panel is not built)."""
-        if self._box is None:
-            return
-        closed = self.v.session_id is None
-        self.jump_button.disabled = closed
-        for child in (self.v._exporter.json_button, self.v._exporter.md_button):
-            child.disabled = closed
+    def _session_changed(self, change: Any) -> None:
+        # Jumping needs an open session (nothing to do while the panel is not built).
+        if self._box is not None:
+            self.jump_button.disabled = change.new is None
 
-    def show_role(self, role: str) -> None:
-        """Put ``role`` in the dropdown (added to its choices when it is a custom role)."""
+    def _role_changed(self, change: Any) -> None:
+        # Put the role in the dropdown (added to its choices when it is a custom role).
         if self._box is None:
             return
-        drop = self.role_dropdown
+        role, drop = change.new, self.role_dropdown
         if role not in [value for _, value in drop.options]:
             drop.options = [*drop.options, (role, role)]
         drop.value = role
 
     def _build(self) -> widgets.VBox:
-        v, looks = self.v, self._looks
-        # A `description` only under ipywidgets 8 (see controls.LABELS); toggles carry their own text.
+        state, looks = self.state, self._looks
+        # Boxes and the role list are labelled (controls.LABELS); toggles carry their own text.
         self.jump_input = looks.text("message # (Enter)", label="message #", width_class="msnb-w210")
         self.jump_button = looks.button("Go to #", "show this message at the top (0 is the oldest; Enter)")
+        self.jump_button.disabled = state.session_id is None
         roles = list(ROLE_CHOICES)
-        if v.role_filter not in [value for _, value in roles]:
-            roles.append((v.role_filter, v.role_filter))
-        self.role_dropdown = looks.choice(widgets.Dropdown, "role", options=roles, value=v.role_filter)
+        if state.role_filter not in [value for _, value in roles]:
+            roles.append((state.role_filter, state.role_filter))
+        self.role_dropdown = looks.choice(widgets.Dropdown, "role", options=roles, value=state.role_filter)
         self.order_checkbox = looks.toggle("oldest first", "page from the oldest message")
         self.page_size_input = looks.text("per page (Enter)", label="per page", width_class="msnb-w170")
         self.refresh_button = looks.button("Refresh", "read the session again")
         self.follow_checkbox = looks.toggle("follow", "show new messages as they arrive")
         self.raw_toggle = looks.toggle("raw JSON", "show each message as stored")
-        self.raw_toggle.value = v._view.raw_json
-        # The boxes mirror the viewer's traits both ways (a link starts from the trait's value).
-        traitlets.link((v, "oldest_first"), (self.order_checkbox, "value"))
-        traitlets.link((v, "page_size"), (self.page_size_input, "value"), transform=(str, _parse_page_size))
-        traitlets.link((v, "follow"), (self.follow_checkbox, "value"))
-        self.role_dropdown.observe(lambda c: setattr(v, "role_filter", c.new or ""), names="value")
-        self.raw_toggle.observe(lambda c: v._view.show_raw(bool(c.new)), names="value")
-        self.jump_button.on_click(lambda _: v.jump_to(self.jump_input.value or "0"))
-        self.jump_input.observe(lambda c: c.new.strip() and v.jump_to(c.new), names="value")  # Enter jumps
-        self.refresh_button.on_click(lambda _: v.refresh())
+        # The boxes mirror the state both ways (a link starts from the state's value).
+        traitlets.link((state, "oldest_first"), (self.order_checkbox, "value"))
+        traitlets.link((state, "page_size"), (self.page_size_input, "value"), transform=(str, _parse_page_size))
+        traitlets.link((state, "follow"), (self.follow_checkbox, "value"))
+        self.role_dropdown.observe(lambda c: setattr(state, "role_filter", c.new or ""), names="value")
+        self.raw_toggle.observe(lambda c: self._on_raw(bool(c.new)), names="value")
+        self.jump_button.on_click(lambda _: self._on_jump(self.jump_input.value or "0"))
+        self.jump_input.observe(lambda c: c.new.strip() and self._on_jump(c.new), names="value")  # Enter jumps
+        self.refresh_button.on_click(lambda _: self._on_refresh())
         self.options_row = looks.row(
             self.jump_input,
             self.jump_button,
@@ -151,7 +161,7 @@ class MorePanel:
         )
         # Its own layout: it hides. On a phone it sits below the transcript (layout.py's msnb-options).
         return widgets.VBox(
-            [self.options_row, v._exporter.widget],
+            [self.options_row, self._extra()],
             layout=widgets.Layout(display="none"),
             _dom_classes=["msnb-options"],
         )

@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import redis
 
 from ..errors import MemstoreError
+from ..render.fields import visible_surrogates
 from ..render.page import VIEWER_CLASS
 from ..sources.base import SessionNotFound
 from .controls import LABELS, Looks
@@ -50,7 +51,8 @@ class StatusLine:
             self.widget.value = _region("")
             return
         alert = ' role="alert"' if role == "alert" else ""
-        self.widget.value = _region(f'<div class="{klass}"{alert}>{html.escape(text)}</div>')
+        shown = html.escape(visible_surrogates(text))
+        self.widget.value = _region(f'<div class="{klass}"{alert}>{shown}</div>')
 
     @property
     def text(self) -> str:
@@ -102,14 +104,15 @@ class StatusLine:
             if shown and "msnb-busy" in self.widget.value:
                 self.widget.value = before
 
-    def _due(self) -> float | None:
-        # When the watcher should next speak for this line (monotonic time), or None.
+    def due(self) -> float | None:
+        """When the watcher should next speak for this line (monotonic time), or None."""
         if self._job is None:
             return None
         _, started, after, timeout = self._job
         return started + (after if not self._shown else max(timeout, after))
 
-    def _speak(self, now: float) -> None:
+    def speak(self, now: float) -> None:
+        """Say what the step is doing, or (the second time) that Redis has not answered (the watcher calls it)."""
         assert self._job is not None
         what, started, _, _ = self._job
         if not self._shown:
@@ -145,10 +148,10 @@ def _watch() -> None:
             now = time.monotonic()
             soonest: float | None = None
             for line in list(_ACTIVE):
-                due = line._due()
+                due = line.due()
                 if due is not None and due <= now:
-                    line._speak(now)
-                    due = line._due()
+                    line.speak(now)
+                    due = line.due()
                 if due is None:
                     _ACTIVE.discard(line)
                 else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import logging
 import os
 import secrets
@@ -19,7 +18,18 @@ from types import TracebackType
 
 from ..errors import MemstoreError, install_hint
 from ..local.server import free_port
-from ..processes import answers_http, end_group, process_tree, same_process
+from ..processes import alive, answers_http, end_group, process_tree, same_process
+from .pagesetup import (
+    CULL_IDLE_SECONDS,
+    CULL_INTERVAL_SECONDS,
+    TEMPLATES,
+    PageOptions,
+    WidgetFrontEndMismatch,
+    check_widget_front_end,
+    write_config,
+    write_opener,
+)
+from .saving import EXPORT_DIR_ENV
 
 __all__ = [
     "APP_NOTEBOOK",
@@ -28,6 +38,7 @@ __all__ = [
     "ViewerServeError",
     "ViewerServer",
     "VoilaNotInstalled",
+    "WidgetFrontEndMismatch",
     "serve",
 ]
 
@@ -37,13 +48,6 @@ APP_NOTEBOOK = Path(__file__).with_name("app.ipynb")
 #: The app notebook reads its endpoint (and the session to open) from these variables.
 ENDPOINT_ENV = "MEMSTORE_NB_ENDPOINT"
 SESSION_ENV = "MEMSTORE_NB_SESSION"
-# ipywidgets' front end and Voilà's widget managers (Voilà keeps the one for the installed ipywidgets, 7 or 8).
-WIDGET_EXTENSIONS = [
-    "@jupyter-widgets/jupyterlab-manager",
-    "@voila-dashboards/widgets-manager7",
-    "@voila-dashboards/widgets-manager8",
-]
-FILL_DELAY = 3.0  # seconds after a visit before the next kernel is heated
 _READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
 _HOST = "127.0.0.1"
 _PORT_TAKEN = "is already in use"  # what Voilà logs when it cannot bind the port
@@ -89,7 +93,10 @@ class ViewerServer:
         self._token = token
         self._process: subprocess.Popen[bytes] | None = process
         self._workdir = workdir
+        self._tree: dict[int, str] = {}  # every process of Voilà's tree seen so far: pid -> start time
+        self.left: list[int] = []  # what the last stop() could not end (see stop)
         self.log_path = Path(workdir.name) / "voila.log"
+        self.opener: Path | None = None  # the 0600 file that sends a browser to .url (see open_browser)
 
     @property
     def url(self) -> str:
@@ -116,33 +123,74 @@ class ViewerServer:
             return ""
         return "\n".join(text.replace(self._token, "<REDACTED>").splitlines()[-lines:])
 
+    def open_browser(self) -> Path:
+        """Open the page in the default web browser, through a file only you can read: the browser's
+        command line (which ``ps`` shows every local user) holds the file's path, not the token."""
+        self.opener = write_opener(Path(self._workdir.name), self.url)
+        try:
+            webbrowser.open(self.opener.as_uri())
+        except webbrowser.Error as exc:
+            log.warning("could not open a web browser (%s); open the page's URL yourself", exc)
+        return self.opener
+
+    def _watch_tree(self) -> None:
+        # Kernels run in sessions of their own, outside Voilà's process group: remember each one seen,
+        # by pid and start time, so stop() can end them even after Voilà is gone.
+        if self._process is not None:
+            self._tree.update(process_tree(self._process.pid))
+
     def wait(self) -> int | None:
         """Block until the server ends or the user presses Ctrl-C, then stop it.
 
         Returns:
             Voilà's exit code, or ``None`` when it was stopped by Ctrl-C.
         """
+        proc = self._process
         try:
-            code = self._process.wait() if self._process else None
+            while proc is not None:
+                try:
+                    code = proc.wait(timeout=1.0)
+                    break
+                except subprocess.TimeoutExpired:
+                    self._watch_tree()
+            else:
+                code = None
         except KeyboardInterrupt:
             code = None
         self.stop()
         return code
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop Voilà and every kernel it started; nothing is left running. Safe to call twice."""
+    def stop(self, timeout: float = 10.0) -> list[int]:
+        """Stop Voilà and every kernel it started; safe to call twice.
+
+        Returns:
+            The pids of the processes that are still running afterwards (none, unless a signal was
+            refused): what a caller needs to say "stopped everything" only when it is true.
+        """
         proc, self._process = self._process, None
+        if proc is None:
+            return self.left
+        left: list[int] = []
         if proc is not None:
-            tree = process_tree(proc.pid)
+            self._tree.update(process_tree(proc.pid))
             if proc.poll() is None:
                 end_group(proc, timeout)
-            # Kernels run in sessions of their own, outside Voilà's process group.
-            for pid, start in tree:
+            for pid, start in self._tree.items():
                 if same_process(pid, start):
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
-            log.info("stopped the viewer page on port %s", self.port)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                left = [pid for pid, start in self._tree.items() if same_process(pid, start) and alive(pid)]
+                if not left:
+                    break
+                time.sleep(0.05)
+            if proc.poll() is None:
+                left.append(proc.pid)
+            log.info("stopped the viewer page on port %s%s", self.port, f" (still running: {left})" if left else "")
         self._workdir.cleanup()
+        self.left = left
+        return left
 
     def __enter__(self) -> ViewerServer:
         return self
@@ -153,29 +201,21 @@ class ViewerServer:
         self.stop()
 
 
-def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float, preheat: bool) -> ViewerServer:
+def _start(endpoint_url: str, session_id: str | None, port: int, options: PageOptions) -> ViewerServer:
     workdir = tempfile.TemporaryDirectory(prefix="memstore-nb-viewer-")
     token = secrets.token_urlsafe(24)
     config_dir = Path(workdir.name) / "config"
     config_dir.mkdir()
     # Secrets travel through the environment and a private file, never argv, which `ps` shows to everyone.
-    config = {
-        "Voila": {"token": token},
-        # The page needs only the widget manager: other JupyterLab extensions installed beside Voilà
-        # would each be fetched and started on every visit, before the first session list shows.
-        "VoilaConfiguration": {"extension_allowlist": WIDGET_EXTENSIONS},
-        # Heat the next kernel a few seconds after a visit takes one, not after 1 s (Voilà's default):
-        # heating runs the whole notebook, and doing it while the visitor's page starts slows that page.
-        "VoilaKernelManager": {"fill_delay": FILL_DELAY},
-    }
-    (config_dir / "voila.json").write_text(json.dumps(config))
-    os.chmod(config_dir / "voila.json", 0o600)
+    write_config(config_dir, options.voila_config(token))
     env = dict(os.environ)
     env[ENDPOINT_ENV] = endpoint_url
     env.pop(SESSION_ENV, None)
     if session_id:
         env[SESSION_ENV] = session_id
+    env.setdefault(EXPORT_DIR_ENV, os.getcwd())  # big exports land where `memstore-nb view` was run
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH")) if p)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES), env.get("JUPYTER_PATH")) if p)
     cmd = [
         sys.executable,
         "-m",
@@ -187,9 +227,10 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float,
         f"--Voila.ip={_HOST}",
         "--Voila.port_retries=0",
     ]
-    if preheat:
-        # A kernel that has already run the notebook waits for the next visitor, so the page shows its
-        # session list without the kernel start and the imports (a fresh one is heated after each visit).
+    if options.preheat:
+        # A kernel that has imported and connected waits for the next visitor and lists the sessions
+        # when one arrives (app.ipynb waits for the request), so the list is fresh and shows within
+        # about a second of navigation (a new one is heated after each visit).
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
     log_path = Path(workdir.name) / "voila.log"
     with open(log_path, "wb") as logfile:
@@ -205,12 +246,22 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float,
             start_new_session=True,
         )
     server = ViewerServer(process, port, token, workdir)
+    try:
+        _wait_ready(server, process, port, options.timeout)
+    except BaseException as exc:  # Ctrl-C (or SIGTERM made one) while it starts: nothing may be left running
+        left = server.stop()
+        if left and isinstance(exc, KeyboardInterrupt):
+            raise ViewerServeError(f"interrupted while the page started; these processes did not stop: {left}") from exc
+        raise
+    return server
+
+
+def _wait_ready(server: ViewerServer, process: subprocess.Popen[bytes], port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     ready = f"http://{_HOST}:{port}{_READY_PATH}"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = server.log_tail()
-            server.stop()
             if _PORT_TAKEN in tail:
                 raise ViewerServeError(
                     f"port {port} is already in use: choose another one (--port), or leave it out to get a free one",
@@ -219,11 +270,9 @@ def _start(endpoint_url: str, session_id: str | None, port: int, timeout: float,
             raise ViewerServeError(f"voila exited with code {process.returncode} before serving on port {port}", tail)
         if answers_http(ready):
             log.info("viewer page ready on port %s (voila pid %s)", port, process.pid)
-            return server
+            return
         time.sleep(0.1)
-    tail = server.log_tail()
-    server.stop()
-    raise ViewerServeError(f"voila did not answer on port {port} within {timeout:.0f}s", tail)
+    raise ViewerServeError(f"voila did not answer on port {port} within {timeout:.0f}s", server.log_tail())
 
 
 def serve(
@@ -234,12 +283,16 @@ def serve(
     session_id: str | None = None,
     timeout: float = 60.0,
     preheat: bool = True,
+    cull_idle: int = CULL_IDLE_SECONDS,
+    cull_interval: int = CULL_INTERVAL_SECONDS,
 ) -> ViewerServer:
     """Serve the chat history viewer as a web page (Voilà) on 127.0.0.1.
 
     The endpoint reaches the page's kernel through the environment, never the
     command line. With ``endpoint="local"`` the persistent local store is
-    started (or found) here and the page's kernel connects to it.
+    started (or found) here and the page's kernel connects to it. Nothing the
+    page loads comes from outside the machine, and a browser is opened through a
+    private file, so the access token never appears on a command line.
 
     Args:
         endpoint: what :func:`memstore_nb.connect` accepts (``"local"``,
@@ -248,15 +301,20 @@ def serve(
         open_browser: open the page in the default web browser.
         session_id: open this session at once.
         timeout: seconds to wait for Voilà to answer.
-        preheat: keep one kernel that has already run the page waiting (Voilà's pre-heated kernels), so
-            the first session list shows within about a second of navigation; its list is as of when it
-            was heated (press Scan for the current one).
+        preheat: keep one kernel that has imported and connected waiting (Voilà's pre-heated kernels);
+            it lists the sessions when a visitor arrives, so the list is fresh and shows within about
+            a second of navigation.
+        cull_idle: seconds a page's kernel may sit idle with no browser connected before it is shut
+            down (a closed tab frees its kernel within ``cull_idle + cull_interval`` seconds).
+        cull_interval: seconds between two checks for such kernels.
 
     Returns:
         A running :class:`ViewerServer` (``.url``, ``.wait()``, ``.stop()``, context manager).
 
     Raises:
         VoilaNotInstalled: Voilà is missing; the message says what to install.
+        WidgetFrontEndMismatch: the installed jupyterlab_widgets cannot show this ipywidgets (the page
+            would be blank); the message gives the pins.
         ViewerServeError: Voilà did not start; the message holds its log tail.
 
     Example:
@@ -266,22 +324,21 @@ def serve(
     """
     if importlib.util.find_spec("voila") is None:
         raise VoilaNotInstalled()
+    check_widget_front_end()
     if endpoint == "local":
         from ..local.store import ensure
 
         ensure()  # started here, so a failure shows in this process; the page's kernel reuses it
+    options = PageOptions(timeout, preheat, cull_idle, cull_interval)
     attempts = 1 if port is not None else 3
     for attempt in range(attempts):
         try:
-            server = _start(endpoint, session_id, port if port is not None else free_port(), timeout, preheat)
+            server = _start(endpoint, session_id, port if port is not None else free_port(), options)
             break
         except ViewerServeError as exc:
             # Another process may have taken the port between our probe and Voilà's bind.
             if attempt + 1 == attempts or _PORT_TAKEN not in exc.log_tail:
                 raise
     if open_browser:
-        try:
-            webbrowser.open(server.url)
-        except webbrowser.Error as exc:
-            log.warning("could not open a web browser (%s); open the page's URL yourself", exc)
+        server.open_browser()
     return server

@@ -1,32 +1,31 @@
-"""ChatHistoryViewer: the controller that ties the session table, transcript, Find, export and editing together."""
+"""ChatHistoryViewer: builds the panels, gives each the state and its callbacks, and wires them together."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
 from typing import Any
 
 import ipywidgets as widgets
-import traitlets
-from traitlets import Bool, Float, Int, Unicode, observe, validate
 
-from ..errors import MemstoreError
 from ..render.page import VIEWER_CLASS
 from .aliases import Aliases
 from .checkpoints import CheckpointPanel
+from .controller import Controller
 from .controls import Looks
 from .download import Exporter
+from .editing import Editing
 from .editor import Editor
 from .finder import Finder
 from .follow import Follower
-from .layout import arrange
+from .guard import Guard
+from .layout import arrange, insert_after
 from .listing import Listing, running_loop
 from .more import MorePanel
 from .parts import StatusLine, client_timeout
-from .reading import Reading, guarded
+from .session import OpenSession
 from .session_table import SessionTable
+from .state import PUBLIC, ViewerState, ViewerTraits, mirror
 from .transcript_view import TranscriptView
 
 __all__ = ["ChatHistoryViewer"]
@@ -34,7 +33,7 @@ __all__ = ["ChatHistoryViewer"]
 log = logging.getLogger(__name__)
 
 
-class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
+class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
     """Browse the chat sessions of a Redis database and read them page by page.
 
     Made only of stock ipywidgets, so it renders in Colab (ipywidgets 7.7.1,
@@ -54,29 +53,18 @@ class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
         match: glob pattern for the session list (``"chat:*"`` for a key prefix).
         page_size: messages per page.
         editable: add "append a message" and "delete the session" controls.
+        list_now: list the sessions when built (as described above); ``False`` leaves the session
+            table empty until :meth:`scan` (the standalone page builds the viewer before anyone
+            visits and lists when a visitor arrives, so the list is never as old as the page).
+
+    Its traits (:class:`~memstore_nb.viewer.state.ViewerTraits`: ``session_id``, ``page``,
+    ``search``…) drive it from code; none is synced, so no message from the front end may change
+    what the viewer reads or writes.
 
     Example:
         >>> viewer = ChatHistoryViewer(client, match="user-*")  # doctest: +SKIP
         >>> viewer  # doctest: +SKIP
     """
-
-    # None of these traits is synced: the page shows the child widgets, and no
-    # message from the front end may change what the viewer reads or writes.
-    session_id = Unicode(None, allow_none=True, help="The open session (its key), or None")
-    match = Unicode("*", help="Glob pattern for the session list")
-    page = Int(0, help="Page shown, 0 being the newest (or the oldest with oldest_first)")
-    page_size = Int(50, help="Messages per page (1-1000)")
-    oldest_first = Bool(False, help="Page from the start of the session instead of its end")
-    role_filter = Unicode("", help="Show only messages of this role, over the whole session ('' = all)")
-    search = Unicode("", help="Text to find (case-insensitive) with find()")
-    follow = Bool(False, help="Poll for new messages every follow_interval seconds")
-    follow_interval = Float(3.0, help="Seconds between polls while following")
-    scan_count = Int(1000, help="SCAN COUNT hint for the session list")
-    rows_per_scan = Int(50, help="Sessions listed by the first scan (Scan more adds ten times as many)")
-    chunk_size = Int(1000, help="Messages per LRANGE while searching, filtering or exporting")
-    max_link_bytes = Int(16 * 1024 * 1024, help="Largest export offered as a download link")
-
-    _reader: widgets.VBox  # the transcript's column (set by layout.arrange)
 
     def __init__(
         self,
@@ -86,47 +74,109 @@ class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
         match: str = "*",
         page_size: int = 50,
         editable: bool = False,
+        list_now: bool = True,
         **kwargs: Any,
     ) -> None:
         self._client = client
         self._editable = bool(editable)  # decided here, once: never a trait the front end could flip
-        self._lock = threading.RLock()
-        self._muted = 0
-        self._busy_depth = 0
-        self._timeout = client_timeout(client)
-        # The parts; panels most viewers never use (progress bars, checkpoints) are made on first use.
+        self._state = state = ViewerState()
+        self._session = session = OpenSession(state)
         self._looks = looks = Looks()
         self._status_line = StatusLine(looks)
-        self._more = MorePanel(self, looks)  # "More ▾": the controls not needed to read, made on first use
+        self._guard = guard = Guard(self._status_line, client_timeout(client), lambda exc: self._controller.report(exc))
         # Built with a session in a running event loop (a notebook or Voilà kernel), the viewer shows
         # that session first and lists the others on the loop's next turn, once the cell is done.
         loop = running_loop() if session_id else None
-        self._listing_due = True
-        self._closed = False
-        self._table = SessionTable(client, self._pick, looks, self.scan_more, build=False, on_build=self._table_built)
-        self._view = TranscriptView(self, looks)
-        self._finder = Finder(self, looks, self._view.pager)
-        self._exporter = Exporter(self, looks)
-        self._editor = Editor(self, looks) if self._editable else None
-        self._follower = Follower(self)
-        self._checkpoints = CheckpointPanel(self, looks, self._table.widget)
+        # The panels: each gets the state and callbacks, never the viewer. Panels most viewers never
+        # use (the More panel, progress bars, checkpoints) are made on first use.
+        self._more = MorePanel(
+            state,
+            looks,
+            place=lambda box: insert_after(self._reader, self._view.pager, box),
+            extra=lambda: self._exporter.widget,
+            on_jump=self.jump_to,
+            on_refresh=self.refresh,
+            on_raw=lambda raw: self._view.show_raw(raw),
+        )
+        self._table = SessionTable(
+            client,
+            lambda sid: setattr(state, "session_id", sid),
+            looks,
+            self.scan_more,
+            build=False,
+            on_build=lambda table: self._listing.table_built(table),
+        )
+        self._listing = Listing(state, self._table, guard, after=lambda: self._controller.poll())
+        self._view = TranscriptView(
+            state, session, looks, on_page=self._go_page, on_hop=self.show_counterpart, extra=[self._more.toggle]
+        )
+        self._finder = Finder(
+            state, session, looks, self._view.pager, on_find=self.find, on_show=lambda i: self._controller.show_hit(i)
+        )
+        self._exporter = Exporter(
+            state,
+            session,
+            looks,
+            client=client,
+            on_json=self.export_json,
+            on_markdown=self.export_markdown,
+            panel=lambda: self._more.box,
+            reveal=lambda: self._more.show(True),
+        )
+        self._checkpoints = CheckpointPanel(looks, self._table.widget, self._show_checkpoint)
+        self._controller = controller = Controller(
+            client,
+            state,
+            session,
+            guard,
+            table=self._table,
+            listing=self._listing,
+            view=self._view,
+            finder=self._finder,
+            checkpoints=self._checkpoints,
+        )
+        self._editor = (
+            Editor(
+                looks,
+                on_append=self._append_clicked,
+                on_delete=self._delete_clicked,
+                on_confirm=self._confirm_delete_clicked,
+            )
+            if self._editable
+            else None
+        )
+        self._editing = Editing(
+            state,
+            session,
+            guard,
+            self._editor,
+            show_newest=controller.show_newest,
+            refresh_row=controller.refresh_row,
+            forget_row=self._table.forget,
+            info=controller.info,
+        )
+        self._follower = Follower(lambda: state.follow_interval, controller.poll)
+        state.observe(lambda c: self._follower.start() if c.new else self._follower.stop(), names="follow")
         kwargs["_dom_classes"] = [*kwargs.get("_dom_classes", ()), VIEWER_CLASS + "-widget"]
         super().__init__(**kwargs)
-        self._wire(match, page_size)
-        self.children = arrange(self)
-        if not session_id:
-            self.scan()
-            self._render()
-            return
-        self.session_id = session_id
-        self._list_soon(loop)
-
-    def _wire(self, match: str, page_size: int) -> None:
-        # The boxes mirror the traits both ways (the More panel links its own); the buttons call the controller.
-        with self._muted_observers():
+        with controller.muted():
+            mirror(self, state, PUBLIC)  # the state starts from the viewer's values (and its keyword arguments)
             self.match = match
             self.page_size = page_size
-            traitlets.link((self, "search"), (self._finder.text, "value"))
+        reading = [self._view.header, self._view.pager, self._view.html]
+        if self._editor is not None:
+            reading.append(self._editor.widget)
+        self.children, self._reader = arrange(looks, self._status_line.widget, self._table.widget, reading)
+        if session_id:
+            self.session_id = session_id
+        else:
+            controller.render()
+        if not list_now:
+            return  # the table is made and filled by the first scan() (the page: when a visitor arrives)
+        if session_id:
+            self._listing.soon(loop)
+        else:
+            self._listing.scan()
 
     # -- traits ---------------------------------------------------------------
 
@@ -135,112 +185,108 @@ class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
         """Whether this viewer may append and delete; fixed when it is built (``editable=True``)."""
         return self._editable
 
-    @validate("session_id")
-    def _valid_session_id(self, proposal: Any) -> str | None:
-        return proposal.value or None
+    # -- reading --------------------------------------------------------------
 
-    @validate("page_size")
-    def _valid_page_size(self, proposal: Any) -> int:
-        return min(max(int(proposal.value), 1), 1000)
+    @property
+    def length(self) -> int:
+        """Messages in the open session, as of the last read (0 when none is open)."""
+        return self._session.length
 
-    @validate("page")
-    def _valid_page(self, proposal: Any) -> int:
-        return min(max(int(proposal.value), 0), self.pages - 1)
+    @property
+    def pages(self) -> int:
+        """Number of pages of the open session (at least 1), counting only the filtered role when one is set."""
+        return self._state.pages
 
-    @validate("follow_interval")
-    def _valid_interval(self, proposal: Any) -> float:
-        return max(float(proposal.value), 0.05)
+    @property
+    def items(self) -> list[tuple[int, Any]]:
+        """The page shown, as ``(index, message or CorruptMessageError)`` pairs, oldest first."""
+        return list(self._session.items)
 
-    @validate("scan_count", "rows_per_scan", "chunk_size", "max_link_bytes")
-    def _valid_positive(self, proposal: Any) -> int:
-        return max(int(proposal.value), 1)
+    @property
+    def hit(self) -> int | None:
+        """Index of the search hit shown, or None."""
+        return self._finder.hit
 
-    @observe("session_id")
-    def _session_changed(self, change: Any) -> None:
-        if not self._muted:
-            self._open()
+    @property
+    def _hits(self) -> list[int]:
+        return self._finder.hits
 
-    @observe("match")
-    def _match_changed(self, change: Any) -> None:
-        if not self._muted:
-            self.scan()
+    def scan(self) -> None:
+        """List the sessions matching ``match`` again, from the start (SCAN)."""
+        self._listing.scan()
 
-    @observe("page")
-    def _page_changed(self, change: Any) -> None:
-        if not self._muted:
-            self._view.anchor = None
-            self._load_page()
+    def scan_more(self) -> None:
+        """Add up to ten times ``rows_per_scan`` more sessions to the list."""
+        self._listing.scan_more()
 
-    @observe("oldest_first", "page_size")
-    def _order_changed(self, change: Any) -> None:
-        if self._muted:
-            return
-        first = self._view.items[0][0] if self._view.items else None
-        with self._muted_observers():
-            self.page = 0
-        if change.name == "page_size" and first is not None:
-            self._view.anchor = first if self.oldest_first else None
-            with self._muted_observers():
-                self.page = self._view.page_of(first if self._view.role_hits is None else self._view._pos_of(first))
-        self._load_page()
+    def refresh(self) -> None:
+        """Read the open session again (length, TTL, memory, the page shown and its list row)."""
+        self._controller.refresh()
 
-    @observe("role_filter")
-    def _role_filter_changed(self, change: Any) -> None:
-        self._more.show_role(change.new)
-        self._filter_roles()
+    def jump_to(self, index: int | str) -> None:
+        """Show message ``index`` at the top of the transcript (0 is the oldest; negative counts from the end)."""
+        self._controller.jump_to(index)
 
-    @observe("search")
-    def _search_changed(self, change: Any) -> None:
-        self._finder.reset()
-        self._view.current = None
-        self._view.render(self.search)  # marks follow the text at once; Find scans the whole session
+    def _go_page(self, page: int) -> None:
+        self._controller.go_page(page)
 
-    @observe("follow")
-    def _follow_changed(self, change: Any) -> None:
-        self._follower.start() if change.new else self._follower.stop()
+    def _show_checkpoint(self, checkpoint_id: str | None) -> None:
+        self._controller.show_checkpoint(checkpoint_id)
 
-    @contextmanager
-    def _muted_observers(self) -> Iterator[None]:
-        self._muted += 1
-        try:
-            yield
-        finally:
-            self._muted -= 1
+    def show_counterpart(self, index: int, call_id: str | None = None) -> int | None:
+        """Show the tool result of a call in message ``index``, or the call of the tool result ``index``.
 
-    def _pick(self, session_id: str) -> None:
-        self.session_id = session_id
+        The other message is found by call id wherever it is in the session
+        (read outward in growing chunks), shown at the top of the transcript on
+        its page and outlined like a Find hit. A missing counterpart is said in
+        the status line.
+
+        Args:
+            index: a message holding a tool call or a tool result (0 is the oldest).
+            call_id: which call of an AI message; ``None`` takes its first.
+
+        Returns:
+            The index of the message shown, or ``None`` when there is none.
+        """
+        return self._controller.show_counterpart(index, call_id)
 
     # -- search, export, editing ----------------------------------------------
 
-    @guarded
     def find(self) -> None:
         """Search the open session for ``search`` (any case), chunk by chunk, and show the first hit."""
-        self._finder.run()
+        self._controller.find()
 
-    @guarded
-    def export_json(self) -> str:
-        """Offer the whole session as LangChain ``messages_to_dict`` JSON; returns the JSON text too."""
-        return self._exporter.as_json()
+    def export_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Export the whole session as LangChain ``messages_to_dict`` JSON.
 
-    @guarded
-    def export_markdown(self) -> str:
-        """Offer the whole session as a Markdown transcript; returns the Markdown text too."""
-        return self._exporter.as_markdown()
+        The size is estimated first (the length times a sample of messages). An export that fits a
+        download link (``max_link_bytes``) is built in memory, offered as a link, and its text
+        returned. A bigger one, or any with ``path``, is written to a file chunk by chunk (memory
+        stays at a chunk's worth), and the file's path is returned; without ``path`` the file goes to
+        ``$MEMSTORE_NB_EXPORT_DIR`` or the current directory, named after the session, never over
+        another file. The panel's note says where it is.
 
-    @guarded
+        Args:
+            path: write the export to this file.
+
+        Returns:
+            The JSON text, or the path of the file it was written to (None when the export failed:
+            the status line says why).
+        """
+        return self._guard.run("reading the session for export", self._exporter.export, "json", path)
+
+    def export_markdown(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Export the whole session as a Markdown transcript; as :meth:`export_json` does, the text or the path."""
+        return self._guard.run("reading the session for export", self._exporter.export, "markdown", path)
+
     def _append_clicked(self) -> None:
-        self._editor.append() if self._editor else self._read_only("append messages")
+        self._editing.append()
 
-    @guarded
     def _delete_clicked(self) -> None:
-        self._editor.ask_delete() if self._editor else self._read_only("delete sessions")
+        self._editing.ask_delete()
 
-    @guarded
     def _confirm_delete_clicked(self) -> None:
-        self._editor.confirm() if self._editor else self._read_only("delete sessions")
-
-    def _read_only(self, action: str) -> None:
-        self._report(MemstoreError(f"this viewer is read-only: create it with editable=True to {action}"))
+        self._editing.confirm()
 
     # -- live follow and lifetime ---------------------------------------------
 
@@ -251,7 +297,7 @@ class ChatHistoryViewer(Reading, Listing, Aliases, widgets.VBox):
 
     def close(self) -> None:
         """Stop following and close the widget and its children."""
-        self._closed = True
+        self._listing.closed = True
         self.follow = False
         self._follower.stop()
         self._status_line.close()

@@ -72,14 +72,20 @@ class PageWatch:
         return [*self.console_errors, *self.page_errors, *(f"dialog: {d}" for d in self.dialogs)]
 
 
+SIZES = {"wide": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
 def _loopback(url: str) -> bool:
     host = urlsplit(url).hostname
-    return url.startswith(("data:", "blob:", "about:")) or host in {"127.0.0.1", "localhost"}
+    return url.startswith(("data:", "blob:", "about:", "file:")) or host in {"127.0.0.1", "localhost"}
 
 
-@pytest.fixture()
-def page(browser: Any) -> Iterator[tuple[Any, PageWatch]]:
-    """A fresh page that may only reach loopback (the Font Awesome CDN is unreachable here) and records trouble."""
+def watched(browser: Any) -> tuple[Any, Any, PageWatch]:
+    """A new browser context and page that may only reach loopback, and record trouble: (context, page, watch).
+
+    Any request off the machine is blocked (and recorded: issue 20 item 9, the page once loaded Font
+    Awesome from a CDN on every visit).
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
     pg = context.new_page()
     watch = PageWatch()
@@ -105,18 +111,25 @@ def page(browser: Any) -> Iterator[tuple[Any, PageWatch]]:
         watch.dialogs.append(f"{d.type}: {d.message}")
         d.dismiss()
 
-    pg.route("**/*", route)
-    pg.on("console", console)
-
     def page_error(exc: Any) -> None:
         # Nothing is excused: the viewer gives no widget a description under ipywidgets 7, where
         # typesetting it threw IPYWIDGETS_7_MATHJAX.
         watch.page_errors.append(str(exc))
 
+    pg.route("**/*", route)
+    pg.on("console", console)
     pg.on("pageerror", page_error)
     pg.on("dialog", dialog)
+    return context, pg, watch
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[tuple[Any, PageWatch]]:
+    """A fresh page that may only reach loopback (see :func:`watched`); a request off the machine fails the test."""
+    context, pg, watch = watched(browser)
     yield pg, watch
     context.close()
+    assert watch.blocked == [], f"requests left the machine: {watch.blocked}"
 
 
 def viewer_db_url(redis_url: str) -> str:
@@ -209,3 +222,32 @@ def seed_viewer_db(url: str) -> None:
         client.rpush(NOT_A_SESSION, "job-1", "job-2")
     finally:
         client.close()
+
+
+# -- the session table, as the page shows it (viewer/session_table.py) ---------------------------------------
+
+ROW = ".msnb-trow:not(.msnb-thead):not(.msnb-hidden)"  # a session's row (hidden slots are spare rows)
+
+
+def session_rows(pg: Any) -> Any:
+    """The rows of the session table on screen."""
+    return pg.locator(ROW)
+
+
+def pick_session(pg: Any, session_id: str) -> None:
+    """Open a session by clicking its row (on the id; the whole row is the target); a session on another page
+    of the table is found with the filter box first, as a reader would."""
+    row = pg.locator(f"{ROW} .msnb-pick", has_text=session_id).first
+    if row.count() == 0:
+        box = pg.get_by_placeholder("filter the sessions (Enter)")
+        box.fill(session_id)
+        box.press("Enter")
+    row.click()
+
+
+def row_texts(pg: Any) -> list[list[str]]:
+    """Each row's cells as text: id, kind, messages, last activity, TTL, memory, last message."""
+    return pg.locator(ROW).evaluate_all(
+        "rows => rows.map(r => [r.querySelector('.msnb-pick').innerText,"
+        " ...[...r.querySelectorAll('.msnb-cell')].map(c => c.innerText)].map(t => t.replace(/\\u00a0/g, ' ')))"
+    )

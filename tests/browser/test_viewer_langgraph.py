@@ -17,7 +17,7 @@ from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.checkpoint.saver import MemorystoreSaver
 from memstore_nb.viewer.serve import ViewerServer, serve
 
-from .conftest import PageWatch
+from .conftest import PageWatch, pick_session, row_texts, session_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from helpers.graphs import agent_graph, human
@@ -61,13 +61,13 @@ def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
     pg, watch = page
     pg.set_viewport_size({"width": 1280, "height": 800})
     pg.goto(graph_page.url)
-    rows = pg.locator(".msnb-table option")
+    rows = session_rows(pg)
     expect(rows).to_have_count(2, timeout=KERNEL_WAIT_MS)
     region = pg.locator('.msnb-status[role="status"][aria-live="polite"]')
     expect(region).to_have_count(1)  # the status line's live region is there before anything is said
-    texts = {t.replace("\xa0", " ").split()[0]: t.replace("\xa0", " ").split()[1] for t in rows.all_inner_texts()}
+    texts = {t[0]: t[1] for t in row_texts(pg)}
     assert texts == {THREAD: "langgraph", LIST: "memstore"}
-    pg.locator(".msnb-table option", has_text=THREAD).click()
+    pick_session(pg, THREAD)
     head = pg.locator(".msnb-viewer > .msnb-head")
     expect(head).to_contain_text(THREAD)
     expect(head).to_contain_text("langgraph")

@@ -28,7 +28,10 @@ from .conftest import (
     XSS,
     XSS_PAYLOADS,
     PageWatch,
+    pick_session,
+    row_texts,
     seed_viewer_db,
+    session_rows,
     viewer_db_url,
 )
 
@@ -60,13 +63,13 @@ def viewer_page(seeded_url: str) -> Iterator[ViewerServer]:
 
 def _open_page(viewer_page: ViewerServer, page: Any) -> Any:
     page.goto(viewer_page.url)
-    sessions = page.locator("select[size] option")
+    sessions = session_rows(page)
     expect(sessions.first).to_be_visible(timeout=KERNEL_WAIT_MS)
     return sessions
 
 
 def _open_session(page: Any, session_id: str) -> None:
-    page.locator("select[size] option", has_text=session_id).click()
+    pick_session(page, session_id)
     expect(page.locator(".msnb-viewer > .msnb-head")).to_contain_text(session_id)
 
 
@@ -82,11 +85,11 @@ def test_session_list_shows_the_seeded_sessions(viewer_page: ViewerServer, page:
     pg, watch = page
     sessions = _open_page(viewer_page, pg)
     expect(sessions).to_have_count(len(SEEDED))
-    texts = [t.replace("\xa0", " ") for t in sessions.all_inner_texts()]  # ipywidgets pads with no-break spaces
-    for sid in SEEDED:  # table rows: id, kind, messages, TTL, memory, last message
-        assert any(t.split()[:2] == [sid, "memstore"] for t in texts), (sid, texts)
-    assert not any(NOT_A_SESSION in t for t in texts)  # a LIST of non-messages is not a session
-    assert any(t.split()[2] == "120" for t in texts)
+    texts = row_texts(pg)
+    for sid in SEEDED:  # table rows: id, kind, messages, last activity, TTL, memory, last message
+        assert any(t[:2] == [sid, "memstore"] for t in texts), (sid, texts)
+    assert not any(NOT_A_SESSION in " ".join(t) for t in texts)  # a LIST of non-messages is not a session
+    assert any(t[2] == "120" for t in texts)
     expect(pg.get_by_text(f"{len(SEEDED)} sessions matching")).to_be_visible()
     _assert_clean(watch)
 
@@ -214,8 +217,8 @@ def test_session_id_opens_that_session_at_once(seeded_url: str, page: tuple[Any,
         expect(pg.locator(".msnb-msg")).to_have_count(PAGE_SIZE)
         # The session table is made and listed right after the transcript, with nobody touching the page,
         # and the open session's row is the selected one.
-        expect(pg.locator(".msnb-table option:checked")).to_contain_text(LONG, timeout=KERNEL_WAIT_MS)
-        assert pg.locator(".msnb-table option").count() > 1
+        expect(pg.locator(".msnb-trow.msnb-current")).to_contain_text(LONG, timeout=KERNEL_WAIT_MS)
+        assert session_rows(pg).count() > 1
     _assert_clean(watch)
 
 

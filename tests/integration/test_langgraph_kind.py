@@ -206,7 +206,7 @@ def test_the_viewer_lists_a_thread_and_shows_its_checkpoints(
         assert steps == sorted(steps, reverse=True) and len(panel.select.options) == len(steps) + 1
         assert "step" in panel.select.options[1][0] and "UTC" in panel.select.options[1][0]
         # Each message carries the time of the checkpoint that first held it.
-        assert sorted(viewer._view.times) == list(range(6)) and "UTC" in viewer._transcript.value
+        assert sorted(viewer._session.times) == list(range(6)) and "UTC" in viewer._transcript.value
         first_turn = next(c for c in panel.checkpoints if c.source == "loop" and c.step == 1)
         panel.select.value = first_turn.checkpoint_id
         assert viewer.length == 2 and "the sum" not in viewer._transcript.value
@@ -215,7 +215,7 @@ def test_the_viewer_lists_a_thread_and_shows_its_checkpoints(
         assert viewer.length == 6
         # A plain list hides the panel again.
         viewer._session_select.value = f"{tag}-list"
-        assert viewer.length == 1 and panel.widget.layout.display == "none" and viewer._view.times == {}
+        assert viewer.length == 1 and panel.widget.layout.display == "none" and viewer._session.times == {}
     finally:
         viewer.close()
 
@@ -235,8 +235,8 @@ def test_a_thread_opened_by_id_in_a_kernel_opens_as_a_thread(
 
     viewer = asyncio.run(cell())
     try:
-        assert viewer.session_id == f"{tag}-v" and viewer._view.stats is not None
-        assert viewer._view.stats.kind == "langgraph" and viewer.length == 4
+        assert viewer.session_id == f"{tag}-v" and viewer._session.stats is not None
+        assert viewer._session.stats.kind == "langgraph" and viewer.length == 4
         assert "the sum is 9" in viewer._transcript.value and viewer._status_line.text == ""
         assert viewer._session_select.value == f"{tag}-v"
     finally:

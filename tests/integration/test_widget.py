@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
@@ -122,9 +123,10 @@ def test_session_list(client: redis.Redis, session_id: str, make):
     viewer = make(match=f"{session_id}*")
     rows = dict((value, label) for label, value in viewer._session_select.options)
     assert set(rows) == {f"{session_id}:a", f"{session_id}:b"}
-    a, b = rows[f"{session_id}:a"].split(), rows[f"{session_id}:b"].split()
-    assert a[:4] == [f"{session_id}:a", "memstore", "3", "none"] and a[-3:] == ["human:", "question", "2"]
-    assert b[:4] == [f"{session_id}:b", "memstore", "1", "8m"] and b[-3:] == ["system:", "only", "one"]
+    a, b = rows[f"{session_id}:a"].split(" · "), rows[f"{session_id}:b"].split(" · ")
+    assert a[:3] == [f"{session_id}:a", "memstore", "3 messages"] and a[4:] == ["no TTL", a[5], "human: question 2"]
+    assert b[:3] == [f"{session_id}:b", "memstore", "1 message"] and b[4] == "TTL 8m" and b[-1] == "system: only one"
+    assert a[3].startswith("last activity ") and a[3].endswith(" ago")
     assert viewer.session_id is None and viewer._session_select.index is None
     assert "2 sessions" in viewer._scan_status.value and viewer._more_button.disabled
     viewer._session_select.value = f"{session_id}:b"
@@ -157,14 +159,15 @@ def test_sort_box_and_controls_made_when_needed(client: redis.Redis, session_id:
     labels = {b.description for b in buttons(viewer)}
     assert "Scan more" not in labels and viewer._table._more is None  # everything listed: never made
     assert "‹ Hit" not in labels and "Hit ›" not in labels  # made by the first search
-    viewer._table.sort_dropdown.value = ("messages", True)
-    assert ids() == ["c", "a", "b"]
-    viewer._table.sort("messages")  # the same column again reverses
-    assert ids() == ["b", "a", "c"] and viewer._table.sort_dropdown.label == "sort by messages ▲"
-    viewer._table.sort("id")
+    headers = viewer._table.headers
+    assert viewer._table.sort_by == "activity" and headers["activity"].description == "Last activity ▼"
+    headers["messages"].click()  # the column header sorts, most first
+    assert ids() == ["c", "a", "b"] and headers["messages"].description == "Messages ▼"
+    headers["messages"].click()  # the same column again reverses
+    assert ids() == ["b", "a", "c"] and headers["messages"].description == "Messages ▲"
+    assert headers["activity"].description == "Last activity"
+    viewer._table.sort("session")
     assert ids() == ["a", "b", "c"]
-    viewer._table.sort_dropdown.value = ""  # as listed (SCAN order)
-    assert sorted(ids()) == ["a", "b", "c"] and viewer._table.sort_by == ""
     viewer.session_id = f"{session_id}:c"
     viewer.search = "answer"
     viewer._find_button.click()
@@ -274,7 +277,7 @@ def test_more_panel_is_built_on_first_click_and_its_controls_work(client: redis.
     # Not built: none of its controls exists, on the page or off it.
     assert not more.built and "_box" in vars(more) and "order_checkbox" not in vars(more)
     assert not any(isinstance(w, widgets.ToggleButton) for w in before)
-    assert [w for w in before if isinstance(w, widgets.Dropdown)] == [viewer._table.sort_dropdown]  # no role box
+    assert [w for w in before if isinstance(w, widgets.Dropdown)] == []  # no role box
     assert not {"Refresh", "Go to #", "Export JSON", "Export Markdown"} & {b.description for b in buttons(viewer)}
     # The toggle: in the pager's row, 32 px, its state in its text and tooltip (its accessible name and description).
     assert any(toggle is w for w in viewer._view.pager.children)  # 32 px: the stylesheet (tests/browser)
@@ -338,7 +341,9 @@ def test_search_jumps_to_hits(client: redis.Redis, session_id: str, make):
     seed(client, session_id, messages)
     viewer = make(session_id=session_id, page_size=20)
     viewer.chunk_size = 64
-    viewer._search_text.value = "nEEdle"  # Enter in the box runs Find
+    viewer._search_text.value = "nEEdle"  # typed: the page marks it; Find waits for Enter
+    assert viewer._hits == []
+    page_enter(viewer._search_text)  # Enter in the box runs Find
     assert viewer._hits == [250, 5]  # newest first, like the pages
     assert viewer._search_progress.value == viewer._search_progress.max == 300
     viewer._find_button.click()
@@ -391,15 +396,23 @@ def test_export_json_and_markdown(client: redis.Redis, session_id: str, make):
     assert "ünïcödé ✓" in text
 
 
-def test_export_too_large_for_a_link_says_how_to_save_it(client: redis.Redis, session_id: str, make):
-    seed(client, session_id, conversation(40))
+def test_export_too_large_for_a_link_is_written_to_a_file(
+    client: redis.Redis, session_id: str, make, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MEMSTORE_NB_EXPORT_DIR", str(tmp_path))
+    history = seed(client, session_id, conversation(40))
     viewer = make(session_id=session_id)
     viewer.max_link_bytes = 1000
-    text = viewer.export_json()
-    assert len(json.loads(text)) == 40  # the caller still gets everything
+    path = viewer.export_json()
+    assert path == str(tmp_path / f"{session_id}.json")
+    assert json.loads(Path(path).read_text()) == messages_to_dict(history.messages)  # everything, in the file
     link = viewer._export_link.value
-    assert "href" not in link and "too large for a download link" in link
-    assert f"memstore-nb show {session_id} --json" in link
+    assert "href" not in link and "too large for a download link" in link and path in link
+    assert f"memstore-nb show {session_id} --json --endpoint redis://127.0.0.1:" in link
+    assert viewer.export_json() == str(tmp_path / f"{session_id}-1.json")  # never over another file
+    md = tmp_path / "chosen.md"
+    assert viewer.export_markdown(path=md) == str(md)
+    assert md.read_text() == to_markdown(history.messages, title=session_id)
 
 
 def test_export_notes_unreadable_entries(client: redis.Redis, session_id: str, make):
@@ -555,7 +568,7 @@ def test_in_a_kernel_the_session_shows_first_and_the_table_fills_on_the_next_tur
     seed(client, f"{session_id}:b", conversation(2))
     viewer, before, after = _in_a_kernel_loop(lambda: make(match=f"{session_id}*", session_id=f"{session_id}:b"))
     assert before == (0, False)  # the cell ends with the transcript on the page and the column still empty
-    assert after == (2, True)  # then the table is made and listed, without anyone touching it
+    assert after == (3, True)  # then the table is made and listed, without anyone touching it
     assert shown(viewer) == [0, 1] and status(viewer) == ""
     assert sorted(v for _, v in viewer._session_select.options) == [f"{session_id}:a", f"{session_id}:b"]  # SCAN order
     assert viewer._session_select.value == f"{session_id}:b"  # the open session's row is highlighted
@@ -589,7 +602,7 @@ def test_in_a_kernel_a_viewer_closed_at_once_lists_nothing(client: redis.Redis, 
 def test_in_a_kernel_an_error_opening_the_session_stays_after_the_listing(client: redis.Redis, session_id: str, make):
     client.hset(session_id, "a", "b")
     viewer, _, after = _in_a_kernel_loop(lambda: make(match=f"{session_id}*", session_id=session_id))
-    assert after == (2, True) and "holds a Redis hash" in status(viewer)
+    assert after == (3, True) and "holds a Redis hash" in status(viewer)
 
 
 # -- cost and live follow ---------------------------------------------------------
@@ -678,6 +691,11 @@ def page_click(button: widgets.Button) -> None:
     from_page(button, {"method": "custom", "content": {"event": "click"}})
 
 
+def page_enter(box: widgets.Text) -> None:
+    """Enter in a text box, as the page's widget manager reports it."""
+    from_page(box, {"method": "custom", "content": {"event": "submit"}})
+
+
 def test_page_cannot_turn_writing_on(client: redis.Redis, session_id: str, make):
     """Issue 9 part 4: read-only is decided in Python; no comm message from the page can turn writing on."""
     history = seed(client, session_id, conversation(6))
@@ -708,7 +726,7 @@ def test_confirm_applies_only_to_the_session_asked_about(client: redis.Redis, se
     viewer = make(match=f"{session_id}*", session_id=f"{session_id}:a", editable=True)
     page_click(viewer._delete_button)
     assert "4 messages" in viewer._confirm_html.value
-    viewer._view.transcript = open_transcript(client, f"{session_id}:b")  # swapped under the question
+    viewer._session.transcript = open_transcript(client, f"{session_id}:b")  # swapped under the question
     page_click(viewer._confirm_delete_button)
     assert len(first) == 4 and len(second) == 4
     assert "nothing was deleted" in status(viewer)

@@ -71,7 +71,7 @@ def test_call_and_result_on_different_pages_newest_first(viewer: ChatHistoryView
     assert go.description == "#49 add → result" and go.tooltip.startswith("message #49")
     go.click()
     assert shown(v)[0] == 50 and 49 in shown(v)  # the result at the top, its call right under it
-    assert outlined(v) == ["50"] and v._view.current == 50
+    assert outlined(v) == ["50"] and v._session.current == 50
     assert v._status_line.text == "the result of message #49 is message #50"
     assert link_buttons(v) == [] and go not in v._view.pager.children
 

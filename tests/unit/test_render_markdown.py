@@ -91,5 +91,14 @@ def test_tables_strikethrough_and_no_style_attribute() -> None:
 def test_huge_text_is_shown_verbatim() -> None:
     big = "**x** " * 20_000
     out = render_markdown(big)
-    assert elements(out) == [("pre", {"class": "msnb-plain"})]
-    assert text(out) == big + "\n"
+    assert elements(out) == [("div", {"class": "msnb-plain"}), ("p", {})]
+    assert text(out) == big + "\n"  # every character, as written
+
+
+def test_huge_text_reads_as_paragraphs_not_one_monospace_box() -> None:
+    """Issue 20 item 22: a long answer past the Markdown limit was one <pre> (monospace, 24em high)."""
+    paragraphs = [f"Paragraph {i}: " + "the carrier's hub was over capacity; " * 60 for i in range(30)]
+    out = render_markdown("\n\n".join(paragraphs) + "\n\n<b>not markup</b>")
+    assert "<pre" not in out and out.count("<p>") == 31
+    assert elements(out)[:2] == [("div", {"class": "msnb-plain"}), ("p", {})]
+    assert "&lt;b&gt;not markup&lt;/b&gt;" in out  # still escaped text, every character kept

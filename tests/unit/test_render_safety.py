@@ -196,3 +196,31 @@ def test_any_value_in_plain_fields_keeps_the_exact_structure(value: str) -> None
         out = render_message(message, 1)
         assert_safe(out)
         assert _shape(out) == _shape(render_message(benign, 1))
+
+
+# -- issue 20 item 3: a lone surrogate reaches no page, file or kernel message raw -------------------------
+
+LONE = chr(0xD800)
+
+
+def test_a_lone_surrogate_anywhere_in_a_message_is_shown_as_its_escape() -> None:
+    from memstore_nb.render import to_markdown
+
+    call = {"name": f"t{LONE}", "args": {f"k{LONE}": f"v{LONE}"}, "id": f"c{LONE}", "type": "tool_call"}
+    items = [
+        (0, HumanMessage(f"text {LONE} here", name=f"n{LONE}")),
+        (1, AIMessage(f"**bold {LONE}**", tool_calls=[call], response_metadata={"model_name": f"m{LONE}"})),
+        (2, ToolMessage(f'{{"x": "{LONE}"}}', tool_call_id=f"c{LONE}")),
+        (3, CorruptMessageError("key", 3, f"{{bad {LONE}", "not valid JSON")),
+    ]
+    page = render_page(items, raw_json=True, highlight=LONE)
+    page.encode("utf-8")  # raised UnicodeEncodeError: what the kernel's message to the page does
+    assert "text \\ud800 here" in page and LONE not in page
+    to_markdown([m for _, m in items], title=f"s{LONE}").encode("utf-8")
+    render_page([], empty_text=f"none {LONE}").encode("utf-8")
+
+
+@given(ANY_TEXT)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+def test_any_text_renders_to_encodable_html(body: str) -> None:
+    render_page([(0, HumanMessage(body + LONE)), (1, AIMessage(LONE + body))]).encode("utf-8")
