@@ -8,6 +8,7 @@ below; every walk bounded like the saver's). Values are decoded with the saver's
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from .calls import Call, Calls
 from .layout import BLOB_EMPTY, ThreadKeys, check_prefix, check_text, split_value, text
 from .scripts import Script
 
-__all__ = ["CheckpointSummary", "message_times", "node_of", "thread_checkpoints"]
+__all__ = ["CheckpointSummary", "message_times", "messages_first_held", "node_of", "thread_checkpoints"]
 
 # KEYS[1] hash, KEYS[2] index; ARGV[1] namespace, ARGV[2] channel, ARGV[3] most checkpoints. In one
 # pass over the namespace's checkpoints, oldest first: {id, time, pieces of the channel's value no
@@ -263,6 +264,38 @@ def thread_checkpoints(
     return out
 
 
+def _first_held(
+    client: Any, thread_id: str, key_prefix: str, ns: str, channel: str, serde: SerializerProtocol | None, most: int
+) -> Iterator[tuple[str, str, list[Any]]]:
+    # (checkpoint id, its time, the messages no earlier checkpoint held), oldest checkpoint first.
+    keys = ThreadKeys(thread_id, check_prefix(key_prefix))
+    codec = _serde(serde)
+    seen: set[str] = set()
+    for item in _run(client, _TIMES, keys, ns, [channel, most]) or ():
+        cid, ts = text(item[0]), text(item[1])
+        fresh: list[Any] = []
+        try:
+            if not ts:
+                ts = str(codec.loads_typed(split_value(item[3])[1])["checkpoint"].get("ts") or "")
+            for raw in reversed(item[2]):
+                header, typed = split_value(raw)
+                if header[0] == BLOB_EMPTY:
+                    continue
+                for message in codec.loads_typed(typed) or ():
+                    ident = getattr(message, "id", None) or (message.get("id") if isinstance(message, dict) else None)
+                    if isinstance(ident, str) and ident not in seen:
+                        seen.add(ident)
+                        fresh.append(message)
+        except Exception as exc:
+            raise CheckpointError(
+                f"checkpoint {cid!r} of thread {thread_id!r}: a stored value cannot be read ({type(exc).__name__}: "
+                f"{exc})",
+                thread_id,
+                cid,
+            ) from exc
+        yield cid, ts, fresh
+
+
 def message_times(
     client: Any,
     thread_id: str,
@@ -282,27 +315,30 @@ def message_times(
     Raises:
         CheckpointError: the thread is incomplete, of another type, or a piece cannot be decoded.
     """
-    keys = ThreadKeys(thread_id, check_prefix(key_prefix))
-    codec = _serde(serde)
-    times: dict[str, str] = {}
-    for item in _run(client, _TIMES, keys, ns, [channel, max_checkpoints]) or ():
-        cid, ts = text(item[0]), text(item[1])
-        try:
-            if not ts:
-                ts = str(codec.loads_typed(split_value(item[3])[1])["checkpoint"].get("ts") or "")
-            for raw in reversed(item[2]):
-                header, typed = split_value(raw)
-                if header[0] == BLOB_EMPTY:
-                    continue
-                for message in codec.loads_typed(typed) or ():
-                    ident = getattr(message, "id", None) or (message.get("id") if isinstance(message, dict) else None)
-                    if isinstance(ident, str) and ts:
-                        times.setdefault(ident, ts)
-        except Exception as exc:
-            raise CheckpointError(
-                f"checkpoint {cid!r} of thread {thread_id!r}: a stored value cannot be read ({type(exc).__name__}: "
-                f"{exc})",
-                thread_id,
-                cid,
-            ) from exc
-    return times
+    held = _first_held(client, thread_id, key_prefix, ns, channel, serde, max_checkpoints)
+    return {_id(m): ts for _cid, ts, fresh in held if ts for m in fresh}
+
+
+def messages_first_held(
+    client: Any,
+    thread_id: str,
+    *,
+    key_prefix: str = "",
+    ns: str = "",
+    channel: str = "messages",
+    serde: SerializerProtocol | None = None,
+    max_checkpoints: int = 100_000,
+) -> dict[str, tuple[str, list[Any]]]:
+    """Checkpoint id -> (its time, the messages it was the first to hold), in the same one pass as
+    :func:`message_times`: what each step added, on every branch, whatever was removed since.
+
+    Raises:
+        CheckpointError: the thread is incomplete, of another type, or a piece cannot be decoded.
+    """
+    held = _first_held(client, thread_id, key_prefix, ns, channel, serde, max_checkpoints)
+    return {cid: (ts, fresh) for cid, ts, fresh in held}
+
+
+def _id(message: Any) -> str:
+    ident = getattr(message, "id", None) or message.get("id")
+    return str(ident)

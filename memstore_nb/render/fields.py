@@ -18,6 +18,7 @@ __all__ = [
     "details",
     "display_id",
     "esc",
+    "exact_time_text",
     "image_url",
     "json_block",
     "json_text",
@@ -186,6 +187,18 @@ def time_text(value: object) -> str:
     if when.tzinfo is not None:
         return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def exact_time_text(value: str | None) -> str:
+    """An ISO 8601 time (a checkpoint's ``ts``) to the millisecond: ``YYYY-MM-DD HH:MM:SS.mmm UTC``."""
+    if not value:
+        return "no time"
+    try:
+        when = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        return shorten(value)
+    stamp = (when.astimezone(dt.timezone.utc) if when.tzinfo is not None else when).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return stamp[:-3] + (" UTC" if when.tzinfo is not None else "")
 
 
 def message_time(message: BaseMessage) -> object:

@@ -18,17 +18,15 @@ through a :class:`HistorySource` (list its ids, summarize them, describe one, op
 from __future__ import annotations
 
 import builtins
-import html
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..codec import escape_controls
 from ..errors import MemstoreError
 from ..replies import escape_glob
-from ..units import duration
 from .entries import entry_role, preview
+from .records import MEMSTORE, SessionInfo, SessionStats, SessionSummary
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -53,10 +51,10 @@ __all__ = [
     "list_kind",
 ]
 
-MEMSTORE = "memstore"
 COMMUNITY = "community"
 LANGGRAPH = "langgraph"
 COMMUNITY_PREFIX = "message_store:"
+_NO_CHECKPOINTS = "only a LangGraph thread has checkpoints: open one first"
 
 
 class SessionId(str):
@@ -111,100 +109,6 @@ class SessionNotFound(MemstoreError, KeyError):
 # -- what a source answers with ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SessionStats:
-    """What the viewer's header shows: size, expiry, memory."""
-
-    session_id: str
-    length: int
-    ttl: int | None
-    memory: int | None
-    kind: str = MEMSTORE
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    """One row of a session list: size, expiry and the latest message."""
-
-    session_id: str
-    length: int
-    ttl: int | None
-    last_role: str
-    last_preview: str
-    kind: str = MEMSTORE
-    memory: int | None = None
-    #: seconds since Redis last touched the key (``OBJECT IDLETIME``, read before the summary touched it);
-    #: None where the server does not track it (an LFU eviction policy) or the kind is not one key
-    idle: int | None = None
-    #: when the conversation last changed (epoch seconds), where the kind knows it exactly (a LangGraph
-    #: thread: its newest checkpoint); None otherwise
-    updated: float | None = None
-
-    def label(self) -> str:
-        """A one-line plain-text description (for a list row; plain text, so escape it before using it in HTML)."""
-        ttl = "no TTL" if self.ttl is None else f"TTL {duration(self.ttl)}"
-        name = escape_controls(self.session_id)  # bidi and control characters shown, never obeyed
-        if self.length == 0:
-            return f"{name} · gone"
-        msgs = "message" if self.length == 1 else "messages"
-        preview = escape_controls(self.last_preview)
-        return f"{name} · {self.length:,} {msgs} · {ttl} · {self.last_role}: {preview}"
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """A session at a glance, as :func:`~memstore_nb.sources.session_info` returns it.
-
-    Attributes:
-        session_id: the id (the key, for list kinds).
-        length: number of messages.
-        ttl: seconds until it expires, or ``None`` when it has no expiry.
-        memory: bytes it uses (MEMORY USAGE), or ``None`` when the server refuses the command.
-        first_role, first_preview: who spoke first, and the start of what they said.
-        last_role, last_preview: the same for the latest message.
-        roles: how many messages of each role the loaded page holds.
-        page_size: how many of the latest messages ``roles`` counts.
-        kind: ``"memstore"``, ``"community"``, ``"langgraph"`` or a plug-in source's kind.
-    """
-
-    session_id: str
-    length: int
-    ttl: int | None
-    memory: int | None
-    first_role: str
-    first_preview: str
-    last_role: str
-    last_preview: str
-    roles: dict[str, int] = field(default_factory=dict)
-    page_size: int = 0
-    kind: str = MEMSTORE
-
-    def __repr__(self) -> str:
-        return (
-            f"SessionInfo(session_id={self.session_id!r}, kind={self.kind!r}, length={self.length}, ttl={self.ttl}, "
-            f"memory={self.memory}, roles={self.roles})"
-        )
-
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        ttl = "no expiry" if self.ttl is None else duration(self.ttl)
-        memory = "unknown (MEMORY USAGE refused)" if self.memory is None else f"{self.memory:,} bytes"
-        roles = ", ".join(f"{esc(role)}: {n}" for role, n in sorted(self.roles.items())) or "none"
-        rows = [
-            ("session", f"<code>{esc(escape_controls(self.session_id))}</code>"),
-            ("kind", esc(self.kind)),
-            ("messages", f"{self.length:,}"),
-            ("TTL", esc(ttl)),
-            ("memory", esc(memory)),
-            ("first", f"<b>{esc(self.first_role)}</b>: {esc(escape_controls(self.first_preview))}"),
-            ("last", f"<b>{esc(self.last_role)}</b>: {esc(escape_controls(self.last_preview))}"),
-            (f"roles (last {self.page_size})", roles),
-        ]
-        cell = 'style="text-align:left;padding-right:1em"'
-        body = "".join(f"<tr><th {cell}>{name}</th><td {cell}>{value}</td></tr>" for name, value in rows)
-        return f'<table class="msnb-session-info">{body}</table>'
-
-
 # -- what every kind answers ---------------------------------------------------------------------
 
 
@@ -223,6 +127,8 @@ class Transcript(Protocol):
     has_checkpoints: bool
     #: the checkpoint shown (None: the newest); always None without checkpoints
     checkpoint_id: str | None
+    #: how the shown checkpoint reads to a person ("step 4 · model · 10:00:01.234"), when known
+    checkpoint_label: str | None
 
     def stats(self) -> SessionStats:
         """Length, TTL and memory (raises ``SessionNotFound`` when it is gone)."""
@@ -233,14 +139,23 @@ class Transcript(Protocol):
     def find(self, text: str, *, chunk_size: int, progress: Callable[[int, int], None] | None) -> list[int]:
         """Indices (oldest = 0) of the messages containing ``text``, any case."""
 
-    def checkpoints(self, limit: int | None = 50) -> list[Any]:
-        """The conversation's checkpoints, newest first (``[]`` for a kind without them)."""
+    def checkpoints(self, limit: int | None = 50, before: str | None = None) -> list[Any]:
+        """The conversation's checkpoints, newest first, older than ``before`` (``[]`` for a kind without them)."""
+
+    def added_by(self, checkpoint: Any) -> list[Any] | None:
+        """The messages a listed checkpoint added, when the kind can tell (None otherwise)."""
+
+    def compare(self, older_id: str, newer_id: str) -> Any:
+        """What changed between two checkpoints (messages added, removed; other channels)."""
+
+    def tasks(self, checkpoint_id: str | None) -> Any:
+        """A checkpoint's next nodes and pending writes."""
 
     def times(self, checkpoints: Sequence[Any] = ()) -> dict[int, str]:
         """Message index -> when it was first stored, where the kind knows it (``{}`` otherwise)."""
 
-    def at_checkpoint(self, checkpoint_id: str | None) -> None:
-        """Read the conversation as of ``checkpoint_id`` from now on (None: the newest)."""
+    def at_checkpoint(self, checkpoint_id: str | None, label: str | None = None) -> None:
+        """Read the conversation as of ``checkpoint_id`` from now on (None: the newest), shown as ``label``."""
 
     def read_at(self, indices: Sequence[int]) -> list[Any]:
         """The messages at ``indices`` (0 = oldest), each a message or its ``CorruptMessageError``."""
@@ -297,19 +212,32 @@ class BaseTranscript:
 
     has_checkpoints = False
     checkpoint_id: str | None = None
+    checkpoint_label: str | None = None
 
-    def checkpoints(self, limit: int | None = 50) -> list[Any]:
+    def checkpoints(self, limit: int | None = 50, before: str | None = None) -> list[Any]:
         """No checkpoints: ``[]``."""
         return []
+
+    def added_by(self, checkpoint: Any) -> list[Any] | None:
+        """No checkpoints: nothing to tell."""
+        return None
+
+    def compare(self, older_id: str, newer_id: str) -> Any:
+        """No checkpoints to compare: ``MemstoreError``."""
+        raise MemstoreError(_NO_CHECKPOINTS)
+
+    def tasks(self, checkpoint_id: str | None) -> Any:
+        """No checkpoints, no tasks: ``MemstoreError``."""
+        raise MemstoreError(_NO_CHECKPOINTS)
 
     def times(self, checkpoints: Sequence[Any] = ()) -> dict[int, str]:
         """No known times: ``{}``."""
         return {}
 
-    def at_checkpoint(self, checkpoint_id: str | None) -> None:
+    def at_checkpoint(self, checkpoint_id: str | None, label: str | None = None) -> None:
         """Only ``None`` (the conversation as it is) makes sense without checkpoints."""
         if checkpoint_id is not None:
-            raise MemstoreError("only a LangGraph thread has checkpoints: open one first")
+            raise MemstoreError(_NO_CHECKPOINTS)
 
 
 @runtime_checkable

@@ -48,27 +48,62 @@ class ThreadTranscript(BaseTranscript):
         self.kind = LANGGRAPH
         self.key_prefix = key_prefix
         self.checkpoint_id = checkpoint_id
+        self.checkpoint_label: str | None = None
         self._messages: list[Any] = []
         self._loaded = False
+        # checkpoint id -> (time, the messages it first held), and the newest id in it, as last read
+        self._held: dict[str, tuple[str, list[Any]]] | None = None
+        self._held_upto = ""
 
-    def checkpoints(self, limit: int | None = 50) -> list[Any]:
-        """The thread's checkpoints, newest first (:class:`~memstore_nb.checkpoint.threads.CheckpointSummary`)."""
+    def checkpoints(self, limit: int | None = 50, before: str | None = None) -> list[Any]:
+        """The thread's checkpoints, newest first, older than ``before`` when given
+        (:class:`~memstore_nb.checkpoint.threads.CheckpointSummary`, one round trip)."""
         from ..checkpoint.threads import thread_checkpoints
 
-        return thread_checkpoints(self.client, self.session_id, key_prefix=self.key_prefix, limit=limit)
+        return thread_checkpoints(self.client, self.session_id, key_prefix=self.key_prefix, limit=limit, before=before)
 
-    def at_checkpoint(self, checkpoint_id: str | None) -> None:
-        """Read the thread as of ``checkpoint_id`` from now on (None: the newest checkpoint)."""
+    def at_checkpoint(self, checkpoint_id: str | None, label: str | None = None) -> None:
+        """Read the thread as of ``checkpoint_id`` from now on (None: the newest checkpoint), shown as ``label``."""
         self.checkpoint_id = checkpoint_id
+        self.checkpoint_label = label if checkpoint_id is not None else None
         self._loaded = False
+
+    def added_by(self, checkpoint: Any) -> list[Any] | None:
+        """The messages ``checkpoint`` (a summary from :meth:`checkpoints`) was the first to hold: what its step
+        added, on whichever branch, whatever was removed later (the pass :meth:`times` reads, once)."""
+        cid = checkpoint.checkpoint_id
+        if self._held is None or (cid not in self._held and cid > self._held_upto):  # newer than the last read
+            self._read_held()
+            self._held_upto = max(self._held_upto, cid)
+        held = self._held or {}
+        return [_as_message(m, self.session_id, i) for i, m in enumerate(held[cid][1])] if cid in held else []
+
+    def compare(self, older_id: str, newer_id: str) -> Any:
+        """Messages added and removed from ``older_id`` to ``newer_id`` and the other channels that changed
+        (:class:`~memstore_nb.checkpoint.diff.CheckpointDiff`)."""
+        from ..checkpoint.diff import compare_checkpoints
+
+        return compare_checkpoints(self.client, self.session_id, older_id, newer_id, key_prefix=self.key_prefix)
+
+    def tasks(self, checkpoint_id: str | None) -> Any:
+        """The nodes ``checkpoint_id`` (None: the newest) runs next and its pending writes
+        (:class:`~memstore_nb.checkpoint.diff.CheckpointTasks`)."""
+        from ..checkpoint.diff import checkpoint_tasks
+
+        return checkpoint_tasks(self.client, self.session_id, checkpoint_id, key_prefix=self.key_prefix)
+
+    def _read_held(self) -> dict[str, tuple[str, list[Any]]]:
+        from ..checkpoint.views import messages_first_held
+
+        self._held = messages_first_held(self.client, self.session_id, key_prefix=self.key_prefix)
+        self._held_upto = max(self._held, default="")
+        return self._held
 
     def times(self, checkpoints: Sequence[Any] = ()) -> dict[int, str]:
         """Message index -> the time of the checkpoint that first held the message (exact, for every message
         with an id), read in one pass over the thread's checkpoint index (``checkpoints`` is not needed)."""
-        from ..checkpoint.views import message_times
-
         messages = self._messages if self._loaded else self._load()
-        first_seen = message_times(self.client, self.session_id, key_prefix=self.key_prefix)
+        first_seen = {getattr(m, "id", None): ts for ts, fresh in self._read_held().values() for m in fresh}
         return {
             i: first_seen[m.id]
             for i, m in enumerate(messages)

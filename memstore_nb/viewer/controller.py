@@ -191,12 +191,12 @@ class Controller:
             session.scan_roles(progress)
 
     @guarded("reading the checkpoint")
-    def show_checkpoint(self, checkpoint_id: str | None) -> None:
-        """Read the open thread as of ``checkpoint_id`` (None: the newest checkpoint)."""
+    def show_checkpoint(self, checkpoint_id: str | None, label: str | None = None) -> None:
+        """Read the open thread as of ``checkpoint_id`` (None: the newest checkpoint), ``label`` in the header."""
         session = self.session
         if session.transcript is None or not session.transcript.has_checkpoints:
             raise MemstoreError("only a LangGraph thread has checkpoints: open one first")
-        session.transcript.at_checkpoint(checkpoint_id)
+        session.transcript.at_checkpoint(checkpoint_id, label)
         session.anchor = session.current = None
         self.finder.reset()
         self._set_page(0)

@@ -45,6 +45,11 @@ TABLE_CSS = f"""
   min-width:0;line-height:20px;font-size:13px}}
 {_W} .msnb-c-num,{_W} .msnb-c-when{{text-align:right;font-variant-numeric:tabular-nums}}
 {_W} .msnb-table-pager{{justify-content:flex-end}}
+{_W} .msnb-checkpoints select{{font-size:12px}}
+{_W} .msnb-checkpoints select option{{padding:1px 6px !important;line-height:1.5 !important}}
+{_W} .msnb-steps,{_W} .msnb-steps .widget-html-content{{font-size:12px;line-height:1.45 !important;
+  overflow-wrap:anywhere}}
+{_W} .msnb-steps ul.msnb-steplist{{margin:0 0 2px;padding-left:1.4em}}
 @media (max-width:600px){{
   {_W} .msnb-grid{{max-height:45vh;overflow-y:auto}}
   {_W} .msnb-trow{{display:flex !important;flex-flow:row wrap !important;padding:0 0 4px}}
@@ -86,6 +91,11 @@ LAYOUT_CSS = f"""<style>
 @media (max-width:600px){{
   {_W} .msnb-options{{order:1}}
   {_W} .msnb-checkpoints select{{height:6em}}
+  /* a thread's steps go under the transcript: the table's column lets its parts join the page's flow */
+  {_W} .msnb-sessions{{display:contents !important}}
+  {_W} .msnb-sessions > *{{flex:1 1 100% !important;max-width:100%;min-width:0}}
+  {_W} > .msnb-reader{{order:1}}
+  {_W} .msnb-checkpoints{{order:2}}
   {_W}.msnb-page .msnb-reader{{height:calc(100vh - 16px);position:static}}
 }}
 {TABLE_CSS}</style>"""

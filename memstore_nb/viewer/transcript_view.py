@@ -93,8 +93,9 @@ class TranscriptView:
             place = f"page {state.page + 1:,} of {state.pages:,}, {order}"
         role = f" · {session.total:,} {state.role_filter} messages" if session.role_hits is not None else ""
         kind = "" if stats.kind == "memstore" else f" · {stats.kind}"
-        if session.transcript is not None and session.transcript.checkpoint_id:
-            kind += f" · checkpoint {session.transcript.checkpoint_id}"
+        shown = session.transcript
+        if shown is not None and shown.checkpoint_id:
+            kind += f" · as of {shown.checkpoint_label or 'checkpoint ' + shown.checkpoint_id}"
         self.header.value = visible_surrogates(
             f'<div class="{VIEWER_CLASS}"><div class="msnb-head"><b>{esc(escape_controls(sid))}</b>{esc(kind)} · '
             f"{stats.length:,} messages{esc(role)} · {esc(ttl)} · {esc(memory)} · showing {where} "

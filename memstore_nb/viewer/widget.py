@@ -123,7 +123,9 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
             panel=lambda: self._more.box,
             reveal=lambda: self._more.show(True),
         )
-        self._checkpoints = CheckpointPanel(looks, self._table.widget, self._show_checkpoint)
+        self._checkpoints = CheckpointPanel(
+            looks, self._table.widget, self._show_checkpoint, lambda exc: self._controller.report(exc)
+        )
         self._controller = controller = Controller(
             client,
             state,
@@ -230,8 +232,8 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
     def _go_page(self, page: int) -> None:
         self._controller.go_page(page)
 
-    def _show_checkpoint(self, checkpoint_id: str | None) -> None:
-        self._controller.show_checkpoint(checkpoint_id)
+    def _show_checkpoint(self, checkpoint_id: str | None, label: str | None = None) -> None:
+        self._controller.show_checkpoint(checkpoint_id, label)
 
     def show_counterpart(self, index: int, call_id: str | None = None) -> int | None:
         """Show the tool result of a call in message ``index``, or the call of the tool result ``index``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from helpers.graphs import agent_graph, human
 expect = pytest.importorskip("playwright.sync_api").expect
 
 KERNEL_WAIT_MS = 60_000
+MS_TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 GRAPH_DB = 11  # a database of its own: no other module's sessions, no other module's flush
 THREAD = "agent:acme:thread-4c1d"
@@ -72,21 +74,37 @@ def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
     expect(head).to_contain_text(THREAD)
     expect(head).to_contain_text("langgraph")
     expect(pg.locator(".msnb-msg")).to_have_count(8)  # 3 turns: 2 + 4 (tool call, tool result) + 2
-    expect(pg.get_by_text("the sum is 42")).to_be_visible()
+    expect(pg.locator(".msnb-msg").get_by_text("the sum is 42")).to_be_visible()
     expect(pg.locator(".msnb-msg", has_text="<b>bold</b>")).to_have_count(
         2
     )  # question and echo, escaped: shown as text
     panel = pg.locator(".msnb-checkpoints")
     expect(panel).to_be_visible()
-    options = panel.locator("option")
+    options = panel.locator("select").first.locator("option")  # the steps (the second select compares)
     assert options.count() > 3 and options.first.inner_text() == "newest"
-    assert "step" in options.nth(1).inner_text() and "UTC" in options.nth(1).inner_text()
+    # One line per step: the node, what it added (a tool call folded to its name), the time to the ms.
+    lines = [line.replace("\xa0", " ") for line in options.all_inner_texts()]  # the Select shows spaces as nbsp
+    assert re.match(r'1\. step \d+ · model: answer "echo Thanks, and <b>bold</b>', lines[1]), lines[1]
+    assert any(re.match(r"\d+\. step \d+ · model: called add · " + MS_TIME + "$", line) for line in lines), lines
+    assert any(re.match(r"\d+\. step \d+ · tools: add → 42 · ", line) for line in lines), lines
     expect(pg.locator(".msnb-msg").first).to_contain_text("UTC")  # each message's checkpoint time
+    steps = panel.locator(".msnb-steps")
+    expect(steps).to_contain_text("Next: nothing (the run ended here)")
+    # The step that called the tool, compared with the thread's first checkpoint.
+    call = next(i for i, line in enumerate(lines) if "called add" in line)
+    panel.locator("select").first.select_option(index=call)
+    expect(head).to_contain_text("as of step")
+    expect(steps).to_contain_text("Next: tools")
+    against = panel.locator("select").nth(1)
+    against.select_option(label=against.locator("option").last.inner_text())  # the last listed: the first checkpoint
+    expect(steps).to_contain_text("+ 4 messages added")
+    expect(steps).to_contain_text('user "add 19 23"')
     shot = DOCS / "viewer-langgraph.png" if os.environ.get("MEMSTORE_NB_UPDATE_SCREENSHOT") else tmp_path / "lg.png"
     pg.screenshot(path=str(shot))
+    assert steps.bounding_box()["y"] + 40 < 800  # the comparison shows on the first screen at 1280 x 800
     # The earliest checkpoint of the first turn: the first question only.
     options.last.click()
-    expect(head).to_contain_text("checkpoint")
+    expect(head).to_contain_text("as of step -1 · input")
     expect(pg.locator(".msnb-msg")).to_have_count(0)  # the input checkpoint holds no messages yet
     options.first.click()
     expect(pg.locator(".msnb-msg")).to_have_count(8)

@@ -210,7 +210,8 @@ def test_the_viewer_lists_a_thread_and_shows_its_checkpoints(
         first_turn = next(c for c in panel.checkpoints if c.source == "loop" and c.step == 1)
         panel.select.value = first_turn.checkpoint_id
         assert viewer.length == 2 and "the sum" not in viewer._transcript.value
-        assert first_turn.checkpoint_id in viewer._header.value
+        # the header names the step, not its UUID (issue 20 item 21)
+        assert "as of step 1 · model" in viewer._header.value and first_turn.checkpoint_id not in viewer._header.value
         panel.select.value = ""
         assert viewer.length == 6
         # A plain list hides the panel again.
