@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import json.encoder
@@ -25,7 +26,7 @@ from langchain_core.messages import (
 from pydantic import BaseModel
 from pydantic_core import SchemaSerializer
 
-from .errors import CorruptMessageError
+from .errors import ArgumentError, CorruptMessageError
 from .replies import reply_text  # re-exported: code written for 0.1 imports it from here
 
 __all__ = [
@@ -93,12 +94,26 @@ def encode_message(message: BaseMessage) -> str:
     dump = _DUMPERS.get(cls)
     if dump is None:
         dump = _DUMPERS[cls] = _dumper(cls)
+    text = None
     if _ENCODE is not None and dump is not _REFERENCE_DUMP:
+        with contextlib.suppress(Exception):  # the reference below fails (or warns) as upstream's writer does
+            text = "".join(_ENCODE({"type": message.type, "data": dump(message)}, 0))
+    if text is None:
         try:
-            return "".join(_ENCODE({"type": message.type, "data": dump(message)}, 0))
-        except Exception:  # the reference below fails (or warns) as upstream's writer does
-            pass
-    return json.dumps(message_to_dict(message))
+            text = json.dumps(message_to_dict(message))
+        except RecursionError:
+            raise _too_deep(message) from None
+    if _may_be_deep(text) and nesting_depth(message_to_dict(message), MAX_DEPTH) > MAX_DEPTH:
+        raise _too_deep(message)
+    return text
+
+
+def _too_deep(message: BaseMessage) -> ArgumentError:
+    return ArgumentError(
+        f"this {message.type} message nests lists or objects more than {MAX_DEPTH} levels deep: it would be "
+        "stored but never read back (every reader stops there), so it is refused and nothing was written",
+        message.type,
+    )
 
 
 def _encoder() -> Callable[[Any, int], Any] | None:

@@ -9,6 +9,7 @@ import json
 import math
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import redis
@@ -95,6 +96,24 @@ def test_the_command_line_shows_one_unreadable_element(redis_url: str, client: r
     assert [("error" in doc) for doc in json.loads(as_json.stdout)] == [False, True, False]
     listed = cli("sessions", "--match", session_id)
     assert listed.returncode == 0 and session_id in listed.stdout, listed.stderr
+
+
+def test_a_message_too_deep_to_read_back_is_refused_and_nothing_is_written(
+    client: redis.Redis, session_id: str
+) -> None:
+    # Before: a raw RecursionError (1,000+ levels, Python 3.10-3.12), or a message stored that no reader
+    # could read back (257-990 levels). Now ArgumentError before anything is sent, the batch included.
+    from memstore_nb.errors import ArgumentError
+
+    deep: Any = "x"
+    for _ in range(1_000):
+        deep = [deep]
+    history = MemorystoreChatMessageHistory(client, session_id)
+    with pytest.raises(ArgumentError, match="levels deep"):
+        history.add_message(AIMessage("", additional_kwargs={"a": deep}))
+    with pytest.raises(ArgumentError, match="levels deep"):
+        history.add_messages([AIMessage("fine"), AIMessage("", additional_kwargs={"a": deep})])
+    assert client.exists(session_id) == 0
 
 
 @pytest.mark.parametrize("depth", [1_000, 5_000])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, message_to_dict, messages_from_dict
 
 from memstore_nb.codec import MAX_DEPTH, decode_message, encode_message, escape_controls, load_json, nesting_depth
-from memstore_nb.errors import CorruptMessageError
+from memstore_nb.errors import ArgumentError, CorruptMessageError
 
 # Every JSON value json.dumps can write: NaN, +-Infinity, integers of any size, lone surrogates.
 scalars = st.one_of(
@@ -243,3 +243,27 @@ def test_nesting_below_the_bound_reads_as_the_reference_does() -> None:
     assert nesting_depth(json.loads(raw)) == MAX_DEPTH - 10 + 5  # the element, data, tool_calls, the call, args
     assert nesting_depth(1) == 0 and nesting_depth({}) == 1 and nesting_depth([[1], {"a": [2]}]) == 3
     assert nesting_depth([[[[[]]]]], limit=2) == 3  # stops one past the limit
+
+
+def _deep_list(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH, 1_000, 5_000])
+def test_a_message_too_deep_to_read_back_is_refused_when_encoded(depth: int) -> None:
+    # Before: 1,000+ levels raised a raw RecursionError from json (Python 3.10-3.12); 257-990 levels
+    # were stored, then read back as CorruptMessageError by the bound above. One rule, both ways.
+    message = AIMessage("", additional_kwargs={"a": _deep_list(depth)})
+    with pytest.raises(ArgumentError, match=f"more than {MAX_DEPTH} levels deep"):
+        encode_message(message)
+
+
+def test_a_message_at_the_bound_is_encoded_and_reads_back() -> None:
+    message = AIMessage("", additional_kwargs={"a": _deep_list(MAX_DEPTH - 5)})  # + the element, data, kwargs
+    assert nesting_depth(message_to_dict(message)) <= MAX_DEPTH
+    assert decode_message(encode_message(message)) == message
+    # a text full of brackets is no nesting: the quick count only sends it to the exact walk
+    assert decode_message(encode_message(HumanMessage("[" * 5000))).content == "[" * 5000
