@@ -87,7 +87,13 @@ def _view(url_of_redis: str, args: argparse.Namespace) -> int:
 
     check_port(args.port)
     try:
-        page = serve(url_of_redis, port=args.port, open_browser=not args.no_browser, session_id=args.session)
+        page = serve(
+            url_of_redis,
+            port=args.port,
+            open_browser=not args.no_browser,
+            session_id=args.session,
+            community_prefixes=args.community_prefixes,
+        )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while Voilà started: serve() ended all it had started
         note("\nmemstore-nb: interrupted while the viewer page started; stopped it and its kernels")
         return 130

@@ -52,6 +52,18 @@ def _port(text: str) -> int:
     return value
 
 
+def _add_community(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--community-prefix",
+        dest="community_prefixes",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="keys under PREFIX are langchain-community histories (newest first), like message_store: "
+        "ones (repeatable; RedisChatMessageHistory's key_prefix)",
+    )
+
+
 def _add_connection(parser: argparse.ArgumentParser, *, default: str | None = LOCAL, tls_iam: bool = True) -> None:
     parser.add_argument(
         "--endpoint",
@@ -84,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=None, help="port of the web page (default: a free one)")
     p.add_argument("--prefix", default="demo:", help="key prefix of the demo sessions (default: demo:)")
     p.set_defaults(session=None)
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, community_prefixes=[])
 
     p = sub.add_parser("run", help="execute a notebook with papermill (its ENDPOINT defaults to the local store)")
     p.add_argument("notebook", metavar="NOTEBOOK")
@@ -122,15 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sessions", help="list the chat sessions at an endpoint")
     _add_connection(p)
     p.add_argument("--match", default="*", help="glob pattern on session ids (default: *)")
-    p.add_argument(
-        "--community-prefix",
-        dest="community_prefixes",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="keys under PREFIX are langchain-community histories (newest first), like message_store: "
-        "ones (repeatable; RedisChatMessageHistory's key_prefix)",
-    )
+    _add_community(p)
     p.add_argument("--limit", type=_count, default=100, help="show at most this many (0: all; default 100)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_sessions)
@@ -153,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
     p.add_argument("--port", type=_port, default=None, help="port of the web page (default: a free one)")
     p.add_argument("--session", default=None, metavar="SESSION_ID", help="open this session at once")
+    _add_community(p)
     p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("local", help="the persistent local store behind --endpoint local: status, start, stop, reset")

@@ -31,6 +31,7 @@ from .base import (
 from .lists import ListSource
 
 __all__ = [
+    "checked_community_prefixes",
     "find_session",
     "known_kinds",
     "list_sessions",
@@ -122,7 +123,12 @@ def source_for(kind: str) -> HistorySource | None:
     return _SOURCES.get(kind)
 
 
-def _community_prefixes(prefixes: Sequence[str], client: Any) -> tuple[str, ...]:
+def checked_community_prefixes(prefixes: Sequence[str], client: Any = None) -> tuple[str, ...]:
+    """``community_prefixes`` as :func:`list_sessions` takes them: one string or several, each non-empty text.
+
+    Raises:
+        ArgumentError: a prefix is empty or not text Redis can be sent.
+    """
     if isinstance(prefixes, str):  # one prefix given as a string: "chat:" is not ("c", "h", ...)
         prefixes = (prefixes,)
     checked = tuple(checked_text("community_prefixes item", p, client) for p in prefixes)
@@ -173,7 +179,7 @@ def list_sessions(
     checked_text("match", match, client)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ArgumentError(f"count must be a whole number of at least 1, got {count!r}", count)
-    return _listing(client, match, count, _community_prefixes(community_prefixes, client))
+    return _listing(client, match, count, checked_community_prefixes(community_prefixes, client))
 
 
 def _listing(client: Any, match: str, count: int, community_prefixes: tuple[str, ...]) -> Iterator[str]:

@@ -105,6 +105,7 @@ class PageOptions:
     preheat: bool = True
     cull_idle: int = CULL_IDLE_SECONDS
     cull_interval: int = CULL_INTERVAL_SECONDS
+    community_prefixes: tuple[str, ...] = ()  # to the page's kernel as JSON in $MEMSTORE_NB_COMMUNITY_PREFIXES
 
     def voila_config(self, token: str) -> dict[str, Any]:
         """The Voilà config file's content: the access token, the widget extensions, the heated kernel, culling."""

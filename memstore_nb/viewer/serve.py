@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import logging
 import os
 import secrets
@@ -13,12 +14,14 @@ import sys
 import tempfile
 import time
 import webbrowser
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import MemstoreError, install_hint
 from ..local.server import free_port
 from ..processes import alive, answers_http, end_group, process_tree, same_process
+from ..sources.catalog import checked_community_prefixes
 from .pagesetup import (
     CULL_IDLE_SECONDS,
     CULL_INTERVAL_SECONDS,
@@ -48,6 +51,7 @@ APP_NOTEBOOK = Path(__file__).with_name("app.ipynb")
 #: The app notebook reads its endpoint (and the session to open) from these variables.
 ENDPOINT_ENV = "MEMSTORE_NB_ENDPOINT"
 SESSION_ENV = "MEMSTORE_NB_SESSION"
+COMMUNITY_ENV = "MEMSTORE_NB_COMMUNITY_PREFIXES"
 _READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
 _HOST = "127.0.0.1"
 _PORT_TAKEN = "is already in use"  # what Voilà logs when it cannot bind the port
@@ -213,6 +217,7 @@ def _start(endpoint_url: str, session_id: str | None, port: int, options: PageOp
     env.pop(SESSION_ENV, None)
     if session_id:
         env[SESSION_ENV] = session_id
+    env[COMMUNITY_ENV] = json.dumps(list(options.community_prefixes))
     env.setdefault(EXPORT_DIR_ENV, os.getcwd())  # big exports land where `memstore-nb view` was run
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH")) if p)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES), env.get("JUPYTER_PATH")) if p)
@@ -285,6 +290,7 @@ def serve(
     preheat: bool = True,
     cull_idle: int = CULL_IDLE_SECONDS,
     cull_interval: int = CULL_INTERVAL_SECONDS,
+    community_prefixes: Sequence[str] = (),
 ) -> ViewerServer:
     """Serve the chat history viewer as a web page (Voilà) on 127.0.0.1.
 
@@ -307,6 +313,8 @@ def serve(
         cull_idle: seconds a page's kernel may sit idle with no browser connected before it is shut
             down (a closed tab frees its kernel within ``cull_idle + cull_interval`` seconds).
         cull_interval: seconds between two checks for such kernels.
+        community_prefixes: key prefixes of langchain-community histories besides ``message_store:``
+            (listed as ``community``, read in order).
 
     Returns:
         A running :class:`ViewerServer` (``.url``, ``.wait()``, ``.stop()``, context manager).
@@ -329,7 +337,8 @@ def serve(
         from ..local.store import ensure
 
         ensure()  # started here, so a failure shows in this process; the page's kernel reuses it
-    options = PageOptions(timeout, preheat, cull_idle, cull_interval)
+    prefixes = checked_community_prefixes(community_prefixes)  # refused here, not in the page's kernel
+    options = PageOptions(timeout, preheat, cull_idle, cull_interval, prefixes)
     attempts = 1 if port is not None else 3
     for attempt in range(attempts):
         try:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..sources.base import SessionSummary
+from ..sources.base import SessionId, SessionSummary
 from ..sources.catalog import list_sessions, summarize_sessions
 from .controls import Looks, hidden_by_class
 from .table_rows import COLUMNS, DEFAULT_SORT, Activity, cells_html, filtered, pick_text, row_label, sort_key
@@ -90,8 +90,10 @@ class SessionTable:
         build: bool = True,
         on_build: Callable[[SessionTable], None] = lambda _: None,
         page_rows: int = PAGE_ROWS,
+        community_prefixes: Sequence[str] = (),
     ) -> None:
         self._client = client
+        self._community = tuple(community_prefixes)
         self._on_pick = on_pick
         self._on_more = on_more
         self._on_build = on_build
@@ -180,7 +182,7 @@ class SessionTable:
     def scan(self, match: str, count: int, rows: int) -> None:
         """List again from the start."""
         self._match = match or "*"
-        self._iter = list_sessions(self._client, self._match, count=count)
+        self._iter = list_sessions(self._client, self._match, count=count, community_prefixes=self._community)
         self.rows = []
         self.first = 0
         self.more(match, rows)
@@ -224,7 +226,9 @@ class SessionTable:
     def refresh_rows(self, session_ids: list[str]) -> None:
         """Read these rows again (counts, TTL, last message); rows whose key vanished leave the table."""
         wanted = set(session_ids)
-        fresh_rows = summarize_sessions(self._client, session_ids, memory=True)
+        kinds = {r.session_id: r.kind for r in self.rows}  # a listed row knows its kind (a community prefix)
+        ids = [SessionId(sid, kinds[sid]) if sid in kinds else sid for sid in session_ids]
+        fresh_rows = summarize_sessions(self._client, ids, memory=True)
         self.activity.read(fresh_rows)
         fresh = {r.session_id: r for r in fresh_rows}
         self.rows = [fresh.get(r.session_id, r) if r.session_id in wanted else r for r in self.rows]

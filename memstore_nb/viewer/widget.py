@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..render.page import VIEWER_CLASS
+from ..sources.catalog import checked_community_prefixes
 from .aliases import Aliases
 from .checkpoints import CheckpointPanel
 from .controller import Controller
@@ -56,6 +58,8 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
         list_now: list the sessions when built (as described above); ``False`` leaves the session
             table empty until :meth:`scan` (the standalone page builds the viewer before anyone
             visits and lists when a visitor arrives, so the list is never as old as the page).
+        community_prefixes: key prefixes of langchain-community histories besides ``message_store:``
+            (``RedisChatMessageHistory(key_prefix=...)``): listed as ``community`` and read in order.
 
     Its traits (:class:`~memstore_nb.viewer.state.ViewerTraits`: ``session_id``, ``page``,
     ``search``…) drive it from code; none is synced, so no message from the front end may change
@@ -75,6 +79,7 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
         page_size: int = 50,
         editable: bool = False,
         list_now: bool = True,
+        community_prefixes: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         self._client = client
@@ -105,6 +110,7 @@ class ChatHistoryViewer(Aliases, widgets.VBox, ViewerTraits):
             self.scan_more,
             build=False,
             on_build=lambda table: self._listing.table_built(table),
+            community_prefixes=checked_community_prefixes(community_prefixes, client),
         )
         self._listing = Listing(state, self._table, guard, after=lambda: self._controller.poll())
         self._view = TranscriptView(

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.checkpoint.saver import MemorystoreSaver
+from memstore_nb.codec import encode_message
 from memstore_nb.viewer.serve import ViewerServer, serve
 
 from .conftest import PageWatch, pick_session, row_texts, session_rows
@@ -116,3 +117,27 @@ def test_a_langgraph_thread_shows_with_its_kind_and_checkpoints(
     expect(pg.get_by_role("button", name="Refresh")).to_be_visible()
     assert pg.get_by_role("button", name="Refresh").bounding_box()["y"] > top  # reading options below
     assert watch.problems() == []
+
+
+def test_the_page_reads_community_histories_under_the_prefixes_view_names(
+    graph_url: str, page: tuple[Any, PageWatch]
+) -> None:
+    # `memstore-nb view --community-prefix chat:` reaches the page's kernel (issue 20 item 4).
+    client = redis.Redis.from_url(graph_url, protocol=2)
+    key = "chat:bob-5e1"
+    for text in ("first", "second", "third"):
+        client.lpush(key, encode_message(HumanMessage(text)))
+    try:
+        with serve(graph_url, open_browser=False, community_prefixes=["chat:"]) as server:
+            pg, watch = page
+            pg.set_viewport_size({"width": 1280, "height": 800})
+            pg.goto(server.url)
+            expect(session_rows(pg)).to_have_count(3, timeout=KERNEL_WAIT_MS)
+            assert {t[0]: t[1] for t in row_texts(pg)}[key] == "community"
+            pick_session(pg, key)
+            expect(pg.locator(".msnb-msg")).to_have_count(3)
+            expect(pg.locator(".msnb-msg").first).to_contain_text("third")  # newest on top, as for every list
+            assert watch.problems() == []
+    finally:
+        client.delete(key)
+        client.close()

@@ -223,6 +223,43 @@ def test_the_local_stores_note_names_endpoint_local_and_the_command_writes_the_s
         client.close()
 
 
+def test_the_viewer_lists_and_reads_a_community_history_under_its_own_prefix(
+    client: redis.Redis, session_id: str
+) -> None:
+    # Item 4 in the viewer: RedisChatMessageHistory(key_prefix="chat:") LPUSHes, newest first. Before,
+    # the viewer (and `memstore-nb view`) listed it as "memstore" and showed it reversed.
+    key = f"{session_id}:chat:alice"
+    for text in ["first", "second", "third"]:
+        client.lpush(key, encode_message(HumanMessage(text)))
+    viewer = ChatHistoryViewer(client, match=f"{session_id}:*", community_prefixes=[f"{session_id}:chat:"])
+    try:
+        assert [(r.session_id, r.kind, r.last_preview) for r in viewer._table.rows] == [(key, "community", "third")]
+        viewer.session_id = key
+        viewer.oldest_first = True
+        shown = re.findall(r"<p>(first|second|third)</p>", viewer._transcript.value)
+        assert shown == ["first", "second", "third"]  # conversation order
+        client.lpush(key, encode_message(AIMessage("fourth")))
+        viewer.refresh()  # a refreshed row keeps its kind
+        row = next(r for r in viewer._table.rows if r.session_id == key)
+        assert (row.kind, row.length, row.last_preview) == ("community", 4, "fourth")
+    finally:
+        viewer.close()
+    with pytest.raises(MemstoreError, match="empty community prefix"):
+        ChatHistoryViewer(client, match="x", community_prefixes=[""])
+
+
+def test_view_passes_community_prefixes_to_the_page_and_refuses_a_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memstore_nb.cli.parser import build_parser
+    from memstore_nb.viewer import serve as serve_module
+
+    args = build_parser().parse_args(["view", "--community-prefix", "chat:", "--community-prefix", "old:"])
+    assert args.community_prefixes == ["chat:", "old:"]
+    assert build_parser().parse_args(["demo"]).community_prefixes == []
+    monkeypatch.setattr(serve_module, "check_widget_front_end", lambda: None)
+    with pytest.raises(MemstoreError, match="empty community prefix"):  # before Voilà starts
+        serve_module.serve("redis://127.0.0.1:1", open_browser=False, community_prefixes=[""])
+
+
 # -- item 12: an export is sized first, and a big one streams to a file ---------------------------------
 
 
