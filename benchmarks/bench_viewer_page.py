@@ -6,7 +6,7 @@ Starts its own redis-server, seeds a few sessions, serves the page (memstore_nb.
 once with Voilà's pre-heated kernels (the default) and once without, and loads it ``--runs``
 times in a headless Chromium (/usr/bin/chromium or $CHROMIUM). Between loads it waits
 ``--pause`` seconds, the time Voilà needs to heat the next kernel. Prints medians and the
-ratio to the 2 s goal.
+ratio to the 1.5 s goal (issue 20: the first session row within 1.5 s of navigation, median of 5).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from memstore_nb import MemorystoreChatMessageHistory
 from memstore_nb.local import start_local_redis
 from memstore_nb.viewer.serve import serve
 
-GOAL_S = 2.0
+GOAL_S = 1.5
 
 
 def seed(url: str) -> None:
@@ -73,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             times = load_times(server.url, args.runs, args.pause, preheat)
             rows.append((preheat, statistics.median(times), min(times), max(times)))
     print(f"viewer page: navigation -> first session row visible (s, {args.runs} loads, Chromium 1280x800)")
-    print(f"{'pre-heated kernel':<18} {'median':>8} {'min':>8} {'max':>8} {'/ goal 2 s':>11}")
+    print(f"{'pre-heated kernel':<18} {'median':>8} {'min':>8} {'max':>8} {'/ goal 1.5 s':>13}")
     for preheat, median, low, high in rows:
-        print(f"{'yes' if preheat else 'no':<18} {median:>8.2f} {low:>8.2f} {high:>8.2f} {median / GOAL_S:>11.2f}")
+        print(f"{'yes' if preheat else 'no':<18} {median:>8.2f} {low:>8.2f} {high:>8.2f} {median / GOAL_S:>13.2f}")
     return 0
 
 
