@@ -22,6 +22,7 @@ __all__ = [
     "answers_http",
     "end_group",
     "identity",
+    "marked",
     "process_state",
     "process_tree",
     "same_process",
@@ -202,6 +203,28 @@ def process_tree(root: int) -> list[tuple[int, str]]:
         for child in children.get(todo.pop(), []):
             found.append((child, started[child]))
             todo.append(child)
+    return found
+
+
+def marked(name: str, value: str) -> list[tuple[int, str]]:
+    """(pid, start time) of every readable process whose environment holds ``name=value``: the children of
+    a process started with that variable, whoever their parent is now (a kernel spawned while its parent
+    was being stopped is reparented, not unmarked). Give each tree a value of its own."""
+    needle = f"{name}={value}".encode()
+    found: list[tuple[int, str]] = []
+    if not _PROC.is_dir():
+        return found
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if needle in environ.split(b"\0"):
+            start = start_time(int(entry.name))
+            if start is not None:
+                found.append((int(entry.name), start))
     return found
 
 

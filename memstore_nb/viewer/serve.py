@@ -20,7 +20,7 @@ from types import TracebackType
 
 from ..errors import MemstoreError, install_hint
 from ..local.server import free_port
-from ..processes import alive, answers_http, end_group, process_tree, same_process
+from ..processes import alive, answers_http, end_group, marked, process_tree, same_process
 from ..sources.catalog import checked_community_prefixes
 from .pagesetup import (
     CULL_IDLE_SECONDS,
@@ -52,6 +52,7 @@ APP_NOTEBOOK = Path(__file__).with_name("app.ipynb")
 ENDPOINT_ENV = "MEMSTORE_NB_ENDPOINT"
 SESSION_ENV = "MEMSTORE_NB_SESSION"
 COMMUNITY_ENV = "MEMSTORE_NB_COMMUNITY_PREFIXES"
+PAGE_ENV = "MEMSTORE_NB_PAGE"  # a random value per page, inherited by Voilà's kernels: stop() finds them all
 _READY_PATH = "/voila/static/voila.js"  # GET / would start a kernel; this one only proves the server is up
 _HOST = "127.0.0.1"
 _PORT_TAKEN = "is already in use"  # what Voilà logs when it cannot bind the port
@@ -91,10 +92,16 @@ class ViewerServer:
     """
 
     def __init__(
-        self, process: subprocess.Popen[bytes], port: int, token: str, workdir: tempfile.TemporaryDirectory[str]
+        self,
+        process: subprocess.Popen[bytes],
+        port: int,
+        token: str,
+        workdir: tempfile.TemporaryDirectory[str],
+        mark: str = "",
     ):
         self.port = port
         self._token = token
+        self._mark = mark  # $MEMSTORE_NB_PAGE of Voilà and everything it starts (see stop)
         self._process: subprocess.Popen[bytes] | None = process
         self._workdir = workdir
         self._tree: dict[int, str] = {}  # every process of Voilà's tree seen so far: pid -> start time
@@ -179,6 +186,8 @@ class ViewerServer:
             self._tree.update(process_tree(proc.pid))
             if proc.poll() is None:
                 end_group(proc, timeout)
+            if self._mark:  # a kernel Voilà spawned while it was being stopped: reparented, still marked
+                self._tree.update(marked(PAGE_ENV, self._mark))
             for pid, start in self._tree.items():
                 if same_process(pid, start):
                     with contextlib.suppress(OSError):
@@ -218,6 +227,7 @@ def _start(endpoint_url: str, session_id: str | None, port: int, options: PageOp
     if session_id:
         env[SESSION_ENV] = session_id
     env[COMMUNITY_ENV] = json.dumps(list(options.community_prefixes))
+    mark = env[PAGE_ENV] = secrets.token_hex(8)
     env.setdefault(EXPORT_DIR_ENV, os.getcwd())  # big exports land where `memstore-nb view` was run
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH")) if p)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATES), env.get("JUPYTER_PATH")) if p)
@@ -250,7 +260,7 @@ def _start(endpoint_url: str, session_id: str | None, port: int, options: PageOp
             # the caller does not kill the page behind its back.
             start_new_session=True,
         )
-    server = ViewerServer(process, port, token, workdir)
+    server = ViewerServer(process, port, token, workdir, mark)
     try:
         _wait_ready(server, process, port, options.timeout)
     except BaseException as exc:  # Ctrl-C (or SIGTERM made one) while it starts: nothing may be left running
