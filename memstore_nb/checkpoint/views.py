@@ -282,8 +282,8 @@ def _first_held(
                 if header[0] == BLOB_EMPTY:
                     continue
                 for message in codec.loads_typed(typed) or ():
-                    ident = getattr(message, "id", None) or (message.get("id") if isinstance(message, dict) else None)
-                    if isinstance(ident, str) and ident not in seen:
+                    ident = _ident(message)
+                    if ident is not None and ident not in seen:
                         seen.add(ident)
                         fresh.append(message)
         except Exception as exc:
@@ -316,7 +316,7 @@ def message_times(
         CheckpointError: the thread is incomplete, of another type, or a piece cannot be decoded.
     """
     held = _first_held(client, thread_id, key_prefix, ns, channel, serde, max_checkpoints)
-    return {_id(m): ts for _cid, ts, fresh in held if ts for m in fresh}
+    return {str(_ident(m)): ts for _cid, ts, fresh in held if ts for m in fresh}
 
 
 def messages_first_held(
@@ -339,6 +339,7 @@ def messages_first_held(
     return {cid: (ts, fresh) for cid, ts, fresh in held}
 
 
-def _id(message: Any) -> str:
-    ident = getattr(message, "id", None) or message.get("id")
-    return str(ident)
+def _ident(message: Any) -> str | None:
+    # A message's id, as an object or as a dict; None when it has no text id (it then gets no time).
+    ident = getattr(message, "id", None) or (message.get("id") if isinstance(message, dict) else None)
+    return ident if isinstance(ident, str) else None
