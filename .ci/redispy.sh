@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The exactly-once guarantee under every redis-py a user may have (setup.cfg allows redis>=5):
-# each older major, put ahead of this environment's redis-py on PYTHONPATH, runs the write-path,
+# each older major, put ahead of this environment's redis-py on PYTHONPATH, runs the write-path (and
+# sending.command, which takes connections from redis-py's pool itself, and the store's writes),
 # history, aconnect and lost-reply tests (the main run covers the newest, and the long fault
 # scenarios). The versions live in a folder of this run (mktemp -d).
 #
@@ -12,7 +13,8 @@ versions=("$@")
 ((${#versions[@]})) || versions=(5.0.8 6.4.0 7.4.1)
 work="$(mktemp -d -t memstore-nb-redispy.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-tests=(tests/integration/test_exactly_once.py tests/integration/test_history.py tests/integration/test_aconnect.py)
+tests=(tests/integration/test_exactly_once.py tests/integration/test_history.py tests/integration/test_aconnect.py
+  tests/integration/test_sending.py tests/integration/test_longterm_errors.py)
 # The lost-reply tests (each client kind's own retry policy replaying a write); the long fault
 # scenarios run once, in the main job.
 [[ -f tests/reliability/test_lost_reply.py ]] && tests+=(tests/reliability/test_lost_reply.py)

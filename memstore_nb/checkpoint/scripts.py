@@ -18,6 +18,8 @@ from typing import Any
 
 import redis.exceptions
 
+from ..sending import command
+
 __all__ = ["DELETE_THREAD", "DUMP", "GET", "LIB", "LIST", "MAX_WALK", "Script"]
 
 #: The most pieces a script follows in one chain of list deltas (records.MAX_CHAIN stays below it).
@@ -162,9 +164,9 @@ class Script:
 
     def run(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
-            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args, NEVER_DECODE=True)
+            return command(client, "EVALSHA", self.sha, len(keys), *keys, *args, never_decode=True)
         except redis.exceptions.NoScriptError:
-            return client.execute_command("EVAL", self.script, len(keys), *keys, *args, NEVER_DECODE=True)
+            return command(client, "EVAL", self.script, len(keys), *keys, *args, never_decode=True)
 
     async def arun(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:

@@ -16,6 +16,7 @@ import redis.asyncio.cluster
 import redis.cluster
 import redis.exceptions
 
+from ..sending import command
 from .calls import ALL, ANY, Call, Embed, Flow
 
 __all__ = ["AsyncRunner", "Runner"]
@@ -80,7 +81,7 @@ class Runner:
 
     def _one(self, call: Call) -> Any:
         try:
-            reply = self.client.execute_command(*call.evalsha(), **_OPTIONS)
+            reply = command(self.client, *call.evalsha(), never_decode=True)
         except Exception as exc:
             reply = exc
         return self._alone(call) if _again(reply) else reply
@@ -98,9 +99,9 @@ class Runner:
                 return outcome.result if outcome.applied else b"REPLAY"
             if call.script is not None:
                 try:
-                    return self.client.execute_command(*call.evalsha(), **_OPTIONS)
+                    return command(self.client, *call.evalsha(), never_decode=True)
                 except redis.exceptions.NoScriptError:
-                    return self.client.execute_command(*call.eval(), **_OPTIONS)
+                    return command(self.client, *call.eval(), never_decode=True)
             return self.client.execute_command(*call.args, **_OPTIONS)
         except redis.exceptions.RedisError as exc:
             return exc
