@@ -106,12 +106,15 @@ def write_call(write: Pending, settings: Settings, now_us: int, extra_docs: int 
         ttl,
         repr(op.ttl) if ttl else "",
         settings.born(),
-        f"{settings.dims}{kind}" if kind else "",
-        prefix_digests(op.namespace) if kind == INDEXED else "",
-        keys.vbase,
         kind,
-        *vector_args,
     ]
+    if kind:  # a write without vectors sends none of what follows (the script finds the prefix itself)
+        args += [
+            f"{settings.dims}{kind}" if kind else "",
+            prefix_digests(op.namespace) if kind == INDEXED else "",
+            keys.vbase,
+            *vector_args,
+        ]
     return Call.write(WRITE, redis_keys, args, new_write_id(), note=write)
 
 

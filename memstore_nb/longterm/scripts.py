@@ -40,8 +40,8 @@ local function ns_extend(ms)
   if t == -1 or t < ms then for _, k in ipairs(NS) do redis.call('PEXPIRE', k, ms) end end
 end
 local function ns_persist() for _, k in ipairs(NS) do redis.call('PERSIST', k) end end
-local function free_vectors(seq, member)
-  local rows = redis.call('HGET', NS[2], 'r' .. seq)
+local function free_vectors(seq, member, rows)
+  if rows == nil then rows = redis.call('HGET', NS[2], 'r' .. seq) end
   if not rows then return end
   redis.call('HDEL', NS[2], 'r' .. seq)
   if string.sub(rows, 1, 1) == 'x' then
@@ -55,9 +55,9 @@ local function free_vectors(seq, member)
     for n = 0, tonumber(string.sub(rows, 2)) - 1 do redis.call('DEL', VB .. n .. ':' .. member) end
   end
 end
-local function forget(member, seq)
+local function forget(member, seq, rows)
   redis.call('ZREM', NS[1], member)
-  free_vectors(seq, member)
+  free_vectors(seq, member, rows)
 end
 local function ns_recompute()
   local best = 0
@@ -85,48 +85,66 @@ end
 
 # The write. KEYS (after the marker): item, order, meta, vm, vq, vo, then the item's vector
 # documents. ARGV: op ('p' put, 'd' delete), member, value, now (us), ttl (ms, '' for none),
-# ttl (minutes, as text), born (us), dims tag ('' without vectors), tags (TAG digests), the
-# vector documents' prefix, the vector kind ('x' rows, 'i' documents, '' none), then per vector:
-# float32 bytes, and for 'x' the int8 bytes and the 8 bytes of scale and norm.
+# ttl (minutes, as text), born (us), the vector kind ('x' rows, 'i' documents, '' none); then, in
+# a store with vectors only: the dims tag ('' for a write without vectors), tags (TAG digests),
+# the vector documents' prefix, and per vector its float32 bytes, and for 'x' the int8 bytes and
+# the 8 bytes of scale and norm.
+#
+# The write id is recorded first (OnceScript's record_first form); the check then reads what the
+# body needs, with pcall, so that a key of another type is refused, naming it, before the body
+# writes anything (the id is taken back). Each Redis call counts on a write this short, so none is
+# made twice and none for nothing: an item's 'u' field says it exists, and the namespace keys are
+# made persistent only when its first item without a TTL arrives.
 _WRITE_CHECK = """
-for i = 2, 4 do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  local want = (i == 3) and 'zset' or 'hash'
-  if t ~= 'none' and t ~= want then return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t) end
+local item, z, m = KEYS[2], KEYS[3], KEYS[4]
+local member = ARGV[2]
+local function wrong(key, reply)
+  return type(reply) == 'table' and reply.err and ('WRONGTYPE ' .. key .. ' holds a ' .. redis.call('TYPE', key)['ok'])
 end
-local d = redis.call('HGET', KEYS[4], 'd')
-if ARGV[8] ~= '' and d and d ~= ARGV[8] then return redis.error_reply('DIMS ' .. d) end
-local seq = redis.call('ZSCORE', KEYS[3], ARGV[2])
-local rows = seq and redis.call('HGET', KEYS[4], 'r' .. seq)
+local ir = redis.pcall('HMGET', item, 't', 'u')
+local bad = wrong(item, ir)
+if bad then return refuse(bad) end
+local seq = redis.pcall('ZSCORE', z, member)
+bad = wrong(z, seq)
+if bad then return refuse(bad) end
+local mr = redis.pcall('HMGET', m, 'd', 'np')
+bad = wrong(m, mr)
+if bad then return refuse(bad) end
+local nargs = last - 1
+local dims = nargs >= 9 and ARGV[9] or ''
+if dims ~= '' and mr[1] and mr[1] ~= dims then return refuse('DIMS ' .. mr[1]) end
+local rows = seq and redis.call('HGET', m, 'r' .. seq)
 if rows and string.sub(rows, 1, 1) == 'i' and tonumber(string.sub(rows, 2)) > #KEYS - 7 then
-  return redis.error_reply('NEEDKEYS ' .. string.sub(rows, 2))
+  return refuse('NEEDKEYS ' .. string.sub(rows, 2))
 end
 """
 
 _WRITE_BODY = (
     _HELPERS
     + """
-local item, z, m = KEYS[2], KEYS[3], KEYS[4]
 NS = {z, m, KEYS[5], KEYS[6], KEYS[7]}
-IP = string.sub(item, 1, #item - #ARGV[2])
-VB = ARGV[10]
-local op, member = ARGV[1], ARGV[2]
-local existed = redis.call('EXISTS', item) == 1
-local old_t = redis.call('HGET', item, 't')
-local seq = redis.call('ZSCORE', z, member)
-if seq and not existed then forget(member, seq) seq = nil end
-local np = tonumber(redis.call('HGET', m, 'np') or '0')
+IP = string.sub(item, 1, #item - #member)
+VB = nargs >= 11 and ARGV[11] or nil
+if not VB then  -- a store without vectors: found from the item's key, should another store's be here
+  local at = string.find(IP, 'ltm:{', 1, true)
+  VB = string.sub(IP, 1, at - 1) .. 'ltmv:' .. string.sub(IP, at + 4, #IP - 2)
+end
+local op = ARGV[1]
+local old_t = ir[1]
+local existed = (ir[1] or ir[2]) and true or false
+if seq and not existed then forget(member, seq, rows) seq = nil end
+local np = tonumber(mr[2] or '0')
 local was_p = existed and not old_t
 if op == 'd' then
   if not existed then return 0 end
-  if seq then forget(member, seq) end
+  if seq then forget(member, seq, rows) end
   redis.call('DEL', item)
   if was_p then np = redis.call('HINCRBY', m, 'np', -1) end
   if redis.call('ZCARD', z) == 0 then ns_drop() return 2 end
   if was_p and np == 0 then ns_recompute() end
   return 1
 end
-if redis.call('EXISTS', z) == 0 then
+if not seq and redis.call('EXISTS', z) == 0 then
   -- the namespace is new (or was emptied): nothing of an earlier life counts
   ns_drop()
   redis.call('HSET', m, 'born', ARGV[7])
@@ -136,16 +154,15 @@ if not seq then
   seq = redis.call('HINCRBY', m, 'seq', 1)
   redis.call('ZADD', z, seq, member)
 else
-  free_vectors(seq, member)
+  free_vectors(seq, member, rows)
 end
-if not existed then redis.call('HSET', item, 'c', ARGV[4]) end
 local is_p = ARGV[5] == ''
-local kind = ARGV[11]
+local kind = ARGV[8]
 local first = 12
 local n = 0
 if kind == 'x' then
-  local rows = {}
-  while first + 2 <= #ARGV do
+  local vrows = {}
+  while first + 2 <= nargs do
     local row
     local free = redis.call('HGET', m, 'f')
     if free and free ~= '' then
@@ -158,33 +175,45 @@ if kind == 'x' then
     redis.call('SETRANGE', NS[3], row * #ARGV[first], ARGV[first])
     redis.call('SETRANGE', NS[4], row * #ARGV[first + 1], ARGV[first + 1])
     redis.call('SETRANGE', NS[5], row * 12, struct.pack('<I4', seq) .. ARGV[first + 2])
-    rows[#rows + 1] = row
+    vrows[#vrows + 1] = row
     first = first + 3
   end
-  n = #rows
-  if n > 0 then redis.call('HSET', m, 'r' .. seq, 'x' .. table.concat(rows, ',')) end
+  n = #vrows
+  if n > 0 then redis.call('HSET', m, 'r' .. seq, 'x' .. table.concat(vrows, ',')) end
 elseif kind == 'i' then
-  while first <= #ARGV do
+  while first <= nargs do
     local doc = KEYS[8 + n]
-    redis.call('HSET', doc, 'vec', ARGV[first], 'p', ARGV[9])
+    redis.call('HSET', doc, 'vec', ARGV[first], 'p', ARGV[10])
     if is_p then redis.call('PERSIST', doc) else redis.call('PEXPIRE', doc, ARGV[5]) end
     n = n + 1
     first = first + 1
   end
   if n > 0 then redis.call('HSET', m, 'r' .. seq, 'i' .. n) end
 end
-if n > 0 then redis.call('HSET', m, 'd', ARGV[8]) end
-redis.call('HSET', item, 'v', ARGV[3], 'u', ARGV[4], 's', seq, 'nv', n)
+if n > 0 then redis.call('HSET', m, 'd', ARGV[9]) end
 if is_p then
-  redis.call('HDEL', item, 't')
-  redis.call('PERSIST', item)
+  if existed then
+    redis.call('HSET', item, 'v', ARGV[3], 'u', ARGV[4], 's', seq, 'nv', n)
+    if old_t then
+      redis.call('HDEL', item, 't')
+      redis.call('PERSIST', item)
+    end
+  else
+    redis.call('HSET', item, 'v', ARGV[3], 'u', ARGV[4], 's', seq, 'nv', n, 'c', ARGV[4])
+  end
 else
-  redis.call('HSET', item, 't', ARGV[6])
+  if existed then
+    redis.call('HSET', item, 'v', ARGV[3], 'u', ARGV[4], 's', seq, 'nv', n, 't', ARGV[6])
+  else
+    redis.call('HSET', item, 'v', ARGV[3], 'u', ARGV[4], 's', seq, 'nv', n, 't', ARGV[6], 'c', ARGV[4])
+  end
   redis.call('PEXPIRE', item, ARGV[5])
 end
 if was_p ~= is_p then np = redis.call('HINCRBY', m, 'np', is_p and 1 or -1) end
 if np > 0 then
-  if was_p ~= is_p then ns_persist() end  -- else nothing changed: the namespace keys have no expiry already
+  -- the namespace keys have no expiry while an item has none: they may have one only if this
+  -- item is the first such
+  if is_p and not was_p and np == 1 then ns_persist() end
 elseif was_p then
   ns_recompute()
 else
@@ -194,7 +223,7 @@ return 1
 """
 )
 
-WRITE = OnceScript(_WRITE_BODY, check=_WRITE_CHECK)
+WRITE = OnceScript(_WRITE_BODY, check=_WRITE_CHECK, record_first=True)
 
 # Reads take the namespace's order key as KEYS[1] (it names the slot) and its base as ARGV[1];
 # the other keys of the namespace are in the same slot.

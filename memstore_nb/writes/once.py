@@ -13,9 +13,10 @@ import redis
 import redis.exceptions
 
 from ..clients import acall_when_free, call_when_free
+from ..sending import command
 from ..server_errors import POOL_ADVICE, NotSent, PoolExhausted, WriteUnconfirmed, no_free_connection
 from .ids import MARKER_TTL_SECONDS, KeyLike, key_text, marker, marker_arg
-from .templates import CHECKED, GENERAL, LEADING
+from .templates import CHECKED, GENERAL, LEADING, RECORDED
 
 __all__ = ["OnceScript", "Outcome"]
 
@@ -73,11 +74,21 @@ class OnceScript:
             body runs; nothing in it may fail. The body returns the result. In this form the
             write id stays in ``ARGV``, as its last element, whose index is ``last``: the check
             and the body see their own arguments as ``ARGV[1 .. last - 1]``.
+        record_first: with ``check``: record the write id first, then run the check, which may
+            read and refuses with ``return refuse(message)`` (the id is taken back); then the
+            body, which must not refuse or fail. Arguments are seen as with ``leading_write``
+            (``ARGV[1 .. last - 1]``). Two commands fewer per write than ``check`` alone.
     """
 
-    def __init__(self, body: str, *, check: str | None = None, leading_write: str | None = None) -> None:
+    def __init__(
+        self, body: str, *, check: str | None = None, leading_write: str | None = None, record_first: bool = False
+    ) -> None:
         if leading_write is not None:
             template = LEADING.replace("CHECK", check or "").replace("FIRST", leading_write)
+        elif record_first:
+            if check is None:
+                raise ValueError("record_first needs a check (without one, use leading_write)")
+            template = RECORDED.replace("CHECK", check)
         else:
             template = GENERAL if check is None else CHECKED.replace("CHECK", check)
         self.checked = check is not None or leading_write is not None
@@ -106,7 +117,7 @@ class OnceScript:
         """
         started = time.monotonic()
         try:
-            return client.execute_command("EVALSHA", self._sha, *argv)
+            return command(client, "EVALSHA", self._sha, *argv)
         except Exception as exc:
             return self.recover(client, key, argv, write_id, started, exc)
 
@@ -191,7 +202,7 @@ class OnceScript:
 
     def _send(self, client: Any, argv: list[Any]) -> Any:
         try:
-            return client.execute_command("EVALSHA", self._sha, *argv)
+            return command(client, "EVALSHA", self._sha, *argv)
         except redis.exceptions.NoScriptError:
             return client.eval(self.script, *argv)  # loads it on that server for the next time
 

@@ -31,6 +31,15 @@ Client = redis.Redis | redis.cluster.RedisCluster
 
 _PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[1])")
 _CHECKED_PUSH = OnceScript("return redis.call('RPUSH', KEYS[2], ARGV[1])", check="")
+# record_first: a check that reads (here: refuses a key that is not a list) after the id is recorded
+_RECORDED_PUSH = OnceScript(
+    "return redis.call('RPUSH', KEYS[2], ARGV[1])",
+    check=(
+        "local t = redis.call('TYPE', KEYS[2])['ok'] "
+        "if t ~= 'none' and t ~= 'list' then return refuse('WRONGTYPE ' .. t) end"
+    ),
+    record_first=True,
+)
 
 
 def _copies(client: Client, key: str) -> list[bytes]:
@@ -71,9 +80,9 @@ def test_write_ids_are_unique_and_url_safe() -> None:
 # -- replays -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("form", ["general", "checked"])
+@pytest.mark.parametrize("form", ["general", "checked", "recorded"])
 def test_a_replayed_write_is_a_no_op(any_client: Client, any_session_id: str, form: str) -> None:
-    script = _PUSH if form == "general" else _CHECKED_PUSH
+    script = {"general": _PUSH, "checked": _CHECKED_PUSH, "recorded": _RECORDED_PUSH}[form]
     write_id = new_write_id()
     first = script.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
     again = script.run(any_client, any_session_id, [any_session_id], ["once"], write_id=write_id)
@@ -81,6 +90,30 @@ def test_a_replayed_write_is_a_no_op(any_client: Client, any_session_id: str, fo
     assert (first.applied, again.applied, other.applied) == (True, False, True)
     assert first.result == 1 and other.result == 2
     assert _copies(any_client, any_session_id) == [b"once", b"twice"]
+
+
+@pytest.mark.parametrize("marker_is_new", [True, False])
+def test_a_refusal_after_the_id_is_recorded_takes_it_back(any_client: Client, marker_is_new: bool) -> None:
+    """record_first: the check refuses after the id was recorded; the marker ends exactly as it was."""
+    tag = uuid.uuid4().hex[:8]
+    listed, hashed = f"{{{tag}}}:list", f"{{{tag}}}:hash"
+    if not marker_is_new:
+        _RECORDED_PUSH.run(any_client, listed, [listed], ["x"], write_id=new_write_id())
+    any_client.hset(hashed, "name", "Ada")
+    write_id = new_write_id()
+    marker = marker_key(hashed, write_id)
+    before = any_client.smembers(marker)
+    assert bool(before) is not marker_is_new
+    with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE hash"):
+        _RECORDED_PUSH.run(any_client, hashed, [hashed], ["y"], write_id=write_id)
+    assert any_client.smembers(marker) == before
+    assert any_client.hgetall(hashed) == {b"name": b"Ada"}
+    # the same id may be sent again once the key can take it: it is a new write, applied once
+    any_client.delete(hashed)
+    outcomes = [_RECORDED_PUSH.run(any_client, hashed, [hashed], ["y"], write_id=write_id) for _ in range(2)]
+    assert [o.applied for o in outcomes] == [True, False] and _copies(any_client, hashed) == [b"y"]
+    assert 0 < any_client.pttl(marker) <= 2 * MARKER_TTL_SECONDS * 1000  # type: ignore[operator]
+    any_client.delete(listed, hashed)
 
 
 def test_marker_expires_and_is_never_a_session(any_client: Client, any_session_id: str) -> None:

@@ -3,6 +3,7 @@ resent write is applied once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -95,6 +96,37 @@ def test_a_key_of_another_type_is_never_overwritten(any_client: Any, prefix: str
     assert any_client.get(item) == b"not ours"
     with pytest.raises(StoreDataError):
         store.get(("u",), "k")
+
+
+@pytest.mark.parametrize("which", ["i:k", "z", "m"])
+@pytest.mark.parametrize("what", ["put", "delete"])
+def test_each_key_a_write_reads_is_checked_for_its_type(
+    any_client: Any,
+    prefix: str,  # noqa: F811
+    which: str,
+    what: str,
+) -> None:
+    """The item, the namespace's order and its meta: a string at any of them refuses the write, naming it."""
+    store = MemorystoreStore(any_client, key_prefix=prefix)
+    store.put(("t",), "other", {"x": 0})
+    key = f"{prefix}ltm:{{t}}:{which}"
+    any_client.delete(key)
+    any_client.set(key, "not ours")
+
+    def state() -> dict[Any, Any]:
+        keys = {k: any_client.type(k) for k in any_client.scan_iter(match=f"{prefix}ltm:{{t}}:*")}
+        # the write ids recorded for the namespace's slot: a refused write takes its own back
+        markers = {k: any_client.smembers(k) for k in any_client.scan_iter(match="{t}:memstore-nb:wid:*")}
+        return {"keys": keys, "markers": markers}
+
+    before = state()
+    with pytest.raises(StoreDataError, match=f"WRONGTYPE {re.escape(key)} holds a string"):
+        if what == "put":
+            store.put(("t",), "k", {"x": 1})
+        else:
+            store.delete(("t",), "k")
+    assert any_client.get(key) == b"not ours"
+    assert state() == before and before["markers"]
 
 
 def test_a_damaged_item_is_one_error_and_the_others_stay_readable(client: Any, prefix: str) -> None:  # noqa: F811

@@ -115,6 +115,25 @@ def test_vector_documents_expire_with_their_item(search_client: redis.Redis) -> 
     assert search_client.pttl("vi3:ltmv:{t}:0:a") == -1
 
 
+@pytest.mark.parametrize("prefix", ["vi6:", "ltm:", "altm:ltm:"])
+def test_a_store_without_an_index_frees_the_vector_documents_it_replaces(
+    search_client: redis.Redis, prefix: str
+) -> None:
+    """Another store on the same prefix, without an index, still removes an item's vector documents."""
+    from memstore_nb import MemorystoreStore
+
+    indexed = _store(search_client, prefix)
+    for key in ("a", "b"):
+        indexed.put(("t", "u"), key, {"text": "tea"})
+    assert search_client.exists(f"{prefix}ltmv:{{t.u}}:0:a", f"{prefix}ltmv:{{t.u}}:0:b") == 2
+    plain = MemorystoreStore(search_client, key_prefix=prefix)
+    plain.put(("t", "u"), "a", {"text": "coffee"})
+    plain.delete(("t", "u"), "b")
+    assert search_client.exists(f"{prefix}ltmv:{{t.u}}:0:a", f"{prefix}ltmv:{{t.u}}:0:b") == 0
+    found = indexed.search(("t",), query="tea")  # as InMemoryStore: an item without vectors, unscored
+    assert [(item.key, item.value, item.score) for item in found] == [("a", {"text": "coffee"}, None)]
+
+
 def test_exact_search_can_be_chosen_on_a_vector_server(search_client: redis.Redis) -> None:
     store = _store(search_client, "vi4:", vector_search="exact")
     store.put(("d",), "a", {"text": "music"})
