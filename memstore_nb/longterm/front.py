@@ -111,10 +111,15 @@ class Runner:
             if not self.cluster:
                 reply = self.client.execute_command(*call.args, **_OPTIONS)
                 return [reply] if call.route == ALL else reply
-            if call.route == ALL:
-                nodes = self.client.get_primaries()
-                return [self.client.execute_command(*call.args, target_nodes=node, **_OPTIONS) for node in nodes]
+            if call.route == ALL:  # each primary's reply or error: one refusing does not stop the others
+                return [self._on(node, call.args) for node in self.client.get_primaries()]
             return self.client.execute_command(*call.args, target_nodes=self.client.get_random_node(), **_OPTIONS)
+        except redis.exceptions.RedisError as exc:
+            return exc
+
+    def _on(self, node: Any, args: tuple[Any, ...]) -> Any:
+        try:
+            return self.client.execute_command(*args, target_nodes=node, **_OPTIONS)
         except redis.exceptions.RedisError as exc:
             return exc
 
@@ -191,9 +196,14 @@ class AsyncRunner:
             if not self.cluster:
                 reply = await self.client.execute_command(*call.args, **_OPTIONS)
                 return [reply] if call.route == ALL else reply
-            if call.route == ALL:
-                nodes = self.client.get_primaries()
-                return [await self.client.execute_command(*call.args, target_nodes=node, **_OPTIONS) for node in nodes]
+            if call.route == ALL:  # each primary's reply or error: one refusing does not stop the others
+                return [await self._on(node, call.args) for node in self.client.get_primaries()]
             return await self.client.execute_command(*call.args, target_nodes=self.client.get_random_node(), **_OPTIONS)
+        except redis.exceptions.RedisError as exc:
+            return exc
+
+    async def _on(self, node: Any, args: tuple[Any, ...]) -> Any:
+        try:
+            return await self.client.execute_command(*args, target_nodes=node, **_OPTIONS)
         except redis.exceptions.RedisError as exc:
             return exc

