@@ -84,8 +84,16 @@ end
 """
 
 
+# The write id is recorded before the check (OnceScript's record_first form: two commands fewer per
+# write); every refusal of a check is `return fail(...)` (or returns what thread_state's fail made),
+# so `fail` takes the id back as it makes the error.
+_RECORDED_FAIL = """
+fail = function(code, detail) return refuse('MSNB ' .. code .. ' ' .. cjson.encode(detail)) end
+"""
+
+
 def _script(check: str, body: str) -> OnceScript:
-    return OnceScript(body, check=LIB + SWEEP + _STATE + check)
+    return OnceScript(body, check=LIB + _RECORDED_FAIL + SWEEP + _STATE + check, record_first=True)
 
 
 # ARGV[3] namespace, [4] checkpoint id, [5] record, [6] the edit token the deltas were made against

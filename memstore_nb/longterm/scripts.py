@@ -110,8 +110,7 @@ if bad then return refuse(bad) end
 local mr = redis.pcall('HMGET', m, 'd', 'np')
 bad = wrong(m, mr)
 if bad then return refuse(bad) end
-local nargs = last - 1
-local dims = nargs >= 9 and ARGV[9] or ''
+local dims = ARGV[9] or ''
 if dims ~= '' and mr[1] and mr[1] ~= dims then return refuse('DIMS ' .. mr[1]) end
 local rows = seq and redis.call('HGET', m, 'r' .. seq)
 if rows and string.sub(rows, 1, 1) == 'i' and tonumber(string.sub(rows, 2)) > #KEYS - 7 then
@@ -124,7 +123,7 @@ _WRITE_BODY = (
     + """
 NS = {z, m, KEYS[5], KEYS[6], KEYS[7]}
 IP = string.sub(item, 1, #item - #member)
-VB = nargs >= 11 and ARGV[11] or nil
+VB = ARGV[11]
 if not VB then  -- a store without vectors: found from the item's key, should another store's be here
   local at = string.find(IP, 'ltm:{', 1, true)
   VB = string.sub(IP, 1, at - 1) .. 'ltmv:' .. string.sub(IP, at + 4, #IP - 2)
@@ -162,7 +161,7 @@ local first = 12
 local n = 0
 if kind == 'x' then
   local vrows = {}
-  while first + 2 <= nargs do
+  while first + 2 <= #ARGV do
     local row
     local free = redis.call('HGET', m, 'f')
     if free and free ~= '' then
@@ -181,7 +180,7 @@ if kind == 'x' then
   n = #vrows
   if n > 0 then redis.call('HSET', m, 'r' .. seq, 'x' .. table.concat(vrows, ',')) end
 elseif kind == 'i' then
-  while first <= nargs do
+  while first <= #ARGV do
     local doc = KEYS[8 + n]
     redis.call('HSET', doc, 'vec', ARGV[first], 'p', ARGV[10])
     if is_p then redis.call('PERSIST', doc) else redis.call('PEXPIRE', doc, ARGV[5]) end

@@ -76,8 +76,7 @@ class OnceScript:
             and the body see their own arguments as ``ARGV[1 .. last - 1]``.
         record_first: with ``check``: record the write id first, then run the check, which may
             read and refuses with ``return refuse(message)`` (the id is taken back); then the
-            body, which must not refuse or fail. Arguments are seen as with ``leading_write``
-            (``ARGV[1 .. last - 1]``). Two commands fewer per write than ``check`` alone.
+            body, which must not refuse or fail. Two commands fewer per write than ``check`` alone.
     """
 
     def __init__(

@@ -88,11 +88,11 @@ BODY
 # as it was, or gone if this call created it — and returns the error; then the body writes and may
 # not fail. Recording and taking back happen in one script, so no other write comes between. A
 # replay is recognised before the check, whatever happened to the keys since. Two commands fewer
-# than the checked form on every write (no SISMEMBER, no PEXPIREAT but the marker's first). The
-# id stays in ARGV at `last`: the check and the body see their arguments as ARGV[1 .. last - 1].
+# than the checked form on every write (no SISMEMBER, no PEXPIREAT but the marker's first), and one
+# key fewer to touch: on a server whose caches the client's own work keeps cold, each command a
+# script makes costs microseconds. The id is taken off ARGV, as in the checked form.
 RECORDED = """
-local last = #ARGV
-local wid = ARGV[last]
+local wid = table.remove(ARGV)
 local added = redis.call('SADD', KEYS[1], wid, 'expires')
 if added == 0 then return redis.status_reply('REPLAY') end
 if added == 2 then

@@ -89,8 +89,14 @@ def test_1_a_reused_version_that_would_close_a_loop_is_refused_and_no_chain_hang
         saver = MemorystoreSaver(client)
         c1 = saver.put(cfg("loop"), ckpt(1, {"messages": [a]}, {"messages": "1"}), {}, {"messages": "1"})
         saver.put(c1, ckpt(2, {"messages": [a, b]}, {"messages": "2"}), {}, {"messages": "2"})
+
+        def markers() -> dict[bytes, set[bytes]]:
+            return {key: client.smembers(key) for key in client.scan_iter(match="*memstore-nb:wid:*")}
+
+        before = markers()
         with pytest.raises(CheckpointError, match="loop"):
             saver.put(c1, ckpt(3, {"messages": [a, b, c]}, {"messages": "1"}), {}, {"messages": "1"})
+        assert markers() == before and before  # the refused write took its id back
         found = saver.get_tuple(cfg("loop"))
         assert found is not None and found.checkpoint["channel_values"]["messages"] == [a, b]
         # A blob damaged by hand to extend itself: an error for that checkpoint, and the server stays free.
