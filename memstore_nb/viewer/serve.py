@@ -186,16 +186,19 @@ class ViewerServer:
             self._tree.update(process_tree(proc.pid))
             if proc.poll() is None:
                 end_group(proc, timeout)
-            if self._mark:  # a kernel Voilà spawned while it was being stopped: reparented, still marked
-                self._tree.update(marked(PAGE_ENV, self._mark))
-            for pid, start in self._tree.items():
-                if same_process(pid, start):
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
+            while True:
+                # A kernel Voilà spawned while it was being stopped is reparented but still marked, and
+                # a kernel launcher may start its kernel after the first look: look again each round
+                # until nothing marked is alive.
+                if self._mark:
+                    self._tree.update(marked(PAGE_ENV, self._mark))
+                for pid, start in self._tree.items():
+                    if same_process(pid, start):
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
                 left = [pid for pid, start in self._tree.items() if same_process(pid, start) and alive(pid)]
-                if not left:
+                if not left or time.monotonic() >= deadline:
                     break
                 time.sleep(0.05)
             if proc.poll() is None:
