@@ -110,7 +110,7 @@ def write_call(write: Pending, settings: Settings, now_us: int, extra_docs: int 
     ]
     if kind:  # a write without vectors sends none of what follows (the script finds the prefix itself)
         args += [
-            f"{settings.dims}{kind}" if kind else "",
+            f"{settings.dims}{kind}",
             prefix_digests(op.namespace) if kind == INDEXED else "",
             keys.vbase,
             *vector_args,

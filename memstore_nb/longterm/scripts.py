@@ -85,10 +85,10 @@ end
 
 # The write. KEYS (after the marker): item, order, meta, vm, vq, vo, then the item's vector
 # documents. ARGV: op ('p' put, 'd' delete), member, value, now (us), ttl (ms, '' for none),
-# ttl (minutes, as text), born (us), the vector kind ('x' rows, 'i' documents, '' none); then, in
-# a store with vectors only: the dims tag ('' for a write without vectors), tags (TAG digests),
-# the vector documents' prefix, and per vector its float32 bytes, and for 'x' the int8 bytes and
-# the 8 bytes of scale and norm.
+# ttl (minutes, as text), born (us), the vector kind ('x' rows, 'i' documents, '' none); then, for
+# a write with vectors only: the dims tag, tags (TAG digests), the vector documents' prefix (a
+# write without vectors finds it from the item's key), and per vector its float32 bytes, and for
+# 'x' the int8 bytes and the 8 bytes of scale and norm.
 #
 # The write id is recorded first (OnceScript's record_first form); the check then reads what the
 # body needs, with pcall, so that a key of another type is refused, naming it, before the body
