@@ -99,8 +99,9 @@ def knn_flow(settings: Settings, op: SearchOp, query: Sequence[float], dead: lis
             if ident not in items and key not in wanted.get(namespace, ()):
                 wanted.setdefault(namespace, []).append(key)
         if wanted:
-            replies = yield fetch_calls(settings, wanted, False, "k")
-            for call, answer in zip(fetch_calls(settings, wanted, False, "k"), replies, strict=True):
+            calls = fetch_calls(settings, wanted, False, "k")
+            replies = yield calls
+            for call, answer in zip(calls, replies, strict=True):
                 fail(answer)
                 for record in records(answer):
                     item = readable(call.note, record)

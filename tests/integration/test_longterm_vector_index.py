@@ -71,18 +71,23 @@ def _store(client: Any, prefix: str, **kwargs: Any) -> Any:
     return MemorystoreStore(client, key_prefix=prefix, index=INDEX, **kwargs)
 
 
+def _filled(store: Any, *, seed: int, puts: int, namespaces: int, keys: int) -> Reference:
+    """Seeded puts of two words each into ("mem", "u<n>") namespaces, the same into a Reference; the Reference."""
+    reference = Reference(index=INDEX)
+    rng = random.Random(seed)
+    for n in range(puts):
+        op = PutOp(("mem", f"u{n % namespaces}"), f"k{n % keys}", {"text": " ".join(rng.sample(WORDS, 2)), "n": n % 10})
+        store.batch([op])
+        reference.batch([op])
+    return reference
+
+
 def test_index_is_created_and_ranking_equals_in_memory_store(search_client: redis.Redis) -> None:
     store = _store(search_client, "vi1:")
     store.setup()
     assert store.vector_search == "index"
     assert b"vi1:ltmv:idx" in search_client.execute_command("FT._LIST")
-    reference = Reference(index=INDEX)
-    rng = random.Random(3)
-    for n in range(60):
-        namespace = ("mem", f"u{n % 3}")
-        op = PutOp(namespace, f"k{n % 25}", {"text": " ".join(rng.sample(WORDS, 2)), "n": n % 10})
-        store.batch([op])
-        reference.batch([op])
+    reference = _filled(store, seed=3, puts=60, namespaces=3, keys=25)
     for op in [
         SearchOp(("mem",), None, 5, 0, "python redis"),
         SearchOp(("mem", "u1"), None, 4, 2, "cats"),
@@ -185,13 +190,8 @@ def test_a_cluster_whose_index_covers_one_node_is_searched_exactly(
         assert "not on every primary" in caplog.text
         listed = [client.execute_command("FT._LIST", target_nodes=node) for node in client.get_primaries()]
         assert sum(b"vc1:ltmv:idx" in names for names in listed) == 1
-        reference = Reference(index=INDEX)
-        rng = random.Random(5)
-        for n in range(90):
-            namespace = ("mem", f"u{n % 7}")  # seven hash tags, spread over the three primaries
-            op = PutOp(namespace, f"k{n % 30}", {"text": " ".join(rng.sample(WORDS, 2)), "n": n % 10})
-            store.batch([op])
-            reference.batch([op])
+        # seven namespaces: seven hash tags, spread over the three primaries
+        reference = _filled(store, seed=5, puts=90, namespaces=7, keys=30)
         for op in [
             SearchOp(("mem",), None, 8, 0, "python redis"),
             SearchOp(("mem", "u1"), None, 4, 1, "cats"),
