@@ -16,6 +16,8 @@ import redis.asyncio
 import redis.asyncio.cluster
 
 from ..clients import acall_when_free, call_when_free
+from ..sending import give_back_kept
+from ..server_errors import no_free_connection
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -34,7 +36,12 @@ class WaitingConnectionPool(redis.ConnectionPool):
 
     (redis-py's own ``BlockingConnectionPool`` would do, but in redis-py 8.2 its inherited
     ``set_retry`` fails; this keeps every method of the plain pool.)
+
+    It lends connections as the plain pool does, so memstore_nb.sending may keep a few between
+    its commands; a caller that finds the pool full gets those back first.
     """
+
+    lends_like_connection_pool = True
 
     def __init__(self, *args: Any, timeout: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,7 +49,16 @@ class WaitingConnectionPool(redis.ConnectionPool):
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         take = super().get_connection
-        return call_when_free(lambda: take(*args, **kwargs), self.timeout, self.max_connections)
+
+        def attempt() -> Any:
+            try:
+                return take(*args, **kwargs)
+            except redis.exceptions.ConnectionError as exc:
+                if not no_free_connection(exc) or not give_back_kept(self):
+                    raise
+                return take(*args, **kwargs)
+
+        return call_when_free(attempt, self.timeout, self.max_connections)
 
 
 class AsyncWaitingConnectionPool(redis.asyncio.ConnectionPool):
