@@ -667,17 +667,21 @@ class PingingSaver(InMemorySaver):
     def __init__(self, client: Any) -> None:
         super().__init__()
         self.client = client
+        self.sync = not isinstance(client, redis.asyncio.Redis)  # InMemorySaver's async methods call its sync ones
 
     def get_tuple(self, config: Any) -> Any:
-        self.client.ping()
+        if self.sync:
+            self.client.ping()
         return super().get_tuple(config)
 
     def put(self, *args: Any, **kwargs: Any) -> Any:
-        self.client.ping()
+        if self.sync:
+            self.client.ping()
         return super().put(*args, **kwargs)
 
     def put_writes(self, *args: Any, **kwargs: Any) -> None:
-        self.client.ping()
+        if self.sync:
+            self.client.ping()
         super().put_writes(*args, **kwargs)
 
     async def aget_tuple(self, config: Any) -> Any:
