@@ -26,11 +26,11 @@ closed. What else the check finds, a socket the server closed meanwhile, can onl
 happened in the 50 ms since the connection's last reply, the same moment as a close during a
 command: the connection's retry policy meets it as it meets that (``connect()``'s reconnects
 and sends again; a client without retries gets the ``ConnectionError``). Connections are kept
-only where the pool is redis-py's own ``ConnectionPool`` (or one that says it lends connections
-the same way, like memstore_nb's waiting pool, which takes them back when it finds itself full)
-with room for :data:`KEEP` * 8 connections, and without a client-side cache. A kept connection
-is still the pool's (checked out of it): ``client.close()`` closes it, and a forked process
-never uses its parent's.
+only with redis-py 6 or later, where the pool is redis-py's own ``ConnectionPool`` (or one that
+says it lends connections the same way, like memstore_nb's waiting pool, which takes them back
+when it finds itself full) with room for :data:`KEEP` * 8 connections, and without a client-side
+cache. A kept connection is still the pool's (checked out of it): ``client.close()`` closes it,
+and a forked process never uses its parent's.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import Any
 import redis
 import redis.exceptions
 
-__all__ = ["FRESH", "KEEP", "KEPT", "Kept", "command", "give_back_kept", "is_direct"]
+__all__ = ["FRESH", "KEEP", "KEEPS", "KEPT", "Kept", "command", "give_back_kept", "is_direct"]
 
 #: Connections kept idle per pool at most (and no more than one in eight of the pool's limit).
 KEEP = 2
@@ -69,6 +69,9 @@ def _needs_command_name() -> bool:
 
 
 _NAMED = _needs_command_name()
+#: Whether connections are kept at all: not with redis-py 5, whose pool and connections differ in how
+#: they count, lend and reconnect (its clients get the pool's check on every command, as before).
+KEEPS = not _NAMED
 
 
 def is_direct(client: Any) -> bool:
@@ -203,6 +206,8 @@ def _holder(pool: Any) -> Kept:
 def _may_keep(pool: Any) -> bool:
     """Whether connections of ``pool`` may be kept between commands (see the module's docstring)."""
     kind = type(pool)
+    if not KEEPS:
+        return False
     if kind is not redis.ConnectionPool and not getattr(kind, "lends_like_connection_pool", False):
         return False
     return getattr(pool, "cache", None) is None and pool.max_connections >= KEEP * _SHARE
